@@ -1,0 +1,181 @@
+# anomesh — build, test, run.
+#
+# Layout drives the build; no list of files is kept here:
+#   common/*.c                       -> $(B)/libanomesh.a   (linked by everything)
+#   services/<svc>/*.c  (not *main.c) -> $(B)/lib<svc>.a   (the service's modules)
+#   services/<svc>/main.c            -> $(BIN)/<svc>
+#   services/<svc>/<prog>_main.c     -> $(BIN)/<prog with _ as ->  (e.g. lpms_emu_main.c -> lpms-emu)
+#   tests/harness/*.c                -> $(B)/libharness.a
+#   tests/unit/test_*.c              -> $(B)/t/test_*       (cmocka; links every lib)
+#   tests/integration/test_*.c       -> $(B)/t/itest_*      (cmocka + a real mosquitto)
+#   tests/scripts/test_*.sh          -> run as they are    (shell-level checks)
+#
+# Variants: `make` builds into build/release and bin/; `make SAN=1` builds with
+# ASan+UBSan into build/san (binaries in build/san/bin). `make test` runs the
+# whole suite on both. WERROR=1 (CI) turns warnings into errors.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+
+CC ?= cc
+SAN ?= 0
+WERROR ?= 0
+SHARED ?= $(abspath ../shared)
+ANOMESH_PORT ?= 1883
+export ANOMESH_PORT
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
+        -Wmissing-prototypes -Wvla
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+PKGS := libcjson sqlite3 libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ifeq ($(SAN),1)
+B := build/san
+BIN := build/san/bin
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDSAN := -fsanitize=address,undefined
+else
+B := build/release
+BIN := bin
+OPT := -O2 -g
+LDSAN :=
+endif
+
+CPPFLAGS += -D_GNU_SOURCE -Icommon -I/usr/include/x86_64-linux-gnu/openblas-pthread \
+            -I/usr/include/openblas $(PKG_CFLAGS)
+CFLAGS += -std=c11 $(OPT) $(WARN) -MMD -MP
+LDFLAGS += $(LDSAN)
+LDLIBS += -lpaho-mqtt3a $(PKG_LIBS) -lcjson -lopenblas -lbluetooth -lutil -lpthread -lm
+
+# ---- sources ---------------------------------------------------------------
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
+LIBCOMMON := $(B)/libanomesh.a
+
+SERVICES := $(notdir $(patsubst %/,%,$(wildcard services/*/)))
+svc_mod_src = $(filter-out %main.c,$(wildcard services/$(1)/*.c))
+svc_lib = $(B)/lib$(1).a
+SVC_LIBS := $(foreach s,$(SERVICES),$(if $(call svc_mod_src,$(s)),$(call svc_lib,$(s))))
+
+# programs: name -> main source
+MAIN_SRC := $(wildcard services/*/main.c services/*/*_main.c)
+prog_of = $(if $(filter main.c,$(notdir $(1))),$(notdir $(patsubst %/,%,$(dir $(1)))),$(subst _,-,$(patsubst %_main.c,%,$(notdir $(1)))))
+PROGS := $(foreach m,$(MAIN_SRC),$(call prog_of,$(m)))
+PROG_BINS := $(PROGS:%=$(BIN)/%)
+
+HARNESS_SRC := $(wildcard tests/harness/*.c)
+LIBHARNESS := $(B)/libharness.a
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/t/%)
+ITEST_SRC := $(wildcard tests/integration/test_*.c)
+ITEST_BINS := $(ITEST_SRC:tests/integration/test_%.c=$(B)/t/itest_%)
+SCRIPT_TESTS := $(wildcard tests/scripts/test_*.sh)
+
+ALL_OBJ := $(COMMON_OBJ) $(HARNESS_SRC:%.c=$(B)/%.o) \
+  $(foreach s,$(SERVICES),$(patsubst %.c,$(B)/%.o,$(call svc_mod_src,$(s)))) \
+  $(MAIN_SRC:%.c=$(B)/%.o) $(UNIT_SRC:%.c=$(B)/%.o) $(ITEST_SRC:%.c=$(B)/%.o)
+
+# ---- rules -----------------------------------------------------------------
+.PHONY: all deps check test unit integration run bench models eval-skab eval-lpms \
+        fuzz lint format clean help
+
+all: $(LIBCOMMON) $(PROG_BINS) $(UNIT_BINS) $(ITEST_BINS)
+
+help:
+	@echo "make            build everything (bin/)"
+	@echo "make run        install deps, build, start broker + the whole mesh on 127.0.0.1:\$$ANOMESH_PORT"
+	@echo "make test       install deps, build, run unit + integration tests, plain and under ASan/UBSan"
+	@echo "make check      the test suite once, for this variant (SAN=1 for sanitizers)"
+	@echo "make bench      benchmarks (figures, not pass/fail)"
+	@echo "make deps       install the Debian packages in scripts/packages.txt"
+	@echo "make lint       clang-format check + cppcheck"
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBHARNESS): $(HARNESS_SRC:%.c=$(B)/%.o)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+define svc_lib_rule
+$(call svc_lib,$(1)): $(patsubst %.c,$(B)/%.o,$(call svc_mod_src,$(1)))
+	@mkdir -p $$(@D)
+	rm -f $$@ && $$(AR) rcs $$@ $$^
+endef
+$(foreach s,$(SERVICES),$(if $(call svc_mod_src,$(s)),$(eval $(call svc_lib_rule,$(s)))))
+
+# A program links its own service's modules first, then the rest.
+define prog_rule
+$(BIN)/$(call prog_of,$(1)): $(B)/$(1:.c=.o) $(SVC_LIBS) $(LIBCOMMON)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$< $(SVC_LIBS) $(LIBCOMMON) $$(LDLIBS)
+endef
+$(foreach m,$(MAIN_SRC),$(eval $(call prog_rule,$(m))))
+
+$(B)/t/test_%: $(B)/tests/unit/test_%.o $(SVC_LIBS) $(LIBHARNESS) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(LIBHARNESS) $(LIBCOMMON) $(LDLIBS) -lcmocka
+
+$(B)/t/itest_%: $(B)/tests/integration/test_%.o $(SVC_LIBS) $(LIBHARNESS) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(LIBHARNESS) $(LIBCOMMON) $(LDLIBS) -lcmocka
+
+-include $(ALL_OBJ:.o=.d)
+
+# ---- dependencies ----------------------------------------------------------
+# Stamp keyed on the package list: edited list -> deps checked again.
+build/.deps-ok: scripts/packages.txt scripts/deps.sh
+	@scripts/deps.sh
+	@mkdir -p build && touch $@
+
+deps:
+	@scripts/deps.sh
+	@mkdir -p build && touch build/.deps-ok
+
+# ---- test ------------------------------------------------------------------
+# check: one variant. Every unit and integration binary runs; all must pass.
+check: all
+	@ANOMESH_BIN=$(abspath $(BIN)) ANOMESH_SHARED=$(SHARED) tests/run.sh $(UNIT_BINS) $(ITEST_BINS) $(SCRIPT_TESTS)
+
+unit: all
+	@ANOMESH_BIN=$(abspath $(BIN)) ANOMESH_SHARED=$(SHARED) tests/run.sh $(UNIT_BINS)
+
+integration: all
+	@ANOMESH_BIN=$(abspath $(BIN)) ANOMESH_SHARED=$(SHARED) tests/run.sh $(ITEST_BINS) $(SCRIPT_TESTS)
+
+test: build/.deps-ok
+	$(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory check SAN=1
+
+# ---- run -------------------------------------------------------------------
+run: build/.deps-ok
+	$(MAKE) --no-print-directory all
+	@ANOMESH_SHARED=$(SHARED) scripts/run-mesh.sh
+
+bench: build/.deps-ok
+	$(MAKE) --no-print-directory all
+	@ANOMESH_SHARED=$(SHARED) scripts/bench.sh
+
+# ---- style -----------------------------------------------------------------
+C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+lint:
+	@clang-format --dry-run --Werror $(C_FILES)
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	  --inline-suppr --suppress=missingIncludeSystem -Icommon -D__GNUC__ \
+	  common services
+
+format:
+	clang-format -i $(C_FILES)
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,52 @@
+/* csv — read numeric tables from the CSV files anomesh meets: LpmsControl
+ * logs (", " separated, header "SensorId, TimeStamp (s), ..., LinAccX (g)"),
+ * SKAB files (";" separated, CRLF, a text datetime column first), plain CSV
+ * with a header, and the archiver's exports. The separator is detected from
+ * the header line (';' if present, else ',').
+ *
+ * Header names are normalised so that a model selects channels by the
+ * contract's names whatever the source: LpmsControl headers become
+ * acc_x.. gyr_x.. mag_x.. euler_x.. quat_w.. linacc_x.. pressure, altitude,
+ * temperature, heave, plus timestamp, frame and sensor_id; other headers are
+ * kept as written (trimmed).
+ *
+ * Untrusted input: lines over CSV_MAX_LINE, more than CSV_MAX_COLS columns,
+ * rows whose column count differs from the header's, or files over
+ * CSV_MAX_BYTES are refused with the line number in err. A cell that is not
+ * a finite number makes its column a text column (values NAN, text kept).
+ *
+ * Ownership: csv_read_file() fills a caller-embedded csv_table and owns
+ * every array in it; csv_free() releases them (NULL-safe, idempotent). */
+#ifndef ANOMESH_CSV_H
+#define ANOMESH_CSV_H
+
+#include <stddef.h>
+
+#define CSV_MAX_LINE (64 * 1024)
+#define CSV_MAX_COLS 256
+#define CSV_MAX_BYTES ((size_t)2 << 30)
+
+#define CSV_EIO (-1)     /* cannot open/read: errno kept */
+#define CSV_EFORMAT (-2) /* malformed: err names the line */
+#define CSV_ENOMEM (-3)
+#define CSV_ETOOBIG (-4)
+
+typedef struct csv_table {
+	size_t n_cols;
+	size_t n_rows;
+	char **names;   /* n_cols normalised header names */
+	int *is_text;   /* n_cols; 1 if any cell of the column was not a number */
+	double *values; /* n_rows * n_cols, row-major; NAN in text cells */
+	char **text;    /* n_rows * n_cols; cell text for text columns, else NULL */
+} csv_table;
+
+int csv_read_file(const char *path, csv_table *t, char *err, size_t errlen);
+void csv_free(csv_table *t);
+
+/* Index of the column named name (normalised name), or -1. */
+int csv_col(const csv_table *t, const char *name);
+
+/* Normalise one header cell (see above) into out; returns out. */
+const char *csv_normalise_name(const char *header, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,132 @@
+/* mqtt — the one way anomesh services talk: a thin layer over Eclipse Paho
+ * MQTTAsync speaking MQTT v5.
+ *
+ * What it adds to Paho:
+ *  - automatic reconnect with exponential backoff, and re-subscription of
+ *    every mqtt_subscribe()d filter after each (re)connect;
+ *  - a bounded offline buffer for publishes made while disconnected; what
+ *    overflows it is counted in metrics ("overflow_dropped"), never silent;
+ *  - persistent-session mode for consumers that must not lose data: fixed
+ *    client id, clean start off, a session expiry interval, QoS 1;
+ *  - the retained {root}/_svc/{service}/{instance}/status ("online") with a
+ *    last will ("offline"), and periodic {..}/metrics JSON;
+ *  - an inbox: Paho's threads only copy an arriving message into a bounded
+ *    queue and return; the service's own loop takes messages out with
+ *    mqtt_dispatch(), on its thread (conventions §6). mqtt_fd() is readable
+ *    while the inbox is non-empty, so the loop can poll() it beside its own
+ *    file descriptors.
+ *
+ * Threads: mqtt_publish*() may be called from any thread; everything else
+ * from the thread that owns the client (the service loop).
+ *
+ * Ownership: mqtt_new() copies every string of the options it is given.
+ * A message handed to the handler is owned by the mqtt module and is valid
+ * only during the call. mqtt_free() disconnects (publishing "offline"
+ * first, if connected) and frees all; NULL-safe. */
+#ifndef ANOMESH_MQTT_H
+#define ANOMESH_MQTT_H
+
+#include "metrics.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MQTT_EINVAL (-1) /* bad options or arguments */
+#define MQTT_ENOMEM (-2)
+#define MQTT_EPAHO (-3)     /* Paho refused the call (err says why) */
+#define MQTT_EOVERFLOW (-4) /* offline buffer / inflight full: dropped, counted */
+#define MQTT_ETIMEOUT (-5)
+#define MQTT_ESTOPPED (-6) /* client is shutting down */
+
+typedef struct mqtt_options {
+	const char *uri;       /* "tcp://127.0.0.1:1883" (required) */
+	const char *root;      /* topic root, e.g. "factory" (required) */
+	const char *service;   /* e.g. "scorer" (required) */
+	const char *instance;  /* default: "<hostname>-<pid>" */
+	const char *client_id; /* default: "<service>-<instance>" */
+	const char *username;  /* NULL: anonymous */
+	const char *password;
+	int keepalive_s;           /* default 20 */
+	int persistent;            /* 1: clean start off + session expiry */
+	uint32_t session_expiry_s; /* persistent mode, default 7 days */
+	int max_buffered;          /* offline buffer, messages; default 10000 */
+	size_t inbox_max;          /* inbound queue bound; default 10000 */
+	int metrics_interval_ms;   /* default 10000; 0 disables */
+	int reconnect_min_s;       /* default 1 */
+	int reconnect_max_s;       /* default 30 */
+	int connect_timeout_s;     /* default 10 */
+} mqtt_options;
+
+/* Fill o with the defaults above (uri/root/service left NULL). */
+void mqtt_options_default(mqtt_options *o);
+
+typedef struct mqtt_message {
+	const char *topic;   /* NUL-terminated */
+	const void *payload; /* payload bytes, followed by a NUL not in len */
+	size_t len;
+	int qos;
+	int retained;
+	int duplicate; /* DUP flag: may have been seen before */
+} mqtt_message;
+
+/* Handler for mqtt_dispatch(). Return value is ignored (reserved). */
+typedef int (*mqtt_handler)(void *ud, const mqtt_message *msg);
+
+typedef struct mqtt_client mqtt_client;
+
+/* Create the client and start connecting in the background (does not wait
+ * for the broker: a service starts even while the broker is down, and
+ * buffers). m: the service's metrics registry (borrowed, may be shared with
+ * the service's own counters); the module registers msgs_in, msgs_out,
+ * malformed_dropped (bumped by services via mqtt_count_malformed),
+ * overflow_dropped, inbox_full, reconnects, connected.
+ * Returns NULL on failure with a reason in err. */
+mqtt_client *mqtt_new(const mqtt_options *o, metrics *m, char *err, size_t errlen);
+void mqtt_free(mqtt_client *c);
+
+/* Subscribe to a filter now (if connected) and after every reconnect.
+ * Returns 0 or a negative MQTT_E*. */
+int mqtt_subscribe(mqtt_client *c, const char *filter, int qos);
+
+/* Publish. qos 0..2; retained 0/1. Never blocks on the network: while
+ * disconnected the message is buffered (up to max_buffered); beyond that
+ * it is dropped and counted, and MQTT_EOVERFLOW returned. */
+int mqtt_publish(mqtt_client *c, const char *topic, const void *payload, size_t len,
+		 int qos, int retained);
+
+/* Convenience: topic built as "{root}/{sensor}/{kind}". */
+int mqtt_publish_sensor(mqtt_client *c, const char *sensor, const char *kind,
+			const void *payload, size_t len, int qos, int retained);
+
+/* Wait until connected, at most timeout_ms. 0 connected, MQTT_ETIMEOUT. */
+int mqtt_wait_connected(mqtt_client *c, int timeout_ms);
+int mqtt_is_connected(mqtt_client *c);
+
+/* File descriptor that polls readable while the inbox holds messages. */
+int mqtt_fd(mqtt_client *c);
+
+/* Hand up to max inbox messages (0: all present) to handler, on the caller's
+ * thread, oldest first. Also publishes metrics when their interval is due.
+ * Returns the number handled. */
+int mqtt_dispatch(mqtt_client *c, mqtt_handler handler, void *ud, size_t max);
+
+/* poll() the inbox fd up to timeout_ms, then mqtt_dispatch(). For services
+ * with no other file descriptors. Returns messages handled or -1 on EINTR. */
+int mqtt_poll(mqtt_client *c, int timeout_ms, mqtt_handler handler, void *ud);
+
+/* Publish the metrics message now (also done by mqtt_dispatch when due). */
+int mqtt_publish_metrics(mqtt_client *c);
+
+/* Count a payload the service refused (bumps malformed_dropped). */
+void mqtt_count_malformed(mqtt_client *c);
+
+/* Orderly end: publish retained "offline" status, wait for in-flight
+ * QoS>0 publishes up to timeout_ms, disconnect. mqtt_free() calls it if
+ * the service did not. Returns 0, or MQTT_ETIMEOUT if messages remained. */
+int mqtt_shutdown(mqtt_client *c, int timeout_ms);
+
+/* Topic root and "{root}/_svc/{service}/{instance}" prefix of this client. */
+const char *mqtt_root(const mqtt_client *c);
+const char *mqtt_svc_prefix(const mqtt_client *c);
+
+#endif
