@@ -9,6 +9,7 @@
 # Waits poll with a deadline (WAIT_S, default 10 s): nothing here sleeps to
 # synchronise.
 
+# shellcheck disable=SC2034 # used by the tests that source this
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WAIT_S=${WAIT_S:-10}
 LIB_PIDS=()

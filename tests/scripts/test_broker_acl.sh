@@ -1,4 +1,6 @@
 #!/bin/bash
+# (check helpers are called through check/wait_for, which shellcheck cannot see)
+# shellcheck disable=SC2317
 # The production broker's access control, exercised on the real files: the
 # production config (only its port, paths and log destination rewritten for a
 # temp dir), the real mosquitto/acl, and a password file made by
@@ -15,6 +17,7 @@
 # message would already be in the output before it (one broker thread,
 # per-subscriber order). That bounds every wait without sleeping.
 set -u
+# shellcheck source=tests/scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 need mosquitto mosquitto_pub mosquitto_sub mosquitto_passwd python3
 lib_init
@@ -25,18 +28,20 @@ mkdir -p "$TMP/data"
 # ---- password file, from the real script ----------------------------------
 accounts="ingest scorer archiver alerter headset operator"
 for a in $accounts; do
-	v=ANOMESH_PASSWORD_$(echo "$a" | tr a-z A-Z)
+	v=ANOMESH_PASSWORD_$(echo "$a" | tr '[:lower:]' '[:upper:]')
 	export "$v=pw-$a-$RANDOM$RANDOM"
 done
+# shellcheck disable=SC2086 # a list of names
 if "$REPO/scripts/broker-passwd.sh" "$TMP/passwd" $accounts 2>"$TMP/passwd.err"; then
 	ok "broker-passwd.sh writes a password file for: $accounts"
 else
 	bad "broker-passwd.sh writes a password file ($(cat "$TMP/passwd.err"))"
 	lib_done
 fi
-check "password file holds hashes, not the passwords" \
-	bash -c '! grep -q "$ANOMESH_PASSWORD_SCORER" "$1" && grep -q "^scorer:\\\$7\\\$" "$1"' _ "$TMP/passwd"
-pw() { v=ANOMESH_PASSWORD_$(echo "$1" | tr a-z A-Z); echo "${!v}"; }
+# shellcheck disable=SC2016 # a literal $7$
+hashed() { ! grep -qF "$ANOMESH_PASSWORD_SCORER" "$TMP/passwd" && grep -q '^scorer:\$7\$' "$TMP/passwd"; }
+check "password file holds hashes, not the passwords" hashed
+pw() { v=ANOMESH_PASSWORD_$(echo "$1" | tr '[:lower:]' '[:upper:]'); echo "${!v}"; }
 
 # ---- the production config, adapted -------------------------------------------
 conf=$TMP/production.conf
@@ -50,11 +55,13 @@ sed -e "s|^listener 1883\$|listener $port 127.0.0.1|" \
 # mosquitto would switch to the `mosquitto` user, which cannot write the temp
 # dir: stay the invoking user (no effect when not root).
 printf 'log_type debug\nuser %s\n' "$(id -un)" >>"$conf"
-check "every path and the port of production.conf were rewritten" \
-	bash -c '! grep -q " /mosquitto/" "$1" && [ "$(grep -c "^listener " "$1")" = 1 ] &&
-		grep -qx "listener $2 127.0.0.1" "$1"' _ "$conf" "$port"
-check "production config keeps anonymous access off and persistence on" \
-	bash -c 'grep -qx "allow_anonymous false" "$1" && grep -qx "persistence true" "$1"' _ "$conf"
+rewritten() {
+	! grep -q " /mosquitto/" "$conf" && [ "$(grep -c "^listener " "$conf")" = 1 ] &&
+		grep -qx "listener $port 127.0.0.1" "$conf"
+}
+check "every path and the port of production.conf were rewritten" rewritten
+closed() { grep -qx "allow_anonymous false" "$conf" && grep -qx "persistence true" "$conf"; }
+check "production config keeps anonymous access off and persistence on" closed
 
 if broker_start "$conf" "$port"; then
 	ok "mosquitto starts with the production config on 127.0.0.1:$port"

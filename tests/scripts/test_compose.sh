@@ -6,6 +6,7 @@
 # account has a block in mosquitto/acl, and the Dockerfile and .dockerignore
 # basics. Needs no Docker daemon.
 set -u
+# shellcheck source=tests/scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 need docker-compose
 lib_init

@@ -1,8 +1,11 @@
 #!/bin/bash
+# (check helpers are called through check/wait_for, which shellcheck cannot see)
+# shellcheck disable=SC2317
 # The loopback broker config that `make run` and the tests use: rendered by
 # scripts/broker-conf.sh for a free port, it must start mosquitto listening on
 # that port at 127.0.0.1 and let anonymous clients publish and subscribe.
 set -u
+# shellcheck source=tests/scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 need mosquitto mosquitto_pub mosquitto_sub python3
 lib_init
@@ -15,16 +18,20 @@ else
 	bad "broker-conf.sh renders the template for port $port"
 	lib_done
 fi
-check "no @PLACEHOLDER@ left in the rendered config" \
-	bash -c '! grep -q "@[A-Z]*@" "$1"' _ "$conf"
+no_placeholder() { ! grep -q "@[A-Z]*@" "$conf"; }
+check "no @PLACEHOLDER@ left in the rendered config" no_placeholder
 check "listener is port $port on 127.0.0.1 only" \
 	grep -qx "listener $port 127.0.0.1" "$conf"
-check "anonymous access, persistence off, a deep queue" \
-	bash -c 'grep -qx "allow_anonymous true" "$1" && grep -qx "persistence false" "$1" &&
-		grep -Eqx "max_queued_messages [0-9]{5,}" "$1"' _ "$conf"
-check "broker-conf.sh refuses a bad port" \
-	bash -c '! "$1" 70000 "$2" >/dev/null 2>&1 && ! "$1" x1 "$2" >/dev/null 2>&1' _ \
-	"$REPO/scripts/broker-conf.sh" "$TMP"
+loopback_settings() {
+	grep -qx "allow_anonymous true" "$conf" && grep -qx "persistence false" "$conf" &&
+		grep -Eqx "max_queued_messages [0-9]{5,}" "$conf"
+}
+check "anonymous access, persistence off, a deep queue" loopback_settings
+refuses_bad_port() {
+	! "$REPO/scripts/broker-conf.sh" 70000 "$TMP" >/dev/null 2>&1 &&
+		! "$REPO/scripts/broker-conf.sh" x1 "$TMP" >/dev/null 2>&1
+}
+check "broker-conf.sh refuses a bad port" refuses_bad_port
 
 if broker_start "$conf" "$port"; then
 	ok "mosquitto starts with the rendered config and listens on 127.0.0.1:$port"
