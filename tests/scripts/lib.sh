@@ -128,14 +128,17 @@ lib_spawn() {
 	LIB_PIDS+=("$SPAWNED_PID")
 }
 
-# broker_start CONF PORT: run mosquitto -c CONF (log: $TMP/broker.log), wait
-# until it accepts connections on PORT. Sets BROKER_PID. Returns 1 when it
-# exits or does not listen within WAIT_S.
+# broker_start CONF PORT: run mosquitto -c CONF (it must log to stderr; the
+# log goes to $TMP/broker.log), wait until it says it is running and PORT
+# accepts connections. Sets BROKER_PID. Returns 1 when it exits or is not
+# ready within WAIT_S. Waiting for "running" too means a stranger that took
+# the port first is not mistaken for our broker (ours then fails to bind).
 broker_start() {
 	local conf=$1 port=$2 end=$((SECONDS + WAIT_S))
 	lib_spawn "$TMP/broker.log" mosquitto -c "$conf"
 	BROKER_PID=$SPAWNED_PID
-	until port_open "$port"; do
+	until file_has "$TMP/broker.log" ' running$' && kill -0 "$BROKER_PID" 2>/dev/null &&
+		port_open "$port"; do
 		if ! kill -0 "$BROKER_PID" 2>/dev/null; then
 			echo "broker exited before listening on $port:" >&2
 			cat "$TMP/broker.log" >&2
