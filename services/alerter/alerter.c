@@ -26,7 +26,7 @@ struct alerter {
 	notify *n;
 	char svc_prefix[256]; /* "{root}/_svc/" */
 	metrics_slot *m_in, *m_bad, *m_order, *m_sensors, *m_refused, *m_transitions,
-	    *m_alerts, *m_acks, *m_acks_ignored, *m_restored, *m_pub_failed;
+	    *m_alerts, *m_acks, *m_acks_ignored, *m_restored, *m_pub_failed, *m_ready;
 	log_every le_bad, le_order, le_ack, le_full, le_pub;
 };
 
@@ -282,6 +282,7 @@ alerter *alerter_new(svc *s, const alerter_options *o, char *err, size_t errlen)
 	a->m_acks_ignored = metrics_get(m, "acks_ignored");
 	a->m_restored = metrics_get(m, "states_restored");
 	a->m_pub_failed = metrics_get(m, "publish_failed");
+	a->m_ready = metrics_get(m, "ready");
 	a->t = tracker_new(&o->tp, alerter__emit, a, err, errlen);
 	if (!a->t)
 		goto fail;
@@ -357,6 +358,7 @@ int alerter_run(alerter *a)
 			  alerter__handle, a);
 	tracker_start(a->t, clock_mono_ms());
 	alerter__sync_metrics(a);
+	metrics_set(a->m_ready, 1);
 	log_info("tracking %zu sensor(s) from retained states; running",
 		 tracker_sensors(a->t));
 	while (!signals_stop_requested()) {

@@ -14,7 +14,8 @@
  *
  * Metrics (besides mqtt's and notify's): predictions_in, predictions_bad,
  * predictions_out_of_order, sensors, sensors_refused, transitions, alerts,
- * acks, acks_ignored, states_restored, publish_failed.
+ * acks, acks_ignored, states_restored, publish_failed, ready (1 once the
+ * retained states are collected and states are being published).
  *
  * Ownership: alerter_new() borrows the svc (its mqtt client and metrics
  * must outlive the alerter) and copies the options; alerter_free() waits up
