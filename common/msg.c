@@ -332,6 +332,12 @@ static int msg__raw_check(const msg_raw *m, int check_samples, char *err, size_t
 	if (nch > MSG_MAX_CHANNELS)
 		return msg__fail(err, errlen, MSG_ETOOBIG, "channels: %zu, max %d", nch,
 				 MSG_MAX_CHANNELS);
+	if (m->n_samples > MSG_MAX_SAMPLES)
+		return msg__fail(err, errlen, MSG_ETOOBIG, "samples: %zu rows, max %d",
+				 m->n_samples, MSG_MAX_SAMPLES);
+	if (m->n_samples * nch > MSG_MAX_VALUES)
+		return msg__fail(err, errlen, MSG_ETOOBIG, "samples: %zu values, max %d",
+				 m->n_samples * nch, MSG_MAX_VALUES);
 	for (size_t i = 0; i < nch; i++) {
 		char field[24];
 		snprintf(field, sizeof(field), "channels[%zu]", i);
@@ -344,16 +350,10 @@ static int msg__raw_check(const msg_raw *m, int check_samples, char *err, size_t
 				    err, errlen, MSG_EVALUE,
 				    "channels[%zu]: duplicate of channels[%zu]", i, j);
 	}
-	if (m->n_samples > MSG_MAX_SAMPLES)
-		return msg__fail(err, errlen, MSG_ETOOBIG, "samples: %zu rows, max %d",
-				 m->n_samples, MSG_MAX_SAMPLES);
-	if (m->n_samples * nch > MSG_MAX_VALUES)
-		return msg__fail(err, errlen, MSG_ETOOBIG, "samples: %zu values, max %d",
-				 m->n_samples * nch, MSG_MAX_VALUES);
 	if (!check_samples)
 		return 0;
 	if (m->n_samples && (!m->samples || m->samples_cap < m->n_samples * nch))
-		return msg__fail(err, errlen, MSG_EVALUE,
+		return msg__fail(err, errlen, MSG_ESHAPE,
 				 "samples: storage holds %zu values, %zu needed",
 				 m->samples_cap, m->n_samples * nch);
 	for (size_t i = 0; i < m->n_samples * nch; i++)
