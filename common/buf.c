@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +45,9 @@ static int buf__reserve(buf *b, size_t extra)
 		size_t n = b->alloc ? b->alloc : 64;
 		char *p;
 		while (n < need)
-			n *= 2;
-		if (n > b->cap + 1)
+			n = n > SIZE_MAX / 2 ? need : n * 2;
+		/* n - 1 > cap, not n > cap + 1: cap may be SIZE_MAX ("no cap") */
+		if (n - 1 > b->cap)
 			n = b->cap + 1;
 		p = realloc(b->data, n);
 		if (!p)
