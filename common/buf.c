@@ -151,7 +151,9 @@ int buf_add_json_float(buf *b, float v)
 		return buf_add(b, "0", 1);
 	for (int prec = 4; prec <= 9; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*g", prec, (double)v);
-		if (strtof(tmp, NULL) == v)
+		/* both readers: strtof, and strtod then a cast to float (what a
+		 * JSON parser that reads doubles, like cJSON, leads to) */
+		if (strtof(tmp, NULL) == v && (float)strtod(tmp, NULL) == v)
 			break;
 	}
 	return buf_adds(b, tmp);
