@@ -313,7 +313,7 @@ static int ae_eval__walk(const ae_eval_params *p, const char *dir, const char *o
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	char *names[4096];
+	char *names[4096] = {NULL};
 	size_t n = 0;
 	struct dirent *e;
 	while ((e = readdir(d)) && n < sizeof names / sizeof names[0]) {

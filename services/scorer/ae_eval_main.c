@@ -77,6 +77,7 @@ int main(int argc, char **argv)
 	else
 		ae_eval_lpms_defaults(&p);
 	defs d;
+	memset(&d, 0, sizeof d);
 	fill_defs(&d, &p);
 	char *data = NULL, *outdir = NULL, *act = NULL;
 	config_list hidden;
