@@ -13,15 +13,29 @@
 
 #include "csv.h"
 
-/* SKAB: ~1 Hz, 8 channels, one contiguous anomaly per file. Short windows
- * (the anomalies are level and variance shifts, not shapes) with hop 1 so
- * every row has its own label; a small bottleneck so that the 400 training
- * rows cannot be memorised; the state logic then asks for a majority of
- * anomalous windows over half a minute before calling FAILURE. */
+/* SKAB: ~1 Hz, one contiguous anomaly per file. Chosen once for all files
+ * (see models/README.md for the search and the figures):
+ * - channels: all but Temperature and Thermocouple. Those two drift as the
+ *   testbed warms up, so after the 400 training rows every later row, normal
+ *   or not, is far out of their training range (median |z| 2..19 on normal
+ *   test rows): with them the pooled FAR is 63 %. The six others carry the
+ *   anomalies (flow rate, vibration, current, pressure).
+ * - windows of 10 rows, hop 1: every row gets its own label; 60 inputs
+ *   through 16 tanh units, so the 400 rows cannot be memorised.
+ * - threshold 1.25 x the 99th percentile of held-out errors;
+ * - state: 10 s span, FAILURE at a rate of 0.4 with at least 5 windows,
+ *   back to OK at 0.1: fills the gaps inside an anomaly and drops isolated
+ *   false alarms. */
 void ae_eval_skab_defaults(ae_eval_params *p)
 {
+	static const char *const chans[] = {"Accelerometer1RMS", "Accelerometer2RMS",
+					    "Current",           "Pressure",
+					    "Voltage",           "Volume Flow RateRMS"};
 	memset(p, 0, sizeof *p);
-	p->window = 20;
+	for (size_t c = 0; c < sizeof chans / sizeof chans[0]; c++)
+		snprintf(p->channels[c], AE_NAME_MAX, "%s", chans[c]);
+	p->n_channels = sizeof chans / sizeof chans[0];
+	p->window = 10;
 	p->hop = 1;
 	p->hidden[0] = 16;
 	p->n_hidden = 1;
@@ -30,14 +44,14 @@ void ae_eval_skab_defaults(ae_eval_params *p)
 	p->train.epochs = 100;
 	p->train.batch = 32;
 	p->train.lr = 1e-3f;
+	p->train.thr_quantile = 0.99;
+	p->train.thr_margin = 1.25;
 	state_defaults(&p->state);
-	p->state.window_s = 30;
-	p->state.enter_rate = 0.5;
-	p->state.exit_rate = 0.2;
+	p->state.window_s = 10;
+	p->state.enter_rate = 0.4;
+	p->state.exit_rate = 0.1;
 	p->state.min_windows = 5;
 	p->train_rows = 400;
-	p->tail_frac = 0;
-	p->bin_s = 0;
 }
 
 /* LPMS-B2 at 50 Hz: the original system's model (window 200, hop 10, 50
@@ -175,7 +189,9 @@ int ae_eval_skab_file(const ae_eval_params *p, const char *in_path, const char *
 	}
 	const char *chans[AE_MAX_CHANNELS];
 	size_t nch = 0;
-	for (size_t c = 0; c < t.n_cols; c++) {
+	for (size_t c = 0; c < p->n_channels; c++)
+		chans[nch++] = p->channels[c];
+	for (size_t c = 0; c < t.n_cols && p->n_channels == 0; c++) {
 		if (t.is_text[c] || (int)c == c_anom ||
 		    strcmp(t.names[c], "changepoint") == 0)
 			continue;
@@ -494,6 +510,9 @@ static int ae_eval__run(const ae_model *m, const ae_eval_params *p, const float 
 			bin_a += (size_t)a;
 		}
 	}
+	if (report && p->bin_s > 0 && bin_n > 0)
+		fprintf(report, "  %8.1f %8zu %7.3f %5s  %-7s\n", bin_start, bin_n,
+			(double)bin_a / (double)bin_n, "", state_name(state_get(&sm)));
 	if (*n_st > 0 && st[*n_st - 1].end < 0)
 		st[*n_st - 1].end = last_t;
 	*rate = nw ? (double)anom / (double)nw : 0.0;
@@ -521,7 +540,14 @@ int ae_eval_lpms(const ae_eval_params *p, const char *normal_csv, const char *pr
 	float *nrows = NULL, *prows = NULL;
 	double *nt = NULL, *pt = NULL;
 	size_t nn = 0, np = 0;
-	int rc = ae_eval__model(&m, p, ae_eval__linacc, 3, err, errlen);
+	const char *chans[AE_MAX_CHANNELS];
+	size_t nch = 0;
+	for (size_t c = 0; c < p->n_channels; c++)
+		chans[nch++] = p->channels[c];
+	if (nch == 0)
+		for (; nch < 3; nch++)
+			chans[nch] = ae_eval__linacc[nch];
+	int rc = ae_eval__model(&m, p, chans, nch, err, errlen);
 	if (rc)
 		return rc;
 	rc = ae_eval__recording(&m, normal_csv, &nrows, &nt, &nn, err, errlen);
@@ -569,7 +595,7 @@ int ae_eval_lpms(const ae_eval_params *p, const char *normal_csv, const char *pr
 	}
 	ae_eval_stretch ts[AE_EVAL_MAX_STRETCHES];
 	size_t n_ts = 0;
-	rc = ae_eval__run(&m, p, nrows + head * 3, nt + head, tail, report, ts, &n_ts,
+	rc = ae_eval__run(&m, p, nrows + head * nch, nt + head, tail, report, ts, &n_ts,
 			  &res->tail_failures, &res->tail_rate, &res->tail_windows, err,
 			  errlen);
 	if (rc)

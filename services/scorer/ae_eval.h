@@ -39,8 +39,12 @@ typedef struct ae_eval_params {
 	ae_train_opts train;
 	state_params state;
 	size_t train_rows; /* SKAB: rows of each file to train on */
-	double tail_frac;  /* LPMS: fraction of the normal recording held out */
-	double bin_s;      /* LPMS: report bin width, seconds */
+	/* the channels used; none: SKAB every numeric column but the labels,
+	 * LPMS linacc_x/y/z */
+	char channels[AE_MAX_CHANNELS][AE_NAME_MAX];
+	size_t n_channels;
+	double tail_frac; /* LPMS: fraction of the normal recording held out */
+	double bin_s;     /* LPMS: report bin width, seconds */
 } ae_eval_params;
 
 /* The settings behind the reported figures (see ae_eval.c for why). */
@@ -85,7 +89,8 @@ typedef struct ae_eval_lpms_result {
 	float threshold;
 } ae_eval_lpms_result;
 
-/* Channels: linacc_x/y/z. Prints rate-over-time bins and stretches. */
+/* Channels: p->channels, or linacc_x/y/z if none. Prints rate-over-time bins and
+ * stretches. */
 int ae_eval_lpms(const ae_eval_params *p, const char *normal_csv, const char *prefail_csv,
 		 FILE *report, ae_eval_lpms_result *res, char *err, size_t errlen);
 

@@ -19,11 +19,17 @@
 typedef struct defs {
 	char window[16], hop[16], hidden[64], epochs[16], batch[16], lr[32], seed[24],
 	    val[32], pat[16], q[32], margin[32], k[32], sw[32], enter[32], exit_[32],
-	    minw[16], rows[16], tail[32];
+	    minw[16], rows[16], tail[32], channels[AE_MAX_CHANNELS * AE_NAME_MAX];
 } defs;
 
 static void fill_defs(defs *d, const ae_eval_params *p)
 {
+	size_t at = 0;
+	for (size_t i = 0; i < p->n_channels && at < sizeof d->channels; i++)
+		at += (size_t)snprintf(d->channels + at, sizeof d->channels - at, "%s%s",
+				       i ? "," : "", p->channels[i]);
+	if (p->n_channels == 0)
+		snprintf(d->channels, sizeof d->channels, "linacc_x,linacc_y,linacc_z");
 	snprintf(d->window, sizeof d->window, "%zu", p->window);
 	snprintf(d->hop, sizeof d->hop, "%zu", p->hop);
 	size_t off = 0;
@@ -80,7 +86,7 @@ int main(int argc, char **argv)
 	memset(&d, 0, sizeof d);
 	fill_defs(&d, &p);
 	char *data = NULL, *outdir = NULL, *act = NULL;
-	config_list hidden;
+	config_list hidden, channels;
 	long window, hop, epochs, batch, seed, patience, minw, rows;
 	double lr, val, q, margin, k, sw, enter, exit_, tail;
 	const config_opt opts[] = {
@@ -91,6 +97,8 @@ int main(int argc, char **argv)
 	     0, 0},
 	    {"out", CONFIG_STR, &outdir, "build/eval-skab", 0, 0,
 	     "skab: output directory", 0, 0},
+	    {"channels", CONFIG_LIST, &channels, d.channels, 0, 0,
+	     "channels ('all': every numeric column but the labels)", 0, 0},
 	    {"window", CONFIG_INT, &window, d.window, 1, AE_MAX_WINDOW,
 	     "samples per window", 0, 0},
 	    {"hop", CONFIG_INT, &hop, d.hop, 1, AE_MAX_WINDOW, "samples between windows",
@@ -148,6 +156,13 @@ int main(int argc, char **argv)
 			ae_act_parse(act, &p.act) ? "bad activation" : err);
 		goto out;
 	}
+	p.n_channels = 0;
+	if (!(channels.n == 1 && strcmp(channels.items[0], "all") == 0) &&
+	    ae_cli_names(&channels, p.channels, AE_MAX_CHANNELS, &p.n_channels, err,
+			 sizeof err)) {
+		fprintf(stderr, "ae-eval: %s\n", err);
+		goto out;
+	}
 	p.train.epochs = (uint32_t)epochs;
 	p.train.batch = (size_t)batch;
 	p.train.lr = (float)lr;
@@ -167,13 +182,15 @@ int main(int argc, char **argv)
 	status = 1;
 	if (skab) {
 		ae_eval_counts a = {0}, s = {0};
-		printf("SKAB protocol on %s -> %s\nwindow %zu hop %zu hidden %s %s, %zu "
+		printf("SKAB protocol on %s -> %s\nchannels %s\nwindow %zu hop %zu "
+		       "hidden %s %s, %zu "
 		       "training "
 		       "rows per file; threshold q%g x %g + %g sd; state %g s, enter %g, "
 		       "exit "
 		       "%g, min %zu windows\n",
-		       data, outdir, p.window, p.hop, d.hidden, ae_act_name(p.act),
-		       p.train_rows, q, margin, k, sw, enter, exit_, p.state.min_windows);
+		       data, outdir, p.n_channels ? d.channels : "all", p.window, p.hop,
+		       d.hidden, ae_act_name(p.act), p.train_rows, q, margin, k, sw,
+		       enter, exit_, p.state.min_windows);
 		fflush(stdout);
 		int n =
 		    ae_eval_skab_dir(&p, data, outdir, stdout, &a, &s, err, sizeof err);
