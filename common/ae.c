@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define AE__SCORE_CHUNK 64
+
 static const char *const ae__act_names[] = {"linear", "tanh", "relu", "sigmoid"};
 
 const char *ae_act_name(enum ae_act a)
@@ -387,10 +389,14 @@ void ae_score_batch(const ae_model *m, const float *windows, size_t n_windows,
 		    float *scores, ae_work *w)
 {
 	size_t in = ae_input_size(m);
+	/* Big batches go through in chunks whose activations stay in cache:
+	 * past a few dozen windows sgemm gains nothing more from size, while
+	 * the bias, activation and error passes start missing the cache. */
+	size_t chunk = w->max_batch < AE__SCORE_CHUNK ? w->max_batch : AE__SCORE_CHUNK;
 	for (size_t done = 0; done < n_windows;) {
 		size_t n = n_windows - done;
-		if (n > w->max_batch)
-			n = w->max_batch;
+		if (n > chunk)
+			n = chunk;
 		const float *x = windows + done * in;
 		ae__forward(m, x, n, w);
 		const float *y = w->act[m->n_layers];
