@@ -384,6 +384,7 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 		}
 		c->rx_waiting--;
 	}
+	metrics_add(c->s_in, 1); /* before it can be dispatched */
 	if (c->in_tail)
 		c->in_tail->next = it;
 	else
@@ -395,7 +396,6 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 		(void)w; /* cannot fail: the counter is read back to 0 when emptied */
 	}
 	pthread_mutex_unlock(&c->lock);
-	metrics_add(c->s_in, 1);
 consumed:
 	MQTTAsync_freeMessage(&msg);
 	MQTTAsync_free(topic);
