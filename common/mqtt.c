@@ -29,7 +29,13 @@
  * call we make needs that mutex: a thread about to call into Paho announces
  * itself (api_enter), and the waiting callback then stops waiting and takes
  * the message over the bound rather than deadlock. The wait is also capped
- * at half the keepalive so the connection never times out over it. */
+ * at half the keepalive so the connection never times out over it.
+ *
+ * Known Paho 1.3.12 limit: once the broker's Receive Maximum (mosquitto: 20)
+ * QoS 1 publishes are in flight, Paho's send thread sleeps up to 1 s before
+ * sending more, so a *burst* of queued QoS 1 messages (e.g. an offline buffer
+ * flushed on reconnect) drains at about 20 per second; publishes spread over
+ * time are not affected (each one wakes the send thread). */
 #include "mqtt.h"
 
 #include "buf.h"
