@@ -93,7 +93,8 @@ static int csvsink__open_file(csvsink *k, csvsink_file *cf, const char *sensor,
 	for (int n = 0; n < 100; n++) {
 		FILE *f;
 		if (n)
-			snprintf(path, sizeof(path), "%s/%s_%s.%d.csv", sdir, sensor, date, n);
+			snprintf(path, sizeof(path), "%s/%s_%s.%d.csv", sdir, sensor,
+				 date, n);
 		else
 			snprintf(path, sizeof(path), "%s/%s_%s.csv", sdir, sensor, date);
 		f = fopen(path, "a+");
@@ -171,7 +172,8 @@ int csvsink_put(csvsink *k, const msg_raw *m, char *err, size_t errlen)
 	}
 	hl += (size_t)snprintf(header, sizeof(header), "t");
 	for (size_t c = 0; c < nc && hl < sizeof(header); c++)
-		hl += (size_t)snprintf(header + hl, sizeof(header) - hl, ",%s", m->channels[c]);
+		hl += (size_t)snprintf(header + hl, sizeof(header) - hl, ",%s",
+				       m->channels[c]);
 	if (hl + 1 >= sizeof(header)) {
 		snprintf(err, errlen, "csv: header too long");
 		return CSVSINK_EINVAL;
