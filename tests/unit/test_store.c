@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "../../services/archiver/export.h"
 #include "../../services/archiver/store.h"
 
 #include <sqlite3.h>
@@ -578,6 +579,87 @@ static void test_full_tmpfs(void **state)
 	rmdir(mnt);
 }
 
+static void test_parse_time(void **state)
+{
+	double t;
+	(void)state;
+	assert_int_equal(export_parse_time("1764151200.5", &t), 0);
+	assert_true(t == 1764151200.5);
+	assert_int_equal(export_parse_time("2025-11-26T10:00:00Z", &t), 0);
+	assert_true(t == 1764151200.0);
+	assert_int_equal(export_parse_time("2025-11-26 10:00:00.25", &t), 0);
+	assert_true(t == 1764151200.25);
+	assert_int_equal(export_parse_time("2025-11-26", &t), 0);
+	assert_true(t == 1764115200.0);
+	assert_int_equal(export_parse_time("yesterday", &t), -1);
+	assert_int_equal(export_parse_time("2025-11-26T10:00:00+01", &t), -1);
+	assert_int_equal(export_parse_time("", &t), -1);
+}
+
+/* The subcommand end to end: data file has only the header and samples,
+ * gaps go to their own file. */
+static void test_export_main(void **state)
+{
+	store *s = open_store(NULL);
+	char err[256], out[160], gaps[160], *body;
+	FILE *f;
+	long n;
+	(void)state;
+
+	for (uint64_t q = 0; q < 6; q++)
+		if (q != 2 && q != 3)
+			assert_int_equal(put(s, "arm1", "r1", q, NULL), 0);
+	assert_int_equal(store_commit(s, err, sizeof(err)), 0);
+	store_close(s);
+	snprintf(out, sizeof(out), "%s/x.csv", t_dir);
+	snprintf(gaps, sizeof(gaps), "%s/g.csv", t_dir);
+	char *argv[] = {"export",
+			"--sensor",
+			"arm1",
+			"--from",
+			"2025-11-26T10:00:00Z",
+			"--to",
+			"1764151201",
+			"--channels",
+			"linacc_y,linacc_x",
+			"--db",
+			t_path,
+			"--out",
+			out,
+			"--gaps",
+			gaps,
+			NULL};
+	assert_int_equal(export_main(15, argv), 0);
+	f = fopen(out, "r");
+	assert_non_null(f);
+	body = calloc(1, 65536);
+	n = (long)fread(body, 1, 65535, f);
+	fclose(f);
+	assert_true(n > 0);
+	assert_true(!strncmp(body, "t,linacc_y,linacc_x\n1764151200.000000,1,0\n", 41));
+	assert_int_equal(count_lines(body), 1 + 30); /* seq 0, 1, 4; 5 starts at --to */
+	assert_null(strstr(body, "gap"));
+	f = fopen(gaps, "r");
+	assert_non_null(f);
+	n = (long)fread(body, 1, 65535, f);
+	body[n] = 0;
+	fclose(f);
+	assert_string_equal(body, "run,seq_from,seq_to,t_before,t_after\n"
+				  "r1,2,3,1764151200.380000,1764151200.800000\n");
+	free(body);
+	unlink(out);
+	unlink(gaps);
+	/* usage errors and an empty range */
+	char *bad[] = {"export", "--sensor", "a/b", "--db", t_path, NULL};
+	assert_int_equal(export_main(5, bad), 2);
+	char *none[] = {"export", "--sensor", "arm1", "--from", "0", "--to",
+			"1",      "--db",     t_path, "--out",  out, NULL};
+	assert_int_equal(export_main(11, none), 1);
+	assert_int_equal(access(out, F_OK), -1); /* no half file left behind */
+	char *nodb[] = {"export", "--sensor", "arm1", "--db", "/nonexistent/x.db", NULL};
+	assert_int_equal(export_main(5, nodb), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -590,6 +672,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_retention_size, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_full, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_full_tmpfs, setup, teardown),
+	    cmocka_unit_test(test_parse_time),
+	    cmocka_unit_test_setup_teardown(test_export_main, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
