@@ -13,6 +13,7 @@
 #include <string.h>
 
 #define INTAKE_LOG_MS 10000
+#define INTAKE_SPOOL_SHRINK (256 * 1024)
 
 static log_every intake__log_bad, intake__log_db, intake__log_spool;
 
@@ -306,6 +307,20 @@ static void intake__retention(intake *in, int64_t now_ms)
 	in->retention_at_ms = now_ms + (deleted > 0 ? 20 : in->o.retention_ms);
 }
 
+/* Caught up and nothing pending: move the spool to a fresh file and commit
+ * a cursor there, so the old file can go (the spool shrinks even when no
+ * new message arrives, e.g. on a full disk). */
+static void intake__shrink_spool(intake *in)
+{
+	spool_pos pos;
+	char err[256];
+	if (in->pending || in->failed)
+		return;
+	if (spool_rotate(in->sp, INTAKE_SPOOL_SHRINK, &pos, err, sizeof(err)) != 1)
+		return;
+	intake__commit(in, pos);
+}
+
 int intake_step(intake *in)
 {
 	int64_t now_ms = clock_mono_ms();
@@ -341,6 +356,7 @@ int intake_step(intake *in)
 		if (intake__commit(in, last))
 			return in->o.retry_ms;
 	}
+	intake__shrink_spool(in);
 	intake__retention(in, clock_mono_ms());
 	if (in->pending) {
 		wait = (int)(in->batch_start_ms + in->o.commit_ms - clock_mono_ms());

@@ -355,6 +355,25 @@ spool_pos spool_tell(const spool *sp)
 	return p;
 }
 
+int spool_rotate(spool *sp, int64_t min_bytes, spool_pos *pos, char *err, size_t errlen)
+{
+	int rc = 0;
+	pthread_mutex_lock(&sp->mu);
+	/* only when the reader (the caller's thread) has read everything:
+	 * checked under the lock, so no append can slip in between */
+	if (sp->wend >= min_bytes && sp->wend > 0 && sp->rgen == sp->wgen &&
+	    sp->roff == sp->wend) {
+		rc = spool__wopen(sp, sp->wgen + 1, err, errlen);
+		if (!rc) {
+			pos->gen = sp->rgen = sp->wgen;
+			pos->off = sp->roff = 0;
+			rc = 1;
+		}
+	}
+	pthread_mutex_unlock(&sp->mu);
+	return rc;
+}
+
 void spool_release(spool *sp, spool_pos pos)
 {
 	int64_t g = 0;

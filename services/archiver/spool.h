@@ -80,6 +80,14 @@ int spool_next(spool *sp, spool_record *rec, char *err, size_t errlen);
 int spool_seek(spool *sp, spool_pos pos);
 spool_pos spool_tell(const spool *sp);
 
+/* Start a new generation for appends if the current one holds at least
+ * min_bytes and the reader has read all of it; the reader moves there too
+ * (so that a caught-up reader can commit a cursor in the new one
+ * and release the old file: the spool shrinks without waiting for new
+ * messages, which matters on a full disk). Returns 1 and *pos = {new gen, 0}
+ * when rotated, 0 when not needed, negative SPOOL_E* on error. */
+int spool_rotate(spool *sp, int64_t min_bytes, spool_pos *pos, char *err, size_t errlen);
+
 /* Delete the files of generations before pos.gen (they are committed). */
 void spool_release(spool *sp, spool_pos pos);
 

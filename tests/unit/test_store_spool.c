@@ -214,6 +214,31 @@ static void test_concurrent(void **state)
 	spool_close(sp);
 }
 
+static void test_rotate_when_read(void **state)
+{
+	spool *sp;
+	spool_pos zero = {0, 0}, pos;
+	char err[128];
+	int expect = 0;
+	(void)state;
+
+	assert_int_equal(spool_open(&sp, t_dir, zero, 0, err, sizeof(err)), 0);
+	append_n(sp, 0, 3);
+	/* unread records: no rotation */
+	assert_int_equal(spool_rotate(sp, 1, &pos, err, sizeof(err)), 0);
+	assert_int_equal(read_all(sp, &expect, NULL), 3);
+	/* below the size: none either */
+	assert_int_equal(spool_rotate(sp, 1 << 20, &pos, err, sizeof(err)), 0);
+	assert_int_equal(spool_rotate(sp, 1, &pos, err, sizeof(err)), 1);
+	assert_int_equal(pos.gen, 2);
+	assert_int_equal(pos.off, 0);
+	append_n(sp, 3, 2);
+	assert_int_equal(read_all(sp, &expect, NULL), 2);
+	spool_release(sp, pos);
+	assert_int_equal(count_files(), 1);
+	spool_close(sp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +247,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reopen_resume, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rotate_when_read, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
