@@ -375,6 +375,21 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 		memcpy(it->data + tlen + 1, msg->payload, plen);
 	it->data[tlen + 1 + plen] = '\0';
 
+	if (c->o.on_arrival) {
+		/* before the PUBACK: Paho sends it when we return (mqtt.h) */
+		mqtt_message mm = {.topic = it->data,
+				   .payload = it->data + tlen + 1,
+				   .len = plen,
+				   .qos = it->qos,
+				   .retained = it->retained,
+				   .duplicate = it->duplicate};
+		if (c->o.on_arrival(c->o.on_arrival_ud, &mm) == 0) {
+			free(it);
+			metrics_add(c->s_in, 1);
+			goto consumed;
+		}
+	}
+
 	pthread_mutex_lock(&c->lock);
 	if (c->in_count >= c->o.inbox_max) {
 		/* see the top of the file: wait, bounded, then take it anyway */
