@@ -25,11 +25,11 @@
  * Paho 1.3.12 has already acked the message by then, queues it without
  * bound and offers the queue's head again only once per later network event
  * on that connection, so a burst can stall there indefinitely.
- * Paho holds its client mutex while it runs messageArrived, and every Paho
- * call we make needs that mutex: a thread about to call into Paho announces
- * itself (api_enter), and the waiting callback then stops waiting and takes
- * the message over the bound rather than deadlock. The wait is also capped
- * at half the keepalive so the connection never times out over it.
+ * Paho holds its (process-wide) mutex while it runs messageArrived, and
+ * every Paho call needs that mutex: a thread about to call into Paho for any
+ * of our clients announces itself (api_enter), and the waiting callback then
+ * stops waiting and takes the message over the bound rather than deadlock. The wait is
+ * also capped at half the keepalive so the connection never times out over it.
  *
  * Known Paho 1.3.12 limit: once the broker's Receive Maximum (mosquitto: 20)
  * QoS 1 publishes are in flight, Paho's send thread sleeps up to 1 s before
@@ -109,7 +109,6 @@ struct mqtt_client {
 	int disconnect_done;
 
 	_Atomic int connected_flag; /* lock-free read for mqtt_is_connected */
-	_Atomic int api_waiters;    /* threads inside/entering a Paho call */
 	_Atomic int stopping;
 	_Atomic int status_pending; /* "online" refused by a full buffer: retry */
 	int shutdown_rc;
@@ -221,16 +220,22 @@ static int status_render(const mqtt_client *c, const char *state, int with_pid_t
 
 /* Around every Paho call that may need Paho's client mutex: a messageArrived
  * waiting for inbox space (holding that mutex) gives up its wait. */
+static _Atomic int api_waiters; /* threads in or entering a Paho call, any client */
+
 static void api_enter(mqtt_client *c)
 {
-	atomic_fetch_add(&c->api_waiters, 1);
+	atomic_fetch_add(&api_waiters, 1);
 	pthread_mutex_lock(&c->lock);
 	if (c->rx_waiting)
 		pthread_cond_broadcast(&c->space);
 	pthread_mutex_unlock(&c->lock);
 }
 
-static void api_leave(mqtt_client *c) { atomic_fetch_sub(&c->api_waiters, 1); }
+static void api_leave(mqtt_client *c)
+{
+	(void)c;
+	atomic_fetch_sub(&api_waiters, 1);
+}
 
 /* MQTTAsync_sendMessage wrapper; returns the Paho code. */
 static int send_raw(mqtt_client *c, const char *topic, const void *payload, size_t len,
@@ -396,11 +401,16 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 		int64_t deadline = clock_mono_ms() + (int64_t)c->o.keepalive_s * 500;
 		metrics_add(c->s_inbox_full, 1);
 		c->rx_waiting++;
-		while (c->in_count >= c->o.inbox_max && !atomic_load(&c->api_waiters) &&
+		while (c->in_count >= c->o.inbox_max && !atomic_load(&api_waiters) &&
 		       !atomic_load(&c->stopping) && clock_mono_ms() < deadline) {
+			/* short slices: api_enter() on another client cannot
+			 * signal this one's condition variable */
+			int64_t until = clock_mono_ms() + 10;
 			struct timespec ts;
-			ts.tv_sec = (time_t)(deadline / 1000);
-			ts.tv_nsec = (long)(deadline % 1000) * 1000000L;
+			if (until > deadline)
+				until = deadline;
+			ts.tv_sec = (time_t)(until / 1000);
+			ts.tv_nsec = (long)(until % 1000) * 1000000L;
 			pthread_cond_timedwait(&c->space, &c->lock, &ts);
 		}
 		c->rx_waiting--;
