@@ -30,9 +30,10 @@ WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 ifeq ($(WERROR),1)
 WARN += -Werror
 endif
-PKGS := libcjson sqlite3 libcurl
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Debian's paths, written out rather than asked of pkg-config: the Makefile is
+# parsed before `make deps` has installed anything on a fresh machine.
+PKG_CFLAGS := -I/usr/include/cjson
+PKG_LIBS := -lsqlite3 -lcurl
 
 ifeq ($(SAN),1)
 B := build/san

@@ -11,7 +11,7 @@
 #include "msg.h"
 #include "signals.h"
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
