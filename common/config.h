@@ -57,8 +57,8 @@ typedef struct config {
 	const config_opt *opts;
 	size_t n;
 	const char *prog;
-	char *owned[256]; /* heap strings to free */
-	size_t n_owned;
+	char **owned; /* heap strings to free */
+	size_t n_owned, owned_cap;
 } config;
 
 /* Load opts (n entries) from defaults, file, environment and argv.

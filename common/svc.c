@@ -1,0 +1,148 @@
+/* svc — the shared start-up and tear-down of every anomesh daemon, so that
+ * each service's main() is only its own options and loop. The shared
+ * options come first in --help; a service's own options follow. The broker
+ * URI defaults to tcp://127.0.0.1:$ANOMESH_PORT (1883) so that `make run`
+ * and the tests can move the whole mesh to another port with one variable. */
+#include "svc.h"
+
+#include "log.h"
+#include "signals.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SVC_SHARED_N 9
+#define SVC_OPTS_MAX 64
+
+int svc_exit_code(int rc)
+{
+	if (rc == 1)
+		return 0; /* --help */
+	return rc == CONFIG_EUSAGE ? 2 : (rc ? 1 : 0);
+}
+
+int svc_init(svc *s, const svc_params *p, int argc, char **argv)
+{
+	config_opt all[SVC_OPTS_MAX];
+	char broker_def[64];
+	char err[256];
+	enum log_level lvl;
+	const char *port = getenv("ANOMESH_PORT");
+	long portn = port ? strtol(port, NULL, 10) : 1883;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->name = p->name;
+	if (portn <= 0 || portn > 65535)
+		portn = 1883;
+	snprintf(broker_def, sizeof(broker_def), "tcp://127.0.0.1:%ld", portn);
+	{
+		const config_opt shared[SVC_SHARED_N] = {
+		    {"broker", CONFIG_STR, &s->broker, broker_def, 0, -1,
+		     "MQTT broker URI (tcp://host:port)", 0, 0},
+		    {"root", CONFIG_STR, &s->root, "factory", 0, -1, "topic root", 0, 0},
+		    {"instance", CONFIG_STR, &s->instance, NULL, 0, -1,
+		     "instance id in _svc topics (default <hostname>-<pid>)", 0, 0},
+		    {"username", CONFIG_STR, &s->username, NULL, 0, -1, "MQTT username",
+		     0, 0},
+		    {"password", CONFIG_STR, &s->password, NULL, 0, -1, "MQTT password",
+		     0, 1},
+		    {"log-level", CONFIG_STR, &s->log_level, "info", 0, -1,
+		     "error, warn, info or debug", 0, 0},
+		    {"metrics-interval", CONFIG_INT, &s->metrics_interval_ms, "10000", 0,
+		     3600000, "ms between metrics messages (0: off)", 0, 0},
+		    {"shutdown-deadline", CONFIG_INT, &s->shutdown_deadline_s, "10", 1,
+		     600, "seconds allowed for a clean shutdown after SIGTERM/SIGINT", 0,
+		     0},
+		};
+		size_t n = 0;
+		for (size_t i = 0; i < SVC_SHARED_N && shared[i].name; i++)
+			all[n++] = shared[i];
+		if (p->n_opts + n > SVC_OPTS_MAX) {
+			fprintf(stderr, "%s: too many options\n", p->name);
+			return CONFIG_EUSAGE;
+		}
+		for (size_t i = 0; i < p->n_opts; i++)
+			all[n++] = p->opts[i];
+		/* config keeps a pointer to the table: give it a stable copy */
+		{
+			config_opt *stable = malloc(n * sizeof(*stable));
+			if (!stable)
+				return CONFIG_ENOMEM;
+			memcpy(stable, all, n * sizeof(*stable));
+			rc = config_load(&s->cfg, stable, n, argc, argv, p->name,
+					 p->summary, err, sizeof(err));
+			if (rc != CONFIG_OK) {
+				free(stable);
+				s->cfg.opts = NULL;
+				if (rc == CONFIG_HELP)
+					return 1;
+				fprintf(stderr, "%s: %s\n", p->name, err);
+				return rc;
+			}
+		}
+	}
+	if (log_level_parse(s->log_level, &lvl)) {
+		fprintf(stderr,
+			"%s: --log-level: '%s' is not one of error, warn, info, debug\n",
+			p->name, s->log_level);
+		svc_cleanup(s);
+		return CONFIG_EUSAGE;
+	}
+	log_init(p->name, lvl);
+	if (signals_install((unsigned)s->shutdown_deadline_s)) {
+		log_error("cannot install signal handlers");
+		svc_cleanup(s);
+		return -1;
+	}
+	s->metrics = metrics_new();
+	if (!s->metrics) {
+		log_error("out of memory");
+		svc_cleanup(s);
+		return -1;
+	}
+	if (!p->no_mqtt) {
+		mqtt_options o;
+		mqtt_options_default(&o);
+		o.uri = s->broker;
+		o.root = s->root;
+		o.service = p->name;
+		o.instance = s->instance;
+		o.username = s->username;
+		o.password = s->password;
+		o.persistent = p->persistent;
+		o.metrics_interval_ms = (int)s->metrics_interval_ms;
+		if (p->inbox_max)
+			o.inbox_max = p->inbox_max;
+		if (p->max_buffered)
+			o.max_buffered = p->max_buffered;
+		s->mqtt = mqtt_new(&o, s->metrics, err, sizeof(err));
+		if (!s->mqtt) {
+			log_error("MQTT client for %s: %s", s->broker, err);
+			svc_cleanup(s);
+			return -1;
+		}
+		log_info("started; broker %s, root '%s', status on %s/status", s->broker,
+			 s->root, mqtt_svc_prefix(s->mqtt));
+	}
+	return 0;
+}
+
+void svc_cleanup(svc *s)
+{
+	const config_opt *opts;
+	if (!s)
+		return;
+	if (s->mqtt) {
+		if (mqtt_shutdown(s->mqtt, 3000))
+			log_warn("shutdown: some messages were still in flight");
+		mqtt_free(s->mqtt);
+		s->mqtt = NULL;
+	}
+	metrics_free(s->metrics);
+	s->metrics = NULL;
+	opts = s->cfg.opts;
+	config_cleanup(&s->cfg);
+	free((void *)opts);
+}
