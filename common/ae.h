@@ -1,0 +1,211 @@
+/* ae — the anomaly model: a dense autoencoder over windows of standardised
+ * sensor samples, trained and run in C on OpenBLAS.
+ *
+ * A window is window x n_channels consecutive samples of the model's
+ * channels (chosen by name), each standardised with the per-channel mean and
+ * std fitted on the training data, flattened row-major (time-major: sample 0
+ * channel 0, sample 0 channel 1, ...). Windows start every `hop` samples.
+ * The network maps the window through layers sizes[0] -> sizes[1] -> ... ->
+ * sizes[n_layers] (sizes[0] == sizes[n_layers] == window * n_channels), each
+ * layer an affine map followed by its activation. A window's score is its
+ * reconstruction error: the mean squared difference between the window and
+ * its reconstruction, in standardised units; it is anomalous when score >
+ * threshold.
+ *
+ * Inference is batched: ae_score_batch() runs one cblas_sgemm per layer for
+ * a whole batch of windows (from any number of sensors). Weights of layer l
+ * are stored row-major as sizes[l] x sizes[l+1] so that a batch (rows =
+ * windows) times W is a plain sgemm; all parameters (weights then biases,
+ * layer by layer) live in one contiguous block, which is what Adam updates
+ * and what the model file stores.
+ *
+ * Training (ae_train): Glorot-uniform initialisation and mini-batch order
+ * from an own PRNG (splitmix64-seeded xoshiro256**), mini-batch Adam on the
+ * mean squared reconstruction error, early stopping on a validation split
+ * with the best weights kept. The validation windows are the time-ordered
+ * tail of the training windows, with the windows overlapping the training
+ * part dropped, so they are held out for real. Deterministic for a given
+ * seed, data and OpenBLAS thread count (the tools set 1 thread).
+ *
+ * Threshold: chosen from the scores of the held-out validation windows
+ * (training windows if there are none) as
+ *     threshold = quantile(scores, thr_quantile) * thr_margin
+ *               + thr_k * std(scores)
+ * Defaults (quantile 0.99, margin 1.0, k 0): the 99th percentile of normal
+ * held-out errors, i.e. about 1 % of normal windows flagged, which the state
+ * logic (common/state.h) absorbs. See ae_train_defaults().
+ *
+ * Ownership: ae_model and ae_work are caller-embedded; ae_model_init /
+ * ae_work_init allocate, ae_model_cleanup / ae_work_cleanup free (NULL-safe,
+ * idempotent). Nothing here logs; training reports progress through a
+ * callback. A model is read-only during ae_score_batch, so several threads
+ * may score with one model, each with its own ae_work. */
+#ifndef ANOMESH_AE_H
+#define ANOMESH_AE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "csv.h"
+
+#define AE_MAX_CHANNELS 64
+#define AE_NAME_MAX 64           /* channel name incl. NUL */
+#define AE_MAX_LAYERS 8          /* weight layers */
+#define AE_MAX_WINDOW 100000     /* samples per window */
+#define AE_MAX_WIDTH 65536       /* units in any layer (incl. input) */
+#define AE_MAX_PARAMS (1u << 24) /* total weights + biases */
+#define AE_META_MAX 256          /* metadata strings incl. NUL */
+
+#define AE_EINVAL (-1) /* bad argument or spec; err says which */
+#define AE_ENOMEM (-2)
+#define AE_ENODATA (-3) /* too few rows/windows to train, or channel missing */
+
+enum ae_act { AE_ACT_LINEAR = 0, AE_ACT_TANH = 1, AE_ACT_RELU = 2, AE_ACT_SIGMOID = 3 };
+
+/* Name of an activation ("tanh"...), and the reverse (0, or -1 if unknown). */
+const char *ae_act_name(enum ae_act a);
+int ae_act_parse(const char *s, enum ae_act *out);
+
+/* How a model was trained: kept in the model file for people and tools. */
+typedef struct ae_meta {
+	char name[AE_META_MAX];   /* model name, e.g. "lpms-linacc" */
+	char source[AE_META_MAX]; /* training data file */
+	char date[AE_META_MAX];   /* UTC, ISO 8601 */
+	char thr_method[AE_META_MAX];
+	uint64_t seed;
+	uint32_t epochs;     /* epochs run */
+	uint32_t best_epoch; /* epoch whose weights were kept (1-based) */
+	uint32_t n_train;    /* training windows */
+	uint32_t n_val;      /* validation windows */
+	float train_loss;    /* at best_epoch */
+	float val_loss;      /* at best_epoch (train loss if no validation) */
+} ae_meta;
+
+typedef struct ae_model {
+	size_t n_channels;
+	char channels[AE_MAX_CHANNELS][AE_NAME_MAX];
+	size_t window; /* samples per window */
+	size_t hop;    /* samples between window starts */
+	float mean[AE_MAX_CHANNELS];
+	float std[AE_MAX_CHANNELS]; /* > 0 */
+	size_t n_layers;
+	size_t sizes[AE_MAX_LAYERS + 1];
+	enum ae_act act[AE_MAX_LAYERS];
+	size_t n_params;
+	float *params;           /* owned: all weights and biases */
+	float *w[AE_MAX_LAYERS]; /* into params: sizes[l] x sizes[l+1] */
+	float *b[AE_MAX_LAYERS]; /* into params: sizes[l+1] */
+	float threshold;
+	ae_meta meta;
+} ae_model;
+
+/* What to build: channels by name, window and hop, hidden layer sizes
+ * (in -> hidden[0] -> ... -> hidden[n_hidden-1] -> in), their activation
+ * and the output layer's. */
+typedef struct ae_spec {
+	const char *const *channels;
+	size_t n_channels;
+	size_t window, hop;
+	const size_t *hidden;
+	size_t n_hidden; /* 1 .. AE_MAX_LAYERS-1 */
+	enum ae_act act_hidden;
+	enum ae_act act_out; /* usually linear: standardised data is unbounded */
+} ae_spec;
+
+/* Build a model with zero weights, mean 0, std 1, threshold +inf.
+ * Returns 0, AE_EINVAL (err says why) or AE_ENOMEM. */
+int ae_model_init(ae_model *m, const ae_spec *spec, char *err, size_t errlen);
+/* Allocate params for m's sizes (used by the file loader); same codes. */
+int ae_model_alloc(ae_model *m, char *err, size_t errlen);
+void ae_model_cleanup(ae_model *m);
+
+/* Width of one flattened window: window * n_channels. */
+size_t ae_input_size(const ae_model *m);
+
+/* Number of windows of `window` samples every `hop` in n_rows rows. */
+size_t ae_window_count(size_t n_rows, size_t window, size_t hop);
+
+/* Rows of the model's channels out of a CSV table: *rows (malloc'd, the
+ * caller frees) gets n_rows x n_channels floats, row-major, the first
+ * max_rows rows at most (0: all). Returns 0, AE_ENODATA if a channel is
+ * missing, is text or holds a value out of float range, or AE_ENOMEM. */
+int ae_rows_from_table(const ae_model *m, const csv_table *t, size_t max_rows,
+		       float **rows, size_t *n_rows, char *err, size_t errlen);
+
+/* Fit mean/std per channel on raw rows (n_rows x n_channels). A channel
+ * with std below 1e-6 of max(1,|mean|) gets std 1 (constant channels then
+ * pass through as 0 instead of blowing up). Returns 0 or AE_ENODATA. */
+int ae_fit_scaler(ae_model *m, const float *rows, size_t n_rows, char *err,
+		  size_t errlen);
+
+/* Standardise n_rows raw rows into out ((x - mean) / std); out may be rows. */
+void ae_standardise(const ae_model *m, const float *rows, size_t n_rows, float *out);
+
+/* Flatten the windows of standardised rows into out (ae_window_count()
+ * windows of ae_input_size() floats). Returns the number of windows. */
+size_t ae_make_windows(const ae_model *m, const float *std_rows, size_t n_rows,
+		       float *out);
+
+/* Scratch memory for scoring and training, sized for max_batch windows. */
+typedef struct ae_work {
+	size_t max_batch;
+	size_t width;                  /* widest layer */
+	float *act[AE_MAX_LAYERS + 1]; /* activations per layer, max_batch x sizes[l] */
+	float *delta[2];               /* backprop scratch, max_batch x width */
+} ae_work;
+
+int ae_work_init(ae_work *w, const ae_model *m, size_t max_batch, char *err,
+		 size_t errlen);
+void ae_work_cleanup(ae_work *w);
+
+/* Score n_windows standardised windows (n_windows x ae_input_size(),
+ * row-major) into scores[n_windows]: one sgemm per layer per chunk of
+ * w->max_batch windows. w must have been initialised for m. */
+void ae_score_batch(const ae_model *m, const float *windows, size_t n_windows,
+		    float *scores, ae_work *w);
+
+/* Mean loss of a batch (n <= w->max_batch windows) and its gradient with
+ * respect to every parameter (grad: m->n_params floats, overwritten).
+ * The loss is the mean over windows of the window score. Exposed for the
+ * gradient check; ae_train uses it. Returns the loss. */
+double ae_loss_grad(const ae_model *m, const float *windows, size_t n, float *grad,
+		    ae_work *w);
+
+typedef struct ae_train_opts {
+	uint32_t epochs; /* maximum */
+	size_t batch;    /* windows per mini-batch */
+	float lr;        /* Adam step size */
+	uint64_t seed;
+	double val_frac;     /* tail fraction of windows held out, 0 .. 0.9 */
+	uint32_t patience;   /* epochs without val improvement before stopping */
+	double thr_quantile; /* see the threshold rule above */
+	double thr_margin;
+	double thr_k;
+} ae_train_opts;
+
+/* Defaults: 100 epochs, batch 32, lr 1e-3, seed 1, val 0.2, patience 10,
+ * threshold quantile 0.99 x 1.0 + 0 std. */
+void ae_train_defaults(ae_train_opts *o);
+
+/* Called after every epoch; a nonzero return stops training early. */
+typedef int (*ae_progress_fn)(void *ud, uint32_t epoch, double train_loss,
+			      double val_loss);
+
+/* Initialise m's weights from o->seed and train on n_windows standardised
+ * windows (time order: the validation split is the tail). Sets the
+ * threshold and meta fields (epochs, best_epoch, losses, seed, n_train,
+ * n_val, thr_method; name/source/date are the caller's). Returns 0,
+ * AE_EINVAL, AE_ENODATA (fewer than 2 windows) or AE_ENOMEM. */
+int ae_train(ae_model *m, const float *windows, size_t n_windows, const ae_train_opts *o,
+	     ae_progress_fn progress, void *ud, char *err, size_t errlen);
+
+/* The seeded PRNG used by training, exposed for tests and tools. */
+typedef struct ae_rng {
+	uint64_t s[4];
+} ae_rng;
+void ae_rng_seed(ae_rng *r, uint64_t seed);
+uint64_t ae_rng_next(ae_rng *r);
+/* Uniform in [0, 1). */
+double ae_rng_uniform(ae_rng *r);
+
+#endif

@@ -1,0 +1,67 @@
+/* aefile — the model file: an ae_model on disk, versioned, self-describing
+ * and checked, so a scorer never runs a truncated, corrupt or foreign file.
+ *
+ * Format v1, all integers and floats little-endian (floats as IEEE-754
+ * binary32 bit patterns), strings as u16 length + bytes (no NUL):
+ *
+ *   magic     8 bytes  "ANOMAE\x1a\n"
+ *   version   u32      1
+ *   body_len  u64      bytes of body
+ *   body:
+ *     meta    str name, str source, str date, str thr_method,
+ *             u64 seed, u32 epochs, u32 best_epoch, u32 n_train, u32 n_val,
+ *             f32 train_loss, f32 val_loss
+ *     input   u32 n_channels, n_channels x str channel name,
+ *             f32 mean[n_channels], f32 std[n_channels], u32 window, u32 hop
+ *     net     u32 n_layers, u32 sizes[n_layers + 1], u32 act[n_layers]
+ *             (0 linear, 1 tanh, 2 relu, 3 sigmoid), f32 threshold,
+ *             u64 n_params, f32 params[n_params] (ae.h's layout: per layer
+ *             weights sizes[l] x sizes[l+1] row-major, then biases)
+ *   crc32     u32      CRC-32 (IEEE, as zlib) of every byte before it
+ *
+ * Loading treats the file as untrusted: the magic and version are checked
+ * first (AEFILE_EVERSION: not ours or another version), then the length and
+ * the CRC (AEFILE_EFORMAT: truncated or corrupt), then every count against
+ * ae.h's caps, every float for finiteness, std > 0, the layer sizes against
+ * window x channels and n_params against the sizes, and the body must be
+ * consumed exactly. The error text names the problem and the file.
+ *
+ * Ownership: aefile_load/aefile_decode fill a caller-embedded ae_model that
+ * the caller releases with ae_model_cleanup(); on error nothing is left
+ * allocated. aefile_encode returns a malloc'd buffer the caller frees. */
+#ifndef ANOMESH_AEFILE_H
+#define ANOMESH_AEFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ae.h"
+
+#define AEFILE_VERSION 1
+#define AEFILE_MAX_BYTES ((size_t)AE_MAX_PARAMS * 4 + (1u << 20))
+
+#define AEFILE_EIO (-1)      /* cannot open/read/write: errno kept */
+#define AEFILE_EFORMAT (-2)  /* truncated, corrupt or invalid content */
+#define AEFILE_EVERSION (-3) /* not a model file, or another format version */
+#define AEFILE_ENOMEM (-4)
+#define AEFILE_EINVAL (-5) /* model not fit to save (e.g. no threshold) */
+
+/* CRC-32 (IEEE 802.3, reflected, init and final xor 0xffffffff). */
+uint32_t aefile_crc32(const void *data, size_t len);
+
+int aefile_encode(const ae_model *m, unsigned char **out, size_t *len, char *err,
+		  size_t errlen);
+int aefile_decode(const unsigned char *data, size_t len, ae_model *m, char *err,
+		  size_t errlen);
+
+/* Save through a temporary file and rename, so a reader (a scorer reloading
+ * on SIGHUP) sees the old file or the new one, never half of one. */
+int aefile_save(const ae_model *m, const char *path, char *err, size_t errlen);
+int aefile_load(const char *path, ae_model *m, char *err, size_t errlen);
+
+/* Print a human description of the model (channels, window, layers,
+ * threshold, training metadata) to f. */
+void aefile_describe(const ae_model *m, FILE *f);
+
+#endif

@@ -1,0 +1,89 @@
+/* state — a sensor's machine state (OK / FAILURE / STALE) from its stream
+ * of window labels, shared by the alerter and the offline evaluations so
+ * both say FAILURE at exactly the same moments.
+ *
+ * Each scored window arrives as (t, anomaly 0/1). The machine keeps the
+ * labels of the last window_s seconds (t_now - window_s < t <= t_now) and
+ * their anomaly rate. With at least min_windows labels in that span:
+ *   OK      -> FAILURE  when rate >= enter_rate
+ *   FAILURE -> OK       when rate <= exit_rate   (exit_rate < enter_rate)
+ * The gap between the two rates is the hysteresis; the time window plus
+ * min_windows is why an isolated anomalous window (or a few) never flips
+ * the state: one glitch among min_windows labels is a rate of
+ * 1/min_windows, below any sensible enter_rate.
+ *
+ * Defaults (state_defaults): window_s 10, enter_rate 0.5, exit_rate 0.2,
+ * min_windows 10, capacity 4096 labels. At the LPMS-B2's 50 Hz with a hop
+ * of 10 samples that is 50 windows per span: FAILURE needs 5 s of mostly
+ * anomalous windows, and leaves after the rate falls to a fifth.
+ *
+ * STALE belongs to the alerter (it notices silence); it marks the machine
+ * with state_set(STALE), which drops the evidence (it is old by then).
+ * Labels pushed while STALE are kept but cause no transition, until the
+ * alerter restores the machine with state_set(OK); the next push then
+ * evaluates as usual.
+ *
+ * Ownership: state_machine is caller-embedded; state_init allocates the
+ * label ring, state_cleanup frees it (NULL-safe, idempotent). Nothing here
+ * logs or reads a clock: time is what the caller passes. */
+#ifndef ANOMESH_STATE_H
+#define ANOMESH_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STATE_EINVAL (-1) /* bad parameters, or t not finite */
+#define STATE_ENOMEM (-2)
+#define STATE_EORDER (-3) /* t earlier than the latest label: dropped */
+
+typedef enum state_kind { STATE_OK = 0, STATE_FAILURE = 1, STATE_STALE = 2 } state_kind;
+
+/* "OK", "FAILURE", "STALE" (contract spelling); "?" otherwise. */
+const char *state_name(state_kind s);
+
+typedef struct state_params {
+	double window_s;   /* span of the sliding window, seconds, > 0 */
+	double enter_rate; /* 0 < exit_rate < enter_rate <= 1 */
+	double exit_rate;
+	size_t min_windows; /* labels needed in the span before any transition, >= 1 */
+	size_t capacity; /* labels kept at most (oldest dropped beyond), >= min_windows */
+} state_params;
+
+void state_defaults(state_params *p);
+
+typedef struct state_transition {
+	state_kind from, to;
+	double t;    /* time of the label (or state_set call) that caused it */
+	double rate; /* anomaly rate over the span at that moment */
+} state_transition;
+
+typedef struct state_machine {
+	state_params p;
+	double *t;        /* ring of label times */
+	unsigned char *a; /* ring of labels */
+	size_t head, n;   /* oldest index, count */
+	size_t n_anom;    /* anomalous labels in the ring */
+	state_kind cur;
+	double since; /* time of the last transition (0: none yet) */
+} state_machine;
+
+/* Returns 0, STATE_EINVAL (err says which parameter) or STATE_ENOMEM.
+ * p NULL: defaults. The machine starts OK with no evidence. */
+int state_init(state_machine *m, const state_params *p, char *err, size_t errlen);
+void state_cleanup(state_machine *m);
+
+/* Record a window label at time t (seconds, non-decreasing) and evaluate.
+ * Returns 1 and fills *tr (if not NULL) on a transition, 0 without one,
+ * STATE_EINVAL for a non-finite t, STATE_EORDER if t goes back in time. */
+int state_push(state_machine *m, double t, int anomaly, state_transition *tr);
+
+/* Force the state (STALE, or back to OK from STALE) at time t. Returns 1
+ * and fills *tr if the state changed, 0 if it already was `to`. */
+int state_set(state_machine *m, state_kind to, double t, state_transition *tr);
+
+state_kind state_get(const state_machine *m);
+/* Anomaly rate over the labels in the span (0 with none), and their count. */
+double state_rate(const state_machine *m);
+size_t state_count(const state_machine *m);
+
+#endif
