@@ -3,9 +3,9 @@
  *
  * One host at a time, as over Bluetooth SPP: a new TCP connection replaces
  * the old one. Frames are paced by the monotonic clock (--speed N runs N x
- * faster); the sensor's timeline runs while it streams whether or not a
- * host is connected, so a host that was away sees a gap in the timestamps,
- * as with the real sensor. Faults: --corrupt-rate, --drop-rate,
+ * faster; injected stalls are wall time, not scaled); the sensor's timeline
+ * runs while it streams whether or not a host is connected, so a host that
+ * was away sees a gap in the timestamps, as with the real sensor. Faults: --corrupt-rate, --drop-rate,
  * --stall-ms/--stall-every, --disconnect-every, all from --seed. */
 #include "emu.h"
 
@@ -214,8 +214,8 @@ static int srv_run(emu_srv *s, emu *e)
 				if (s->stall_every > 0 &&
 				    ++since_stall >= (uint64_t)s->stall_every) {
 					since_stall = 0;
-					due += (int64_t)((double)s->stall_ms * 1e6 /
-							 s->speed);
+					/* a link stall: wall time, not scaled */
+					due += (int64_t)s->stall_ms * 1000000;
 				}
 				if (s->disconnect_every > 0 && s->cfd >= 0 &&
 				    s->conn_frames >= (uint64_t)s->disconnect_every) {
