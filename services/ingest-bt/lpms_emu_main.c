@@ -5,8 +5,9 @@
  * the old one. Frames are paced by the monotonic clock (--speed N runs N x
  * faster; injected stalls are wall time, not scaled); the sensor's timeline
  * runs while it streams whether or not a host is connected, so a host that
- * was away sees a gap in the timestamps, as with the real sensor. Faults: --corrupt-rate, --drop-rate,
- * --stall-ms/--stall-every, --disconnect-every, all from --seed. */
+ * was away sees a gap in the timestamps, as with the real sensor. Faults:
+ * --corrupt-rate, --drop-rate, --stall-ms/--stall-every, --disconnect-every,
+ * all drawn from --seed. */
 #include "emu.h"
 
 #include "clock.h"
