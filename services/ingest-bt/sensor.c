@@ -220,6 +220,7 @@ static void sync_stats(sensor *s)
 
 static void link_down(sensor *s, const char *why, int64_t now_ms)
 {
+	char label[SRC_PATH_MAX + 32];
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
@@ -228,8 +229,8 @@ static void link_down(sensor *s, const char *why, int64_t now_ms)
 	s->streaming = 0;
 	publish(s); /* what was batched is good data */
 	metrics_add(s->ctr->link_failures, 1);
-	log_warn("sensor %s (%s:%s): %s; retrying in %lld ms", s->spec.sensor,
-		 source_kind_name(s->spec.kind), s->spec.path, why,
+	log_warn("sensor %s (%s): %s; retrying in %lld ms", s->spec.sensor,
+		 source_label(&s->spec, label, sizeof(label)), why,
 		 (long long)s->backoff_ms);
 	s->st = SN_BACKOFF;
 	s->retry_at = now_ms + s->backoff_ms;
@@ -239,11 +240,12 @@ static void link_down(sensor *s, const char *why, int64_t now_ms)
 
 static void link_up(sensor *s, int64_t now_ms)
 {
+	char label[SRC_PATH_MAX + 32];
 	s->st = SN_SESSION;
 	metrics_add(s->ctr->sessions, 1);
 	session_begin(&s->sess, now_ms);
-	log_info("sensor %s: connected to %s:%s, configuring", s->spec.sensor,
-		 source_kind_name(s->spec.kind), s->spec.path);
+	log_info("sensor %s: connected to %s, configuring", s->spec.sensor,
+		 source_label(&s->spec, label, sizeof(label)));
 }
 
 static void try_connect(sensor *s, int64_t now_ms)

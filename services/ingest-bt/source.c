@@ -37,6 +37,25 @@ const char *source_kind_name(enum src_kind k)
 	return "?";
 }
 
+const char *source_label(const src_spec *s, char *out, size_t len)
+{
+	switch (s->kind) {
+	case SRC_TCP:
+		snprintf(out, len, "tcp:%s:%d", s->path, s->port);
+		break;
+	case SRC_SERIAL:
+		snprintf(out, len, "serial:%s@%ld", s->path, s->baud);
+		break;
+	case SRC_CSV:
+		snprintf(out, len, "csv:%s@%g", s->path, s->speed);
+		break;
+	case SRC_BT:
+		snprintf(out, len, "bt:%s", s->path);
+		break;
+	}
+	return out;
+}
+
 static int hexval(int c)
 {
 	if (c >= '0' && c <= '9')

@@ -57,7 +57,11 @@ int source_open(const src_spec *s, int *fd, int *pending, char *err, size_t errl
 /* Complete a pending connect (after POLLOUT). Returns 0 or SRC_EIO. */
 int source_finish(int fd, char *err, size_t errlen);
 
-/* "tcp:127.0.0.1:5000" etc., for log lines. */
+/* "bt", "serial", "tcp" or "csv". */
 const char *source_kind_name(enum src_kind k);
+
+/* The source as the user wrote it, without #sensor ("tcp:127.0.0.1:5000"),
+ * for log lines. Returns out. */
+const char *source_label(const src_spec *s, char *out, size_t len);
 
 #endif
