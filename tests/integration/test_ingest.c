@@ -305,7 +305,8 @@ static void test_replay_every_sample(void **state)
 	assert_true(t.msgs >= N_ROWS / 10);
 	st = harness_stop(ing, SIGTERM, 10000);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	harness_stop(emu, SIGTERM, 5000);
+	st = harness_stop(emu, SIGTERM, 5000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	harness_sub_free(sub);
 	harness_broker_stop(&b);
 }
@@ -387,7 +388,8 @@ static void test_faults_recovered_and_counted(void **state)
 	assert_true(file_count(ilog, "connection closed by the sensor side") >= 1);
 	st = harness_stop(ing, SIGTERM, 10000);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	harness_stop(emu, SIGTERM, 5000);
+	st = harness_stop(emu, SIGTERM, 5000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	harness_sub_free(sub);
 	harness_sub_free(met);
 	harness_broker_stop(&b);
@@ -432,7 +434,8 @@ static void test_broker_down_no_loss(void **state)
 	assert_int_equal(t.bad_values, 0);
 	st = harness_stop(ing, SIGTERM, 10000);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	harness_stop(emu, SIGTERM, 5000);
+	st = harness_stop(emu, SIGTERM, 5000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	harness_sub_free(sub);
 	harness_broker_stop(&b);
 }
@@ -492,7 +495,8 @@ static void test_serial_pty(void **state)
 	assert_true(file_count(ilog, "streaming 100 Hz, 19 channels (int16 mode)") >= 1);
 	st = harness_stop(ing, SIGTERM, 10000);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	harness_stop(emu, SIGTERM, 5000);
+	st = harness_stop(emu, SIGTERM, 5000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	harness_sub_free(sub);
 	harness_broker_stop(&b);
 }
