@@ -7,7 +7,8 @@
  *    publishes a corrupt sample and never crashes;
  *  - broker down for 10 s while streaming: no sample lost;
  *  - a bt: source without an adapter fails clearly and is retried;
- *  - an LPMS on a serial line (the emulator's pty) streams too. */
+ *  - an LPMS on a serial line (the emulator's pty) streams too;
+ *  - a csv: source replays a log with all its columns and exits when done. */
 #include <math.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -501,6 +502,48 @@ static void test_serial_pty(void **state)
 	harness_broker_stop(&b);
 }
 
+static void test_csv_source(void **state)
+{
+	harness_broker b;
+	harness_sub *sub;
+	char src[512], ilog[512];
+	want_frame w = {N_ROWS - 1};
+	tally t;
+	harness_msg hm;
+	pid_t ing;
+	int st;
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(harness_broker_start(&b, NULL), 0);
+	sub = harness_sub_new(b.uri, "factory/log1/raw", NULL, 0);
+	assert_non_null(sub);
+	snprintf(src, sizeof(src), "csv:%s@100#log1", harness_shared(CSV_REL));
+	{
+		const char *args[] = {src, "--exit-when-done", "--batch-samples", "50",
+				      NULL};
+		ing = start_ingest(&b, args, ilog, sizeof(ilog));
+	}
+	assert_int_equal(harness_sub_wait(sub, has_frame, &w, 0, 60000), 0);
+	/* it leaves by itself once the file is out */
+	st = harness_wait_exit(ing, 15000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	tally_sub(sub, &t);
+	assert_int_equal(t.samples, N_ROWS);
+	assert_int_equal(t.first_frame, 0);
+	assert_int_equal(t.gaps, 0);
+	assert_int_equal(t.order_errors, 0);
+	assert_int_equal(t.bad_values, 0);
+	assert_int_equal(t.name_errors, 0);
+	/* every LPMS column of the log, and the log's own rate (~45 Hz) */
+	assert_int_equal(harness_sub_get(sub, 0, &hm), 0);
+	assert_non_null(strstr(hm.payload, "\"heave\""));
+	assert_non_null(strstr(hm.payload, "\"rate_hz\":45.1"));
+	assert_null(strstr(hm.payload, "\"timestamp\""));
+	harness_msg_cleanup(&hm);
+	harness_sub_free(sub);
+	harness_broker_stop(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +552,7 @@ int main(void)
 	    cmocka_unit_test(test_broker_down_no_loss),
 	    cmocka_unit_test(test_bt_without_adapter_retries),
 	    cmocka_unit_test(test_serial_pty),
+	    cmocka_unit_test(test_csv_source),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
