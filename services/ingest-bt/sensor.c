@@ -417,10 +417,11 @@ int64_t sensor_deadline(const sensor *s)
 		t = session_deadline(&s->sess);
 		break;
 	case SN_CSV:
+		/* rounded up: csv_tick() emits once now >= the exact due time */
 		t = s->csv_start_ms < 0
 			? 0
-			: s->csv_start_ms + (int64_t)((double)s->row * 1000.0 /
-						      (s->csv_rate * s->spec.speed));
+			: s->csv_start_ms + (int64_t)ceil((double)s->row * 1000.0 /
+							  (s->csv_rate * s->spec.speed));
 		break;
 	case SN_DONE:
 		break;
