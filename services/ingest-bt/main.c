@@ -187,7 +187,7 @@ int main(int argc, char **argv)
 				rc = 2;
 				goto out;
 			}
-		if (sensor_init(&sensors[n], &spec, &o, sv.mqtt, &ctr, err,
+		if (sensor_init(&sensors[n], &spec, &o, sv.mqtt, &ctr, sv.metrics, err,
 				sizeof(err))) {
 			sensor_cleanup(&sensors[n]);
 			log_error("%s", err);

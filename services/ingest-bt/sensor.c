@@ -82,8 +82,19 @@ static int csv_setup(sensor *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* Per-sensor counters "<sensor>.<name>"; NULL (counting skipped) when the
+ * name would be too long or the registry is full. */
+static metrics_slot *sensor_metric(metrics *m, const char *id, const char *name)
+{
+	char key[2 * METRICS_NAME_MAX + 2];
+	if (!m || strlen(id) + 1 + strlen(name) > METRICS_NAME_MAX)
+		return NULL;
+	snprintf(key, sizeof(key), "%s.%s", id, name);
+	return metrics_get(m, key);
+}
+
 int sensor_init(sensor *s, const src_spec *spec, const ingest_opts *o, mqtt_client *mq,
-		ingest_counters *ctr, char *err, size_t errlen)
+		ingest_counters *ctr, metrics *m, char *err, size_t errlen)
 {
 	memset(s, 0, sizeof(*s));
 	s->spec = *spec;
@@ -93,6 +104,10 @@ int sensor_init(sensor *s, const src_spec *spec, const ingest_opts *o, mqtt_clie
 	s->fd = -1;
 	s->backoff_ms = o->backoff_min_ms;
 	s->csv_start_ms = -1;
+	s->m_samples = sensor_metric(m, spec->sensor, "samples_in");
+	s->m_lost = sensor_metric(m, spec->sensor, "frames_lost");
+	s->m_gaps = sensor_metric(m, spec->sensor, "frame_gaps");
+	s->m_links = sensor_metric(m, spec->sensor, "link_failures");
 	session_init(&s->sess, &o->sess);
 	if (pub_init(&s->pub, spec->sensor, o->run, o->batch_samples, o->batch_ms)) {
 		snprintf(err, errlen, "sensor %s: bad batch options", spec->sensor);
@@ -151,8 +166,11 @@ static void emit(sensor *s, uint32_t layout, double rate, int64_t frame,
 {
 	if (frame >= 0 && s->have_last && frame != s->last_frame + 1) {
 		metrics_add(s->ctr->frame_gaps, 1);
+		metrics_add(s->m_gaps, 1);
 		if (frame > s->last_frame)
 			metrics_add(s->ctr->frames_lost, frame - s->last_frame - 1);
+		if (frame > s->last_frame)
+			metrics_add(s->m_lost, frame - s->last_frame - 1);
 	}
 	if (frame >= 0) {
 		s->have_last = 1;
@@ -166,6 +184,7 @@ static void emit(sensor *s, uint32_t layout, double rate, int64_t frame,
 		return;
 	}
 	metrics_add(s->ctr->samples, 1);
+	metrics_add(s->m_samples, 1);
 	if (pub_due(&s->pub, s->now_ms))
 		publish(s);
 }
@@ -229,6 +248,7 @@ static void link_down(sensor *s, const char *why, int64_t now_ms)
 	s->streaming = 0;
 	publish(s); /* what was batched is good data */
 	metrics_add(s->ctr->link_failures, 1);
+	metrics_add(s->m_links, 1);
 	log_warn("sensor %s (%s): %s; retrying in %lld ms", s->spec.sensor,
 		 source_label(&s->spec, label, sizeof(label)), why,
 		 (long long)s->backoff_ms);

@@ -71,14 +71,17 @@ typedef struct sensor {
 	size_t row;
 	int64_t csv_start_ms;
 	double csv_rate;
+	metrics_slot *m_samples, *m_lost, *m_gaps, *m_links; /* this sensor's own */
 	log_every le_pub;
 	int64_t now_ms; /* the loop's time for callbacks */
 } sensor;
 
 /* Set up; a CSV source is read here (errors -> -1 with err). The first
- * connect is attempted on the first sensor_tick(). */
+ * connect is attempted on the first sensor_tick(). m (may be NULL) gets
+ * per-sensor counters "<sensor>.samples_in", ".frames_lost", ".frame_gaps"
+ * and ".link_failures" where the name fits METRICS_NAME_MAX. */
 int sensor_init(sensor *s, const src_spec *spec, const ingest_opts *o, mqtt_client *mq,
-		ingest_counters *ctr, char *err, size_t errlen);
+		ingest_counters *ctr, metrics *m, char *err, size_t errlen);
 void sensor_cleanup(sensor *s);
 
 /* Fill p for poll() and return 1, or 0 when there is nothing to poll. */

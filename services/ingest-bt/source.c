@@ -262,6 +262,7 @@ static int open_serial(const src_spec *s, int *fd, char *err, size_t errlen)
 			close(f);
 			return SRC_EIO;
 		}
+		tcflush(f, TCIOFLUSH); /* bytes from before we took the line */
 	}
 	*fd = f;
 	return 0;

@@ -378,6 +378,8 @@ static void test_faults_recovered_and_counted(void **state)
 	assert_true(t.gaps > 0);
 	assert_true(gaps >= (long long)t.gaps);
 	assert_int_equal((long long)t.samples + lost, t.last_frame - t.first_frame + 1);
+	assert_int_equal(last_metric(met, "arm1.frames_lost"), lost); /* per sensor too */
+	assert_int_equal(last_metric(met, "arm1.samples_in"), (long long)t.samples);
 	assert_true(t.samples > N_ROWS / 2);
 	assert_true(last_metric(met, "lpbus_bad_checksum") +
 			last_metric(met, "lpbus_bad_end") +
