@@ -60,7 +60,7 @@ export ANOMESH_BROKER=tcp://127.0.0.1:$port ANOMESH_ROOT=$root
 watch="$root/+/raw"
 if [ -x bin/lpms-emu ] && [ -x bin/ingest-bt ]; then
 	[ -r "$recording" ] || { say "recording $recording not found (set ANOMESH_SHARED or ANOMESH_RECORDING)"; exit 1; }
-	start lpms-emu bin/lpms-emu --port 0 --port-file "$dir/emu.port" --replay "$recording" --loop
+	start lpms-emu bin/lpms-emu --listen-port 0 --port-file "$dir/emu.port" --replay "$recording" --loop
 	for _ in $(seq 100); do [ -s "$dir/emu.port" ] && break; sleep 0.1; done
 	[ -s "$dir/emu.port" ] || { say "lpms-emu did not start; see $dir/lpms-emu.log"; exit 1; }
 	start ingest-bt bin/ingest-bt "tcp:127.0.0.1:$(cat "$dir/emu.port")#$sensor"
