@@ -19,11 +19,12 @@ say() { printf '\033[1m[run]\033[0m %s\n' "$*" >&2; }
 stop_all() {
 	trap - INT TERM EXIT
 	say "stopping ${#pids[@]} processes"
+	# Newest first, one at a time: services shut down cleanly (final status,
+	# last commits) while the broker they talk to is still up.
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-		kill -TERM "${pids[$i]}" 2>/dev/null
-	done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		p=${pids[$i]}
+		kill -TERM "$p" 2>/dev/null
+		for _ in $(seq 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
