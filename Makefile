@@ -17,6 +17,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
+# Objects built through pattern chains are kept: no rebuild on every make.
+.SECONDARY:
 
 CC ?= cc
 SAN ?= 0
