@@ -6,6 +6,10 @@
  *    every mqtt_subscribe()d filter after each (re)connect;
  *  - a bounded offline buffer for publishes made while disconnected; what
  *    overflows it is counted in metrics ("overflow_dropped"), never silent;
+ *  - outbound flow control: QoS>0 publishes beyond the broker's Receive
+ *    Maximum wait in the module's own queue (gauge "outbound_queued"), so a
+ *    burst drains at network speed instead of Paho's ~Receive Maximum
+ *    messages per second (see mqtt.c);
  *  - persistent-session mode for consumers that must not lose data: fixed
  *    client id, clean start off, a session expiry interval, QoS 1;
  *  - the retained {root}/_svc/{service}/{instance}/status ("online") with a
@@ -97,7 +101,9 @@ typedef struct mqtt_client mqtt_client;
  * buffers). m: the service's metrics registry (borrowed, may be shared with
  * the service's own counters); the module registers msgs_in, msgs_out,
  * malformed_dropped (bumped by services via mqtt_count_malformed),
- * overflow_dropped, inbox_full, reconnects, connected.
+ * overflow_dropped, inbox_full, reconnects, connected, outbound_queued
+ * (gauge: publishes in the module's queue, not yet handed to Paho) and
+ * publish_failed (queued publishes Paho later refused for good).
  * Returns NULL on failure with a reason in err. */
 mqtt_client *mqtt_new(const mqtt_options *o, metrics *m, char *err, size_t errlen);
 void mqtt_free(mqtt_client *c);
@@ -107,8 +113,12 @@ void mqtt_free(mqtt_client *c);
 int mqtt_subscribe(mqtt_client *c, const char *filter, int qos);
 
 /* Publish. qos 0..2; retained 0/1. Never blocks on the network: while
- * disconnected the message is buffered (up to max_buffered); beyond that
- * it is dropped and counted, and MQTT_EOVERFLOW returned. */
+ * disconnected, or while the broker's Receive Maximum of QoS>0 publishes
+ * are unacknowledged, the message is copied into the module's queue and
+ * sent in order later; max_buffered bounds that queue plus the QoS>0
+ * publishes awaiting acknowledgement; beyond that the message is dropped
+ * and counted, and MQTT_EOVERFLOW returned. The topic must be valid UTF-8
+ * without wildcards (else MQTT_EINVAL). */
 int mqtt_publish(mqtt_client *c, const char *topic, const void *payload, size_t len,
 		 int qos, int retained);
 
