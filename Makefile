@@ -92,6 +92,9 @@ help:
 	@echo "make test       install deps, build, run unit + integration tests, plain and under ASan/UBSan"
 	@echo "make check      the test suite once, for this variant (SAN=1 for sanitizers)"
 	@echo "make bench      benchmarks (figures, not pass/fail)"
+	@echo "make eval-skab  SKAB protocol: pooled F1/FAR/MAR (SKAB=dir OUT=dir)"
+	@echo "make eval-lpms  model on the seed recordings: FAILURE stretches, clean tail"
+	@echo "make models     rebuild models/lpms-linacc.aem from the normal recording"
 	@echo "make deps       install the Debian packages in scripts/packages.txt"
 	@echo "make lint       clang-format check + cppcheck"
 
@@ -165,6 +168,25 @@ run: build/.deps-ok
 bench: build/.deps-ok
 	$(MAKE) --no-print-directory all
 	@ANOMESH_SHARED=$(SHARED) scripts/bench.sh
+
+# ---- model -----------------------------------------------------------------
+# eval-skab: SKAB's protocol (contract "Offline evaluation output");
+# eval-lpms: the seed recordings; models: rebuild the default model file.
+SKAB ?= $(SHARED)/data/skab
+OUT ?= build/eval-skab
+LPMS_DATA ?= $(SHARED)/data/lpms-b2
+
+eval-skab: $(BIN)/ae-eval
+	$(BIN)/ae-eval skab --data "$(SKAB)" --out "$(OUT)"
+
+eval-lpms: $(BIN)/ae-eval
+	$(BIN)/ae-eval lpms --data "$(LPMS_DATA)"
+
+models: $(BIN)/ae-train
+	@mkdir -p models
+	$(BIN)/ae-train --data "$(LPMS_DATA)/normal_20170202_2229.csv" \
+	  --channels linacc_x,linacc_y,linacc_z --window 200 --hop 10 --hidden 50 \
+	  --activation tanh --seed 1 --name lpms-linacc --out models/lpms-linacc.aem
 
 # ---- style -----------------------------------------------------------------
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

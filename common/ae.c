@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define AE__SCORE_CHUNK 64
+
 static const char *const ae__act_names[] = {"linear", "tanh", "relu", "sigmoid"};
 
 const char *ae_act_name(enum ae_act a)
@@ -387,10 +389,14 @@ void ae_score_batch(const ae_model *m, const float *windows, size_t n_windows,
 		    float *scores, ae_work *w)
 {
 	size_t in = ae_input_size(m);
+	/* Big batches go through in chunks whose activations stay in cache:
+	 * past a few dozen windows sgemm gains nothing more from size, while
+	 * the bias, activation and error passes start missing the cache. */
+	size_t chunk = w->max_batch < AE__SCORE_CHUNK ? w->max_batch : AE__SCORE_CHUNK;
 	for (size_t done = 0; done < n_windows;) {
 		size_t n = n_windows - done;
-		if (n > w->max_batch)
-			n = w->max_batch;
+		if (n > chunk)
+			n = chunk;
 		const float *x = windows + done * in;
 		ae__forward(m, x, n, w);
 		const float *y = w->act[m->n_layers];
@@ -631,4 +637,61 @@ out:
 	free(order);
 	free(scores);
 	return rc;
+}
+
+int ae_fit(ae_model *m, const float *rows, size_t n_rows, const ae_train_opts *o,
+	   ae_progress_fn progress, void *ud, char *err, size_t errlen)
+{
+	int rc = ae_fit_scaler(m, rows, n_rows, err, errlen);
+	if (rc)
+		return rc;
+	size_t nw = ae_window_count(n_rows, m->window, m->hop);
+	if (nw < 2) {
+		snprintf(err, errlen, "%zu rows make %zu windows of %zu: need at least 2",
+			 n_rows, nw, m->window);
+		return AE_ENODATA;
+	}
+	size_t in = ae_input_size(m);
+	float *st = malloc(n_rows * m->n_channels * sizeof *st);
+	float *win = malloc(nw * in * sizeof *win);
+	if (!st || !win) {
+		free(st);
+		free(win);
+		snprintf(err, errlen, "out of memory for %zu windows", nw);
+		return AE_ENOMEM;
+	}
+	ae_standardise(m, rows, n_rows, st);
+	ae_make_windows(m, st, n_rows, win);
+	free(st);
+	rc = ae_train(m, win, nw, o, progress, ud, err, errlen);
+	free(win);
+	return rc;
+}
+
+long ae_score_rows(const ae_model *m, const float *rows, size_t n_rows, float *scores,
+		   ae_work *w)
+{
+	size_t nw = ae_window_count(n_rows, m->window, m->hop);
+	size_t in = ae_input_size(m), nc = m->n_channels;
+	if (nw == 0)
+		return 0;
+	float *st = malloc(n_rows * nc * sizeof *st);
+	float *win = malloc(w->max_batch * in * sizeof *win);
+	if (!st || !win) {
+		free(st);
+		free(win);
+		return AE_ENOMEM;
+	}
+	ae_standardise(m, rows, n_rows, st);
+	for (size_t done = 0; done < nw;) {
+		size_t n = nw - done < w->max_batch ? nw - done : w->max_batch;
+		for (size_t i = 0; i < n; i++)
+			memcpy(win + i * in, st + (done + i) * m->hop * nc,
+			       in * sizeof *win);
+		ae_score_batch(m, win, n, scores + done, w);
+		done += n;
+	}
+	free(st);
+	free(win);
+	return (long)nw;
 }

@@ -199,6 +199,19 @@ typedef int (*ae_progress_fn)(void *ud, uint32_t epoch, double train_loss,
 int ae_train(ae_model *m, const float *windows, size_t n_windows, const ae_train_opts *o,
 	     ae_progress_fn progress, void *ud, char *err, size_t errlen);
 
+/* The whole fit on raw rows (n_rows x n_channels, time order): the scaler
+ * from these rows, then their windows, then ae_train. Same return codes
+ * as ae_train (AE_ENODATA also for fewer than 2 rows). */
+int ae_fit(ae_model *m, const float *rows, size_t n_rows, const ae_train_opts *o,
+	   ae_progress_fn progress, void *ud, char *err, size_t errlen);
+
+/* Standardise raw rows, window them and score every window, w->max_batch
+ * windows per batch: scores gets ae_window_count(n_rows, window, hop)
+ * values (window i covers rows i*hop .. i*hop+window-1). Returns that
+ * count, or AE_ENOMEM. */
+long ae_score_rows(const ae_model *m, const float *rows, size_t n_rows, float *scores,
+		   ae_work *w);
+
 /* The seeded PRNG used by training, exposed for tests and tools. */
 typedef struct ae_rng {
 	uint64_t s[4];

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +45,9 @@ static int buf__reserve(buf *b, size_t extra)
 		size_t n = b->alloc ? b->alloc : 64;
 		char *p;
 		while (n < need)
-			n *= 2;
-		if (n > b->cap + 1)
+			n = n > SIZE_MAX / 2 ? need : n * 2;
+		/* n - 1 > cap, not n > cap + 1: cap may be SIZE_MAX ("no cap") */
+		if (n - 1 > b->cap)
 			n = b->cap + 1;
 		p = realloc(b->data, n);
 		if (!p)
@@ -149,7 +151,9 @@ int buf_add_json_float(buf *b, float v)
 		return buf_add(b, "0", 1);
 	for (int prec = 4; prec <= 9; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*g", prec, (double)v);
-		if (strtof(tmp, NULL) == v)
+		/* both readers: strtof, and strtod then a cast to float (what a
+		 * JSON parser that reads doubles, like cJSON, leads to) */
+		if (strtof(tmp, NULL) == v && (float)strtod(tmp, NULL) == v)
 			break;
 	}
 	return buf_adds(b, tmp);

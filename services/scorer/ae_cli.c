@@ -1,0 +1,93 @@
+/* ae_cli — list parsing for the model tools' options (see ae_cli.h). */
+#include "ae_cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Call fn on each comma-separated, non-empty token of every item. */
+static int ae_cli__each(const config_list *l, int (*fn)(void *, const char *, size_t),
+			void *ud)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const char *v = l->items[i];
+		while (*v) {
+			const char *comma = strchr(v, ',');
+			size_t len = comma ? (size_t)(comma - v) : strlen(v);
+			if (len && fn(ud, v, len))
+				return -1;
+			v += len + (comma ? 1 : 0);
+		}
+	}
+	return 0;
+}
+
+typedef struct ae_cli__acc {
+	char (*names)[AE_NAME_MAX];
+	size_t *sizes;
+	size_t max, n;
+	char *err;
+	size_t errlen;
+} ae_cli__acc;
+
+static int ae_cli__name(void *ud, const char *s, size_t len)
+{
+	ae_cli__acc *a = ud;
+	if (a->n == a->max || len >= AE_NAME_MAX) {
+		snprintf(a->err, a->errlen, "too many names or '%.*s' too long", (int)len,
+			 s);
+		return -1;
+	}
+	snprintf(a->names[a->n++], AE_NAME_MAX, "%.*s", (int)len, s);
+	return 0;
+}
+
+static int ae_cli__size(void *ud, const char *s, size_t len)
+{
+	ae_cli__acc *a = ud;
+	char tmp[32], *end;
+	if (a->n == a->max || len >= sizeof tmp) {
+		snprintf(a->err, a->errlen, "too many layers or '%.*s' too long",
+			 (int)len, s);
+		return -1;
+	}
+	snprintf(tmp, sizeof tmp, "%.*s", (int)len, s);
+	errno = 0;
+	long v = strtol(tmp, &end, 10);
+	if (errno || *end || v < 1 || v > AE_MAX_WIDTH) {
+		snprintf(a->err, a->errlen, "layer size '%s': want 1..%d", tmp,
+			 AE_MAX_WIDTH);
+		return -1;
+	}
+	a->sizes[a->n++] = (size_t)v;
+	return 0;
+}
+
+int ae_cli_names(const config_list *l, char out[][AE_NAME_MAX], size_t max, size_t *n,
+		 char *err, size_t errlen)
+{
+	ae_cli__acc a = {out, NULL, max, 0, err, errlen};
+	if (ae_cli__each(l, ae_cli__name, &a))
+		return -1;
+	if (a.n == 0) {
+		snprintf(err, errlen, "no names given");
+		return -1;
+	}
+	*n = a.n;
+	return 0;
+}
+
+int ae_cli_sizes(const config_list *l, size_t *out, size_t max, size_t *n, char *err,
+		 size_t errlen)
+{
+	ae_cli__acc a = {NULL, out, max, 0, err, errlen};
+	if (ae_cli__each(l, ae_cli__size, &a))
+		return -1;
+	if (a.n == 0) {
+		snprintf(err, errlen, "no layer sizes given");
+		return -1;
+	}
+	*n = a.n;
+	return 0;
+}

@@ -1,0 +1,224 @@
+/* ae-eval — offline evaluations of the model and state logic.
+ *
+ *   ae-eval skab [--data DIR] [--out DIR] [options]   (make eval-skab)
+ *   ae-eval lpms [--data DIR] [options]               (make eval-lpms)
+ *
+ * The protocols are in ae_eval.h; the defaults of each mode are the
+ * settings behind the reported figures, the same for every file. Exit
+ * status: 0 done (lpms: and no FAILURE on the held-out normal tail while
+ * the pre-fail recording has some), 1 otherwise, 2 usage. */
+#include <cblas.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ae_cli.h"
+#include "ae_eval.h"
+#include "config.h"
+
+/* Defaults as text for the option table, from a mode's parameters. */
+typedef struct defs {
+	char window[16], hop[16], hidden[64], epochs[16], batch[16], lr[32], seed[24],
+	    val[32], pat[16], q[32], margin[32], k[32], sw[32], enter[32], exit_[32],
+	    minw[16], rows[16], tail[32], channels[AE_MAX_CHANNELS * AE_NAME_MAX];
+} defs;
+
+static void fill_defs(defs *d, const ae_eval_params *p)
+{
+	size_t at = 0;
+	for (size_t i = 0; i < p->n_channels && at < sizeof d->channels; i++)
+		at += (size_t)snprintf(d->channels + at, sizeof d->channels - at, "%s%s",
+				       i ? "," : "", p->channels[i]);
+	if (p->n_channels == 0)
+		snprintf(d->channels, sizeof d->channels, "linacc_x,linacc_y,linacc_z");
+	snprintf(d->window, sizeof d->window, "%zu", p->window);
+	snprintf(d->hop, sizeof d->hop, "%zu", p->hop);
+	size_t off = 0;
+	for (size_t i = 0; i < p->n_hidden && off < sizeof d->hidden; i++)
+		off += (size_t)snprintf(d->hidden + off, sizeof d->hidden - off, "%s%zu",
+					i ? "," : "", p->hidden[i]);
+	snprintf(d->epochs, sizeof d->epochs, "%u", p->train.epochs);
+	snprintf(d->batch, sizeof d->batch, "%zu", p->train.batch);
+	snprintf(d->lr, sizeof d->lr, "%g", (double)p->train.lr);
+	snprintf(d->seed, sizeof d->seed, "%llu", (unsigned long long)p->train.seed);
+	snprintf(d->val, sizeof d->val, "%g", p->train.val_frac);
+	snprintf(d->pat, sizeof d->pat, "%u", p->train.patience);
+	snprintf(d->q, sizeof d->q, "%g", p->train.thr_quantile);
+	snprintf(d->margin, sizeof d->margin, "%g", p->train.thr_margin);
+	snprintf(d->k, sizeof d->k, "%g", p->train.thr_k);
+	snprintf(d->sw, sizeof d->sw, "%g", p->state.window_s);
+	snprintf(d->enter, sizeof d->enter, "%g", p->state.enter_rate);
+	snprintf(d->exit_, sizeof d->exit_, "%g", p->state.exit_rate);
+	snprintf(d->minw, sizeof d->minw, "%zu", p->state.min_windows);
+	snprintf(d->rows, sizeof d->rows, "%zu", p->train_rows);
+	snprintf(d->tail, sizeof d->tail, "%g", p->tail_frac);
+}
+
+static void print_counts(const char *what, const ae_eval_counts *c)
+{
+	printf("%-8s F1 %.3f  FAR %5.2f %%  MAR %5.2f %%   (TP %llu FP %llu TN %llu FN "
+	       "%llu)\n",
+	       what, ae_eval_f1(c), 100 * ae_eval_far(c), 100 * ae_eval_mar(c),
+	       (unsigned long long)c->tp, (unsigned long long)c->fp,
+	       (unsigned long long)c->tn, (unsigned long long)c->fn);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	int skab = strcmp(mode, "skab") == 0, lpms = strcmp(mode, "lpms") == 0;
+	if (!skab && !lpms) {
+		if (argc > 1 &&
+		    (strcmp(mode, "--help") == 0 || strcmp(mode, "-h") == 0)) {
+			printf(
+			    "usage: ae-eval skab|lpms [options]; ae-eval MODE --help\n");
+			return 0;
+		}
+		fprintf(stderr,
+			"usage: ae-eval skab|lpms [options] (ae-eval MODE --help)\n");
+		return 2;
+	}
+	ae_eval_params p;
+	if (skab)
+		ae_eval_skab_defaults(&p);
+	else
+		ae_eval_lpms_defaults(&p);
+	defs d;
+	memset(&d, 0, sizeof d);
+	fill_defs(&d, &p);
+	char *data = NULL, *outdir = NULL, *act = NULL;
+	config_list hidden, channels;
+	long window, hop, epochs, batch, seed, patience, minw, rows;
+	double lr, val, q, margin, k, sw, enter, exit_, tail;
+	const config_opt opts[] = {
+	    {"data", CONFIG_STR, &data,
+	     skab ? "../shared/data/skab" : "../shared/data/lpms-b2", 0, 0,
+	     skab ? "SKAB directory (searched recursively)"
+		  : "directory of the LPMS recordings",
+	     0, 0},
+	    {"out", CONFIG_STR, &outdir, "build/eval-skab", 0, 0,
+	     "skab: output directory", 0, 0},
+	    {"channels", CONFIG_LIST, &channels, d.channels, 0, 0,
+	     "channels ('all': every numeric column but the labels)", 0, 0},
+	    {"window", CONFIG_INT, &window, d.window, 1, AE_MAX_WINDOW,
+	     "samples per window", 0, 0},
+	    {"hop", CONFIG_INT, &hop, d.hop, 1, AE_MAX_WINDOW, "samples between windows",
+	     0, 0},
+	    {"hidden", CONFIG_LIST, &hidden, d.hidden, 0, 0, "hidden layer sizes", 0, 0},
+	    {"activation", CONFIG_STR, &act, "tanh", 0, 0, "hidden activation", 0, 0},
+	    {"epochs", CONFIG_INT, &epochs, d.epochs, 1, 100000, "maximum epochs", 0, 0},
+	    {"batch", CONFIG_INT, &batch, d.batch, 1, 65536, "mini-batch", 0, 0},
+	    {"lr", CONFIG_DBL, &lr, d.lr, 1e-7, 1, "Adam step size", 0, 0},
+	    {"seed", CONFIG_INT, &seed, d.seed, 0, 9e18, "PRNG seed", 0, 0},
+	    {"val-frac", CONFIG_DBL, &val, d.val, 0, 0.9,
+	     "held-out tail of training windows", 0, 0},
+	    {"patience", CONFIG_INT, &patience, d.pat, 0, 100000,
+	     "early-stopping patience", 0, 0},
+	    {"thr-quantile", CONFIG_DBL, &q, d.q, 0, 1,
+	     "threshold quantile of held-out errors", 0, 0},
+	    {"thr-margin", CONFIG_DBL, &margin, d.margin, 0, 1000,
+	     "threshold margin factor", 0, 0},
+	    {"thr-k", CONFIG_DBL, &k, d.k, 0, 1000, "threshold: plus k error stds", 0, 0},
+	    {"state-window", CONFIG_DBL, &sw, d.sw, 0.001, 1e6,
+	     "state: sliding window, s", 0, 0},
+	    {"enter-rate", CONFIG_DBL, &enter, d.enter, 0, 1,
+	     "state: rate to enter FAILURE", 0, 0},
+	    {"exit-rate", CONFIG_DBL, &exit_, d.exit_, 0, 1,
+	     "state: rate to leave FAILURE", 0, 0},
+	    {"min-windows", CONFIG_INT, &minw, d.minw, 1, 1 << 20,
+	     "state: evidence needed", 0, 0},
+	    {"train-rows", CONFIG_INT, &rows, d.rows, 0, 1e9,
+	     "skab: rows to train on per file", 0, 0},
+	    {"tail-frac", CONFIG_DBL, &tail, d.tail, 0, 0.9, "lpms: normal tail held out",
+	     0, 0},
+	};
+	config cfg;
+	char err[1024];
+	int rc = config_load(
+	    &cfg, opts, sizeof opts / sizeof opts[0], argc - 1, argv + 1, "ae-eval",
+	    skab ? "ae-eval skab: SKAB protocol (fresh model per file on its first "
+		   "rows), pooled F1/FAR/MAR"
+		 : "ae-eval lpms: train on the normal recording, score pre-fail, "
+		   "check the held-out tail",
+	    err, sizeof err);
+	if (rc == CONFIG_HELP)
+		return 0;
+	if (rc) {
+		fprintf(stderr, "ae-eval: %s\n", err);
+		return 2;
+	}
+	int status = 2;
+	p.window = (size_t)window;
+	p.hop = (size_t)hop;
+	if (ae_cli_sizes(&hidden, p.hidden, AE_EVAL_MAX_HIDDEN, &p.n_hidden, err,
+			 sizeof err) ||
+	    ae_act_parse(act, &p.act)) {
+		fprintf(stderr, "ae-eval: %s\n",
+			ae_act_parse(act, &p.act) ? "bad activation" : err);
+		goto out;
+	}
+	p.n_channels = 0;
+	if (!(channels.n == 1 && strcmp(channels.items[0], "all") == 0) &&
+	    ae_cli_names(&channels, p.channels, AE_MAX_CHANNELS, &p.n_channels, err,
+			 sizeof err)) {
+		fprintf(stderr, "ae-eval: %s\n", err);
+		goto out;
+	}
+	p.train.epochs = (uint32_t)epochs;
+	p.train.batch = (size_t)batch;
+	p.train.lr = (float)lr;
+	p.train.seed = (uint64_t)seed;
+	p.train.val_frac = val;
+	p.train.patience = (uint32_t)patience;
+	p.train.thr_quantile = q;
+	p.train.thr_margin = margin;
+	p.train.thr_k = k;
+	p.state.window_s = sw;
+	p.state.enter_rate = enter;
+	p.state.exit_rate = exit_;
+	p.state.min_windows = (size_t)minw;
+	p.train_rows = (size_t)rows;
+	p.tail_frac = tail;
+	openblas_set_num_threads(1);
+	status = 1;
+	if (skab) {
+		ae_eval_counts a = {0}, s = {0};
+		printf("SKAB protocol on %s -> %s\nchannels %s\nwindow %zu hop %zu "
+		       "hidden %s %s, %zu "
+		       "training "
+		       "rows per file; threshold q%g x %g + %g sd; state %g s, enter %g, "
+		       "exit "
+		       "%g, min %zu windows\n",
+		       data, outdir, p.n_channels ? d.channels : "all", p.window, p.hop,
+		       d.hidden, ae_act_name(p.act), p.train_rows, q, margin, k, sw,
+		       enter, exit_, p.state.min_windows);
+		fflush(stdout);
+		int n =
+		    ae_eval_skab_dir(&p, data, outdir, stdout, &a, &s, err, sizeof err);
+		if (n < 0) {
+			fprintf(stderr, "ae-eval: %s\n", err);
+			goto out;
+		}
+		printf("\npooled over %d files:\n", n);
+		print_counts("anomaly", &a);
+		print_counts("state", &s);
+		status = n > 0 ? 0 : 1;
+	} else {
+		char normal[4096], prefail[4096];
+		snprintf(normal, sizeof normal, "%s/normal_20170202_2229.csv", data);
+		snprintf(prefail, sizeof prefail, "%s/pre-fail_20170202_2234.csv", data);
+		ae_eval_lpms_result r;
+		if (ae_eval_lpms(&p, normal, prefail, stdout, &r, err, sizeof err)) {
+			fprintf(stderr, "ae-eval: %s\n", err);
+			goto out;
+		}
+		int ok = r.n_fail > 0 && r.tail_failures == 0;
+		printf(
+		    "\n%s: %zu FAILURE stretches in pre-fail, %zu on the held-out normal "
+		    "tail\n",
+		    ok ? "PASS" : "FAIL", r.n_fail, r.tail_failures);
+		status = ok ? 0 : 1;
+	}
+out:
+	config_cleanup(&cfg);
+	return status;
+}

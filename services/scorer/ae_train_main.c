@@ -1,0 +1,192 @@
+/* ae-train — fit an autoencoder on a CSV recording and write the model file.
+ *
+ *   ae-train --data normal.csv --channels linacc_x,linacc_y,linacc_z \
+ *            --window 200 --hop 10 --hidden 50 --activation tanh --out m.aem
+ *
+ * Reads LpmsControl logs, SKAB files and plain CSV with a header (the
+ * archiver's exports) through common/csv; channels are chosen by their
+ * normalised names. Progress (epoch, train and validation loss) goes to
+ * stderr. Training runs OpenBLAS on one thread, which with the seed makes
+ * the file reproducible (SOURCE_DATE_EPOCH, if set, fixes the date too).
+ * `ae-train --describe FILE` prints what a model file holds. */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ae.h"
+#include "ae_cli.h"
+#include "aefile.h"
+#include "config.h"
+#include "csv.h"
+
+static int progress(void *ud, uint32_t epoch, double tl, double vl)
+{
+	(void)ud;
+	fprintf(stderr, "epoch %4u  train %.6f  val %.6f\n", epoch, tl, vl);
+	return 0;
+}
+
+static void utc_now(char *out, size_t len)
+{
+	time_t t = time(NULL);
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde && *sde) {
+		char *end;
+		long long v = strtoll(sde, &end, 10);
+		if (!*end && v >= 0)
+			t = (time_t)v;
+	}
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int main(int argc, char **argv)
+{
+	char *data = NULL, *out = NULL, *act = NULL, *out_act = NULL, *name = NULL,
+	     *describe = NULL;
+	config_list channels, hidden;
+	long window, hop, epochs, batch, seed, patience, rows;
+	double lr, val_frac, thr_q, thr_margin, thr_k;
+	const config_opt opts[] = {
+	    {"data", CONFIG_STR, &data, NULL, 0, 0,
+	     "training CSV (LpmsControl, SKAB, plain)", 0, 0},
+	    {"out", CONFIG_STR, &out, NULL, 0, 0, "model file to write", 0, 0},
+	    {"describe", CONFIG_STR, &describe, NULL, 0, 0, "print a model file and exit",
+	     0, 0},
+	    {"channels", CONFIG_LIST, &channels, "linacc_x,linacc_y,linacc_z", 0, 0,
+	     "input channels by name (comma-separated or repeated)", 0, 0},
+	    {"window", CONFIG_INT, &window, "200", 1, AE_MAX_WINDOW, "samples per window",
+	     0, 0},
+	    {"hop", CONFIG_INT, &hop, "10", 1, AE_MAX_WINDOW, "samples between windows",
+	     0, 0},
+	    {"hidden", CONFIG_LIST, &hidden, "50", 0, 0,
+	     "hidden layer sizes, e.g. 50 or 64,16,64", 0, 0},
+	    {"activation", CONFIG_STR, &act, "tanh", 0, 0,
+	     "hidden activation: tanh, relu, sigmoid, linear", 0, 0},
+	    {"output-activation", CONFIG_STR, &out_act, "linear", 0, 0,
+	     "output activation", 0, 0},
+	    {"epochs", CONFIG_INT, &epochs, "200", 1, 100000, "maximum epochs", 0, 0},
+	    {"batch", CONFIG_INT, &batch, "32", 1, 65536, "windows per mini-batch", 0, 0},
+	    {"lr", CONFIG_DBL, &lr, "0.001", 1e-7, 1, "Adam step size", 0, 0},
+	    {"seed", CONFIG_INT, &seed, "1", 0, 9e18, "PRNG seed (weights, batch order)",
+	     0, 0},
+	    {"val-frac", CONFIG_DBL, &val_frac, "0.2", 0, 0.9,
+	     "tail fraction of windows held out for early stopping and threshold", 0, 0},
+	    {"patience", CONFIG_INT, &patience, "20", 0, 100000,
+	     "epochs without improvement before stopping (0: never)", 0, 0},
+	    {"thr-quantile", CONFIG_DBL, &thr_q, "0.99", 0, 1,
+	     "threshold: quantile of held-out errors ...", 0, 0},
+	    {"thr-margin", CONFIG_DBL, &thr_margin, "1.0", 0, 1000, "... times this ...",
+	     0, 0},
+	    {"thr-k", CONFIG_DBL, &thr_k, "0", 0, 1000, "... plus this many error stds",
+	     0, 0},
+	    {"rows", CONFIG_INT, &rows, "0", 0, 1e12,
+	     "use the first N rows only (0: all)", 0, 0},
+	    {"name", CONFIG_STR, &name, "", 0, 0, "model name kept in the file", 0, 0},
+	};
+	config cfg;
+	char err[512];
+	int rc = config_load(
+	    &cfg, opts, sizeof opts / sizeof opts[0], argc, argv, "ae-train",
+	    "ae-train: fit an autoencoder on a CSV recording, write the model "
+	    "file\nusage: ae-train --data FILE --out FILE [options]",
+	    err, sizeof err);
+	if (rc == CONFIG_HELP)
+		return 0;
+	if (rc) {
+		fprintf(stderr, "ae-train: %s\n", err);
+		return 2;
+	}
+	ae_model m;
+	memset(&m, 0, sizeof m);
+	csv_table t;
+	memset(&t, 0, sizeof t);
+	float *r = NULL;
+	int status = 1;
+	if (describe) {
+		if (aefile_load(describe, &m, err, sizeof err)) {
+			fprintf(stderr, "ae-train: %s\n", err);
+			goto out;
+		}
+		aefile_describe(&m, stdout);
+		status = 0;
+		goto out;
+	}
+	if (!data || !out) {
+		fprintf(stderr, "ae-train: --data and --out are required (see --help)\n");
+		status = 2;
+		goto out;
+	}
+	char names[AE_MAX_CHANNELS][AE_NAME_MAX];
+	const char *chp[AE_MAX_CHANNELS];
+	size_t nch, hid[AE_MAX_LAYERS], nh;
+	enum ae_act a_h, a_o;
+	if (ae_cli_names(&channels, names, AE_MAX_CHANNELS, &nch, err, sizeof err) ||
+	    ae_cli_sizes(&hidden, hid, AE_MAX_LAYERS - 1, &nh, err, sizeof err)) {
+		fprintf(stderr, "ae-train: %s\n", err);
+		status = 2;
+		goto out;
+	}
+	if (ae_act_parse(act, &a_h) || ae_act_parse(out_act, &a_o)) {
+		fprintf(stderr,
+			"ae-train: unknown activation (tanh, relu, sigmoid, linear)\n");
+		status = 2;
+		goto out;
+	}
+	for (size_t i = 0; i < nch; i++)
+		chp[i] = names[i];
+	ae_spec spec = {chp, nch, (size_t)window, (size_t)hop, hid, nh, a_h, a_o};
+	if (ae_model_init(&m, &spec, err, sizeof err)) {
+		fprintf(stderr, "ae-train: %s\n", err);
+		status = 2;
+		goto out;
+	}
+	if (csv_read_file(data, &t, err, sizeof err)) {
+		fprintf(stderr, "ae-train: %s\n", err);
+		goto out;
+	}
+	size_t n;
+	if (ae_rows_from_table(&m, &t, (size_t)rows, &r, &n, err, sizeof err)) {
+		fprintf(stderr, "ae-train: %s: %s\n", data, err);
+		goto out;
+	}
+	ae_train_opts o;
+	ae_train_defaults(&o);
+	o.epochs = (uint32_t)epochs;
+	o.batch = (size_t)batch;
+	o.lr = (float)lr;
+	o.seed = (uint64_t)seed;
+	o.val_frac = val_frac;
+	o.patience = (uint32_t)patience;
+	o.thr_quantile = thr_q;
+	o.thr_margin = thr_margin;
+	o.thr_k = thr_k;
+	openblas_set_num_threads(1);
+	fprintf(stderr,
+		"ae-train: %s: %zu rows, %zu windows of %ld x %zu, %zu parameters\n",
+		data, n, ae_window_count(n, m.window, m.hop), window, nch, m.n_params);
+	if (ae_fit(&m, r, n, &o, progress, NULL, err, sizeof err)) {
+		fprintf(stderr, "ae-train: %s\n", err);
+		goto out;
+	}
+	snprintf(m.meta.name, sizeof m.meta.name, "%s", name);
+	const char *base = strrchr(data, '/');
+	snprintf(m.meta.source, sizeof m.meta.source, "%s", base ? base + 1 : data);
+	utc_now(m.meta.date, sizeof m.meta.date);
+	if (aefile_save(&m, out, err, sizeof err)) {
+		fprintf(stderr, "ae-train: %s\n", err);
+		goto out;
+	}
+	aefile_describe(&m, stderr);
+	fprintf(stderr, "ae-train: wrote %s\n", out);
+	status = 0;
+out:
+	free(r);
+	csv_free(&t);
+	ae_model_cleanup(&m);
+	config_cleanup(&cfg);
+	return status;
+}
