@@ -104,7 +104,9 @@ int main(int argc, char **argv)
 	     "sensors tracked at most", 0, 0},
 	    {"max-payload", CONFIG_INT, &max_payload, "262144", 64, MSG_MAX_PAYLOAD,
 	     "raw payload bytes at most", 0, 0},
-	    {"qos", CONFIG_INT, &sm.qos, "1", 0, 1, "QoS of predictions", 0, 0},
+	    {"qos", CONFIG_INT, &sm.qos, "0", 0, 1,
+	     "QoS of predictions (1 costs ~1 ms a publish in Paho: see SCALING.md)", 0,
+	     0},
 	};
 	svc_params p = {.name = "scorer",
 			.summary = summary,
