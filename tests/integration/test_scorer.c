@@ -82,18 +82,29 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
+	int rc = 0;
 	if (!f)
 		return 0;
+	/* a scorer must stop cleanly on SIGTERM (exit 0; under SAN=1 that also
+	 * means no leak or sanitizer report) */
 	for (int i = 0; i < 2; i++)
-		if (f->scorer[i] > 0)
-			harness_stop(f->scorer[i], SIGTERM, 10000);
+		if (f->scorer[i] > 0) {
+			int st = harness_stop(f->scorer[i], SIGTERM, 10000);
+			if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+				fprintf(stderr,
+					"scorer %d did not exit cleanly (status %d), log "
+					"%s\n",
+					i, st, f->log[i]);
+				rc = -1;
+			}
+		}
 	harness_sub_free(f->pred);
 	harness_sub_free(f->svc);
 	mqtt_free(f->pub);
 	harness_broker_stop(&f->broker);
 	metrics_free(f->m);
 	free(f);
-	return 0;
+	return rc;
 }
 
 /* Start scorer number k as instance `inst` with extra arguments, and wait
