@@ -107,8 +107,12 @@ static int teardown(void **state)
 	return rc;
 }
 
+static long long wait_metric(fixture *f, const char *inst, const char *name,
+			     long long min);
+static void probe_until_subscribed(fixture *f, const char *inst);
+
 /* Start scorer number k as instance `inst` with extra arguments, and wait
- * for its retained online status. */
+ * for its retained online status and its raw subscription. */
 static void start_scorer(fixture *f, int k, const char *inst, const char *model,
 			 const char *extra)
 {
@@ -135,6 +139,7 @@ static void start_scorer(fixture *f, int k, const char *inst, const char *model,
 	assert_true(f->scorer[k] > 0);
 	snprintf(topic, sizeof(topic), "factory/_svc/scorer/%s/status", inst);
 	assert_true(harness_sub_wait_topic(f->svc, topic, "\"online\"", WAIT_MS) >= 0);
+	probe_until_subscribed(f, inst);
 }
 
 /* Latest value of a metric in instance inst's metrics messages, -1 if none. */
@@ -217,6 +222,25 @@ static void publish_rows(fixture *f, const char *sensor, const char *run, uint64
 			 0);
 	msg_raw_cleanup(&r);
 	free(payload);
+}
+
+/* "online" is published on connect, before the subscriptions are made:
+ * data published right then would be lost. Publish a one-sample probe on
+ * factory/probe/raw until the scorer's metrics count a raw message. */
+static void probe_until_subscribed(fixture *f, const char *inst)
+{
+	static const float one[3] = {0, 0, 0};
+	const char *const ch[] = {"linacc_x", "linacc_y", "linacc_z"};
+	metric_want w = {.name = "raw_in", .min = 1};
+	long long deadline = harness_now_ms() + WAIT_MS;
+	uint64_t seq = 0;
+	snprintf(w.topic, sizeof(w.topic), "factory/_svc/scorer/%s/metrics", inst);
+	do {
+		publish_rows(f, "probe", inst, seq++, clock_now(), ch, 3, one, 1);
+		if (harness_sub_wait(f->svc, metric_pred, &w, 0, 400) == 0)
+			return;
+	} while (harness_now_ms() < deadline);
+	fail_msg("scorer %s never counted a raw message", inst);
 }
 
 static void publish_text(fixture *f, const char *sensor, const char *payload, size_t len)
@@ -524,6 +548,46 @@ static void test_sighup_refuses_bad_model(void **state)
 	free(rows);
 }
 
+/* ---- restart ------------------------------------------------------------------ */
+
+static void test_restart_skips_stale_backlog(void **state)
+{
+	fixture *f = *state;
+	float *rows = sine_rows(400, 2);
+	msg_prediction pred[64];
+	double now = clock_now(), old = now - 3600;
+	size_t n;
+
+	start_scorer(f, 0, "rs", "*=" MODEL, NULL);
+	for (size_t p = 0, seq = 0; p < 300; p += 10, seq++)
+		publish_rows(f, "r1", "live1", seq, now + (double)p / 50.0, lin, 3,
+			     rows + p * 3, 10);
+	assert_int_equal(harness_sub_wait(f->pred, NULL, NULL, 11, WAIT_MS), 0);
+	assert_int_equal(harness_stop(f->scorer[0], SIGTERM, 10000), 0);
+	f->scorer[0] = 0;
+
+	/* while it is down, its persistent session queues an hour-old backlog */
+	for (size_t p = 0, seq = 0; p < 400; p += 10, seq++)
+		publish_rows(f, "r1", "old", seq, old + (double)p / 50.0, lin, 3,
+			     rows + p * 3, 10);
+	harness_sub_clear(f->svc);
+	start_scorer(f, 0, "rs", "*=" MODEL, NULL);
+	/* the backlog arrives and is skipped, not scored */
+	assert_int_equal(wait_metric(f, "rs", "stale_skipped", 21), 21);
+	assert_true(wait_metric(f, "rs", "raw_in", 40) >= 40);
+	/* live data resumes: predictions again, after a fresh window */
+	now = clock_now();
+	for (size_t p = 0, seq = 0; p < 300; p += 10, seq++)
+		publish_rows(f, "r1", "live2", seq, now + (double)p / 50.0, lin, 3,
+			     rows + p * 3, 10);
+	assert_int_equal(harness_sub_wait(f->pred, NULL, NULL, 22, WAIT_MS), 0);
+	n = predictions_of(f, "r1", pred, 64);
+	assert_int_equal(n, 22);
+	for (size_t i = 0; i < n; i++)
+		assert_true(pred[i].t > old + 1800);
+	free(rows);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -534,6 +598,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_two_scorers_exactly_once, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_sighup_refuses_bad_model, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_restart_skips_stale_backlog, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
