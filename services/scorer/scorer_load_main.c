@@ -32,6 +32,7 @@
 
 typedef struct load {
 	svc s;
+	mqtt_client *in; /* the subscriber: s.mqtt itself, or the counter */
 	char *mode;
 	int count_mode;
 	size_t n_pred, n_raw_seen;
@@ -133,6 +134,7 @@ int main(int argc, char **argv)
 	config_list channels;
 	double *csv_rows = NULL;
 	size_t csv_n = 0, sent = 0, pub_failed = 0, expected = 0;
+	double behind_max = 0, play_s = 0; /* generator lateness, playing time */
 	msg_raw r;
 	char *payload = NULL;
 	int rc, code = 1;
@@ -175,9 +177,29 @@ int main(int argc, char **argv)
 	if (channels.n == 0 || channels.n > MSG_MAX_CHANNELS ||
 	    (csv && load_csv(csv, &channels, &csv_rows, &csv_n)))
 		goto out;
+	l.in = l.s.mqtt;
+	if (l.count_mode) {
+		/* the counter is a client of its own, subscribed like a scorer
+		 * (QoS 1), so the broker does for it what it does for a scorer */
+		mqtt_options o;
+		mqtt_options_default(&o);
+		o.uri = l.s.broker;
+		o.root = l.s.root;
+		o.service = "scorer-load-count";
+		o.username = l.s.username;
+		o.password = l.s.password;
+		o.metrics_interval_ms = 0;
+		o.inbox_max = 200000;
+		l.in = mqtt_new(&o, l.s.metrics, err, sizeof(err));
+		if (!l.in) {
+			log_error("counter: %s", err);
+			goto out;
+		}
+	}
 	snprintf(topic, sizeof(topic), "%s/+/%s", l.s.root,
 		 l.count_mode ? "raw" : "prediction");
-	if (mqtt_subscribe(l.s.mqtt, topic, 1) || mqtt_wait_connected(l.s.mqtt, 10000)) {
+	if (mqtt_subscribe(l.in, topic, 1) || mqtt_wait_connected(l.in, 10000) ||
+	    mqtt_wait_connected(l.s.mqtt, 10000)) {
 		log_error("cannot reach the broker %s", l.s.broker);
 		goto out;
 	}
@@ -210,6 +232,8 @@ int main(int argc, char **argv)
 				size_t len;
 				if (due > now)
 					break;
+				if (now - due > behind_max)
+					behind_max = now - due;
 				snprintf(r.sensor, sizeof(r.sensor), "%s%zu", prefix, s);
 				r.seq = round;
 				r.frame0 = (int64_t)(round * (size_t)per_msg);
@@ -231,7 +255,7 @@ int main(int argc, char **argv)
 					sent++;
 				j++;
 			}
-			mqtt_dispatch(l.s.mqtt, on_message, &l, 0);
+			mqtt_dispatch(l.in, on_message, &l, 0);
 			if (j < total) {
 				double due = start + (double)j * period / (double)sensors;
 				double wait_ms = (due - clock_now()) * 1e3;
@@ -240,6 +264,7 @@ int main(int argc, char **argv)
 								   : (int64_t)wait_ms);
 			}
 		}
+		play_s = clock_now() - start;
 		{
 			size_t n_samples = rounds * (size_t)per_msg;
 			if (n_samples >= (size_t)window)
@@ -254,30 +279,34 @@ int main(int argc, char **argv)
 		while (clock_mono_ms() < end && !signals_stop_requested()) {
 			if (l.count_mode ? l.n_raw_seen >= sent : l.n_pred >= expected)
 				break;
-			mqtt_poll(l.s.mqtt, 50, on_message, &l);
+			mqtt_poll(l.in, 50, on_message, &l);
 		}
 	}
 	if (l.count_mode)
 		printf("mode=count sensors=%ld rate_hz=%g per_msg=%ld sent=%zu "
-		       "pub_failed=%zu "
-		       "received=%zu ratio=%.4f msgs_per_s=%.0f\n",
+		       "pub_failed=%zu received=%zu ratio=%.4f msgs_per_s=%.0f "
+		       "behind_max_ms=%.1f\n",
 		       sensors, rate, per_msg, sent, pub_failed, l.n_raw_seen,
 		       sent ? (double)l.n_raw_seen / (double)sent : 0,
-		       (double)sent / duration);
+		       play_s > 0 ? (double)sent / play_s : 0, behind_max * 1e3);
 	else
 		printf("mode=score sensors=%ld rate_hz=%g per_msg=%ld sent=%zu "
 		       "pub_failed=%zu "
 		       "expected=%zu predictions=%zu ratio=%.4f lat_p50_ms=%.3f "
 		       "lat_p99_ms=%.3f "
-		       "lat_max_ms=%.3f lag_p50_ms=%.1f lag_p99_ms=%.1f\n",
+		       "lat_max_ms=%.3f lag_p50_ms=%.1f lag_p99_ms=%.1f msgs_per_s=%.0f "
+		       "behind_max_ms=%.1f\n",
 		       sensors, rate, per_msg, sent, pub_failed, expected, l.n_pred,
 		       expected ? (double)l.n_pred / (double)expected : 0,
 		       quantile(l.lat, l.n_lat, 0.5), quantile(l.lat, l.n_lat, 0.99),
 		       quantile(l.lat, l.n_lat, 1.0), quantile(l.lag, l.n_lat, 0.5),
-		       quantile(l.lag, l.n_lat, 0.99));
+		       quantile(l.lag, l.n_lat, 0.99),
+		       play_s > 0 ? (double)sent / play_s : 0, behind_max * 1e3);
 	fflush(stdout);
 	code = 0;
 out:
+	if (l.in && l.in != l.s.mqtt)
+		mqtt_free(l.in);
 	free(payload);
 	free(csv_rows);
 	free(l.lat);
