@@ -25,7 +25,7 @@
 # cores, BENCH_RAW_QOS=0 lifts that to measure the scorer further);
 # BENCH_KEEP=1 keeps the temp dir.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 make --no-print-directory -s bin/scorer bin/scorer-load >/dev/null || exit 1
 [ -f models/lpms-linacc.aem ] || { echo "models/lpms-linacc.aem missing: make models"; exit 1; }
 
