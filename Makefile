@@ -30,9 +30,10 @@ WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 ifeq ($(WERROR),1)
 WARN += -Werror
 endif
-PKGS := libcjson sqlite3 libcurl
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Debian's paths, written out rather than asked of pkg-config: the Makefile is
+# parsed before `make deps` has installed anything on a fresh machine.
+PKG_CFLAGS := -I/usr/include/cjson
+PKG_LIBS := -lsqlite3 -lcurl
 
 ifeq ($(SAN),1)
 B := build/san
@@ -187,6 +188,24 @@ models: $(BIN)/ae-train
 	$(BIN)/ae-train --data "$(LPMS_DATA)/normal_20170202_2229.csv" \
 	  --channels linacc_x,linacc_y,linacc_z --window 200 --hop 10 --hidden 50 \
 	  --activation tanh --seed 1 --name lpms-linacc --out models/lpms-linacc.aem
+
+# ---- fuzz ------------------------------------------------------------------
+# fuzz: every tests/fuzz/fuzz_*.c is a libFuzzer target built with clang
+# together with the service modules (not mains), each run FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_MODS := $(COMMON_SRC) $(foreach s,$(SERVICES),$(call svc_mod_src,$(s)))
+fuzz:
+	@command -v clang >/dev/null || { echo "fuzz: needs clang with libFuzzer (apt-get install clang)" >&2; exit 1; }
+	@set -e; for f in $(FUZZ_SRC); do \
+	  n=$$(basename $$f .c); mkdir -p build/fuzz/$$n.corpus; \
+	  echo "fuzz: building $$n"; \
+	  clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -o build/fuzz/$$n $$f $(FUZZ_MODS) $(LDLIBS); \
+	  echo "fuzz: running $$n for $(FUZZ_SECONDS)s"; \
+	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	    build/fuzz/$$n.corpus; \
+	done
 
 # ---- style -----------------------------------------------------------------
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

@@ -1,0 +1,373 @@
+/* alerter — the service loop (see alerter.h). All MQTT work happens on this
+ * thread through mqtt_poll(): the handler decodes and hands messages to the
+ * tracker, whose emit callback encodes and publishes (mqtt_publish never
+ * blocks) and queues notifications (notify_alert never blocks), so a slow
+ * webhook or hook program cannot delay a state message. Bad payloads are
+ * counted and logged at most once per interval per kind. */
+#include "alerter.h"
+
+#include "clock.h"
+#include "log.h"
+#include "msg.h"
+#include "signals.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALERTER_LOG_EVERY_MS 10000
+#define ALERTER_STATUS_MAX 4096 /* bytes of a _svc status payload we parse */
+
+struct alerter {
+	svc *s;
+	alerter_options o;
+	tracker *t;
+	notify *n;
+	char svc_prefix[256]; /* "{root}/_svc/" */
+	metrics_slot *m_in, *m_bad, *m_order, *m_sensors, *m_refused, *m_transitions,
+	    *m_alerts, *m_acks, *m_acks_ignored, *m_restored, *m_pub_failed, *m_ready;
+	log_every le_bad, le_order, le_ack, le_full, le_pub;
+};
+
+void alerter_options_default(alerter_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	tracker_params_default(&o->tp);
+	notify_options_default(&o->no);
+	o->restore_ms = 1500;
+	o->tick_ms = 200;
+	o->drain_ms = 2000;
+}
+
+/* Worker threads of notify report here; log_msg writes whole lines. */
+static void alerter__report(void *ud, int level, const char *line)
+{
+	(void)ud;
+	log_msg((enum log_level)level, "%s", line);
+}
+
+static void alerter__publish(alerter *a, const char *sensor, const char *kind,
+			     const char *json, size_t len, int retained)
+{
+	int rc = mqtt_publish_sensor(a->s->mqtt, sensor, kind, json, len, 1, retained);
+	if (rc) {
+		metrics_add(a->m_pub_failed, 1);
+		log_every_msg(
+		    &a->le_pub, ALERTER_LOG_EVERY_MS, LOG_LVL_WARN,
+		    "cannot publish %s/%s/%s (error %d); the broker buffer is full?",
+		    mqtt_root(a->s->mqtt), sensor, kind, rc);
+	}
+}
+
+/* tracker emit: publish the state (retained), and on a change the alert,
+ * a log line and the notifications. */
+static void alerter__emit(void *ud, const msg_state *st, const msg_alert *al)
+{
+	alerter *a = ud;
+	char json[2048], err[MSG_ERR_MAX];
+	size_t len = 0;
+
+	if (msg_state_encode(st, json, sizeof(json), &len, err, sizeof(err))) {
+		log_error("cannot encode the state of %s: %s", st->sensor, err);
+		return;
+	}
+	alerter__publish(a, st->sensor, "state", json, len, 1);
+	if (!al) {
+		if (st->acked)
+			log_info("ACK   %s alert %s acknowledged by %s", st->sensor,
+				 st->alert_id, st->acked_by);
+		else
+			log_info(
+			    "STATE %s %s (first verdict, anomaly rate %.2f over %g s)",
+			    st->sensor, msg_state_name(st->state), st->anomaly_rate,
+			    st->window_s);
+		return;
+	}
+	log_info("STATE %s %s -> %s (anomaly rate %.2f over %g s) alert %s", al->sensor,
+		 msg_state_name(al->from), msg_state_name(al->to), al->anomaly_rate,
+		 st->window_s, al->id);
+	if (msg_alert_encode(al, json, sizeof(json), &len, err, sizeof(err))) {
+		log_error("cannot encode alert %s: %s", al->id, err);
+		return;
+	}
+	alerter__publish(a, al->sensor, "alert", json, len, 0);
+	metrics_add(a->m_alerts, 1);
+	if (a->n) {
+		char tr[48];
+		snprintf(tr, sizeof(tr), "%s>%s", msg_state_name(al->from),
+			 msg_state_name(al->to));
+		switch (notify_alert(a->n, al->sensor, tr, json, len, clock_mono_ms())) {
+		case NOTIFY_LIMITED:
+			log_info(
+			    "alert %s: notifications rate-limited (same %s within %ld s)",
+			    al->id, tr, a->o.no.rate_limit_s);
+			break;
+		case NOTIFY_DROPPED:
+			log_warn("alert %s: a notification queue is full; dropped there",
+				 al->id);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void alerter__bad(alerter *a, const char *topic, const char *why)
+{
+	metrics_add(a->m_bad, 1);
+	mqtt_count_malformed(a->s->mqtt);
+	log_every_msg(&a->le_bad, ALERTER_LOG_EVERY_MS, LOG_LVL_WARN, "dropped %s: %s",
+		      topic, why);
+}
+
+static void alerter__prediction(alerter *a, const char *sensor, const mqtt_message *m)
+{
+	msg_prediction p;
+	char err[MSG_ERR_MAX];
+	int rc;
+
+	metrics_add(a->m_in, 1);
+	if (msg_prediction_decode(m->payload, m->len, &p, err, sizeof(err))) {
+		alerter__bad(a, m->topic, err);
+		return;
+	}
+	if (strcmp(p.sensor, sensor) != 0) {
+		alerter__bad(a, m->topic, "sensor in the payload differs from the topic");
+		return;
+	}
+	rc = tracker_prediction(a->t, &p, clock_mono_ms());
+	if (rc == TRACKER_EORDER)
+		log_every_msg(&a->le_order, ALERTER_LOG_EVERY_MS, LOG_LVL_DEBUG,
+			      "%s: duplicate or out-of-order prediction t=%.3f dropped",
+			      sensor, p.t);
+	else if (rc == TRACKER_EFULL)
+		log_every_msg(
+		    &a->le_full, ALERTER_LOG_EVERY_MS, LOG_LVL_WARN,
+		    "%s: not tracked, already tracking %zu sensors (--max-sensors)",
+		    sensor, a->o.tp.max_sensors);
+	else if (rc)
+		log_error("%s: prediction not taken (error %d)", sensor, rc);
+}
+
+static void alerter__ack(alerter *a, const char *sensor, const mqtt_message *m)
+{
+	msg_ack ack;
+	char err[MSG_ERR_MAX];
+	const msg_state *cur;
+
+	if (msg_ack_decode(m->payload, m->len, &ack, err, sizeof(err))) {
+		alerter__bad(a, m->topic, err);
+		return;
+	}
+	if (tracker_ack(a->t, sensor, &ack))
+		return; /* the emit callback logged it */
+	cur = tracker_get(a->t, sensor);
+	log_every_msg(&a->le_ack, ALERTER_LOG_EVERY_MS, LOG_LVL_INFO,
+		      "ignored ack of %s by %s on %s: the current alert is %s%s", ack.id,
+		      ack.by, sensor, cur && cur->alert_id[0] ? cur->alert_id : "(none)",
+		      cur && cur->acked ? " (already acked)" : "");
+}
+
+static void alerter__restore(alerter *a, const char *sensor, const mqtt_message *m)
+{
+	msg_state st;
+	char err[MSG_ERR_MAX];
+
+	/* After start-up our own states come back here: nothing to do. */
+	if (tracker_started(a->t) || !m->retained || m->len == 0)
+		return;
+	memset(&st, 0, sizeof(st));
+	if (msg_state_decode(m->payload, m->len, &st, err, sizeof(err))) {
+		log_warn("retained %s not restored: %s", m->topic, err);
+		return;
+	}
+	if (strcmp(st.sensor, sensor) != 0) {
+		log_warn("retained %s not restored: sensor differs from the topic",
+			 m->topic);
+		return;
+	}
+	if (tracker_restore(a->t, &st, clock_mono_ms()) == 0)
+		log_info("restored %s: %s since %.1f%s%s", sensor,
+			 msg_state_name(st.state), st.since,
+			 st.acked ? ", acked by " : "", st.acked ? st.acked_by : "");
+}
+
+/* {root}/_svc/{service}/{instance}/status: say what a scorer going away
+ * means for the sensors it scored (they will go STALE on their own). */
+static void alerter__status(alerter *a, const mqtt_message *m)
+{
+	const char *rest = m->topic + strlen(a->svc_prefix);
+	const char *slash = strchr(rest, '/');
+	cJSON *j, *state;
+
+	if (!slash || strncmp(rest, "scorer/", 7) != 0 || m->len == 0 ||
+	    m->len > ALERTER_STATUS_MAX)
+		return;
+	j = cJSON_ParseWithLength(m->payload, m->len);
+	state = j ? cJSON_GetObjectItemCaseSensitive(j, "state") : NULL;
+	if (cJSON_IsString(state) && strcmp(state->valuestring, "offline") == 0)
+		log_warn(
+		    "scorer %.*s is offline: its sensors go STALE after %g s without "
+		    "predictions",
+		    (int)(strlen(slash + 1) - strlen("/status")), slash + 1,
+		    a->o.tp.stale_s);
+	else if (cJSON_IsString(state) && strcmp(state->valuestring, "online") == 0)
+		log_info("scorer %.*s is online",
+			 (int)(strlen(slash + 1) - strlen("/status")), slash + 1);
+	cJSON_Delete(j);
+}
+
+static int alerter__handle(void *ud, const mqtt_message *m)
+{
+	alerter *a = ud;
+	char sensor[MSG_SENSOR_MAX + 1];
+	const char *kind;
+
+	if (strncmp(m->topic, a->svc_prefix, strlen(a->svc_prefix)) == 0) {
+		size_t tl = strlen(m->topic);
+		if (tl > 7 && strcmp(m->topic + tl - 7, "/status") == 0)
+			alerter__status(a, m);
+		return 0;
+	}
+	kind = msg_topic_split(m->topic, mqtt_root(a->s->mqtt), sensor);
+	if (!kind) {
+		alerter__bad(a, m->topic,
+			     "not {root}/{sensor}/{kind} with a valid sensor id");
+		return 0;
+	}
+	if (strcmp(kind, "prediction") == 0)
+		alerter__prediction(a, sensor, m);
+	else if (strcmp(kind, "ack") == 0)
+		alerter__ack(a, sensor, m);
+	else if (strcmp(kind, "state") == 0)
+		alerter__restore(a, sensor, m);
+	return 0;
+}
+
+/* Mirror the tracker's counters into the metrics registry. */
+static void alerter__sync_metrics(alerter *a)
+{
+	tracker_stats st;
+	tracker_get_stats(a->t, &st);
+	metrics_set(a->m_order, (int64_t)st.out_of_order);
+	metrics_set(a->m_sensors, (int64_t)tracker_sensors(a->t));
+	metrics_set(a->m_refused, (int64_t)st.refused);
+	metrics_set(a->m_transitions, (int64_t)st.transitions);
+	metrics_set(a->m_acks, (int64_t)st.acks);
+	metrics_set(a->m_acks_ignored, (int64_t)st.acks_ignored);
+	metrics_set(a->m_restored, (int64_t)st.restored);
+}
+
+alerter *alerter_new(svc *s, const alerter_options *o, char *err, size_t errlen)
+{
+	alerter *a = calloc(1, sizeof(*a));
+	metrics *m = s->metrics;
+
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->s = s;
+	a->o = *o;
+	snprintf(a->svc_prefix, sizeof(a->svc_prefix), "%s/_svc/", mqtt_root(s->mqtt));
+	a->m_in = metrics_get(m, "predictions_in");
+	a->m_bad = metrics_get(m, "predictions_bad");
+	a->m_order = metrics_get(m, "predictions_out_of_order");
+	a->m_sensors = metrics_get(m, "sensors");
+	a->m_refused = metrics_get(m, "sensors_refused");
+	a->m_transitions = metrics_get(m, "transitions");
+	a->m_alerts = metrics_get(m, "alerts");
+	a->m_acks = metrics_get(m, "acks");
+	a->m_acks_ignored = metrics_get(m, "acks_ignored");
+	a->m_restored = metrics_get(m, "states_restored");
+	a->m_pub_failed = metrics_get(m, "publish_failed");
+	a->m_ready = metrics_get(m, "ready");
+	a->t = tracker_new(&o->tp, alerter__emit, a, err, errlen);
+	if (!a->t)
+		goto fail;
+	a->o.no.report = alerter__report;
+	a->o.no.report_ud = a;
+	a->n = notify_new(&a->o.no, m, err, errlen);
+	if (!a->n)
+		goto fail;
+	/* the options' strings belong to the caller; notify made copies */
+	a->o.no.webhook_url = NULL;
+	a->o.no.command = NULL;
+	return a;
+fail:
+	alerter_free(a);
+	return NULL;
+}
+
+void alerter_free(alerter *a)
+{
+	if (!a)
+		return;
+	if (a->n && notify_pending(a->n)) {
+		int64_t end = clock_mono_ms() + a->o.drain_ms;
+		while (notify_pending(a->n) && clock_mono_ms() < end)
+			clock_sleep_ms(20);
+		if (notify_pending(a->n))
+			log_warn("exit: %zu notification(s) still pending, dropped",
+				 notify_pending(a->n));
+	}
+	notify_free(a->n);
+	tracker_free(a->t);
+	free(a);
+}
+
+static int alerter__subscribe(alerter *a)
+{
+	static const char *const kinds[] = {"state", "prediction", "ack"};
+	char filter[256];
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		snprintf(filter, sizeof(filter), "%s/+/%s", mqtt_root(a->s->mqtt),
+			 kinds[i]);
+		if (mqtt_subscribe(a->s->mqtt, filter, 1))
+			return -1;
+	}
+	snprintf(filter, sizeof(filter), "%s/_svc/+/+/status", mqtt_root(a->s->mqtt));
+	return mqtt_subscribe(a->s->mqtt, filter, 1) ? -1 : 0;
+}
+
+int alerter_run(alerter *a)
+{
+	mqtt_client *c = a->s->mqtt;
+	int64_t end;
+
+	if (alerter__subscribe(a)) {
+		log_error("cannot subscribe to the alerter's topics");
+		return -1;
+	}
+	log_info(
+	    "window %g s, FAILURE at rate >= %g, OK at <= %g, %zu windows of evidence; "
+	    "STALE after %g s; webhook %s; command %s",
+	    a->o.tp.sp.window_s, a->o.tp.sp.enter_rate, a->o.tp.sp.exit_rate,
+	    a->o.tp.sp.min_windows, a->o.tp.stale_s,
+	    notify_has_webhook(a->n) ? "on" : "off",
+	    notify_has_command(a->n) ? "on" : "off");
+	while (!signals_stop_requested() && mqtt_wait_connected(c, 200) != 0)
+		;
+	log_info("collecting retained states for %ld ms before publishing",
+		 a->o.restore_ms);
+	end = clock_mono_ms() + a->o.restore_ms;
+	while (!signals_stop_requested() && clock_mono_ms() < end)
+		mqtt_poll(c, (int)(end - clock_mono_ms() > 0 ? end - clock_mono_ms() : 0),
+			  alerter__handle, a);
+	tracker_start(a->t, clock_mono_ms());
+	alerter__sync_metrics(a);
+	metrics_set(a->m_ready, 1);
+	log_info("tracking %zu sensor(s) from retained states; running",
+		 tracker_sensors(a->t));
+	while (!signals_stop_requested()) {
+		mqtt_poll(c, (int)a->o.tick_ms, alerter__handle, a);
+		tracker_tick(a->t, clock_mono_ms(), clock_now());
+		alerter__sync_metrics(a);
+		if (signals_take_reload())
+			log_info("SIGHUP: nothing to reload (restart to change options)");
+	}
+	log_info("stopping");
+	return 0;
+}

@@ -1,0 +1,408 @@
+/* spool — append-only journal between Paho's acknowledgement and the
+ * SQLite commit (see spool.h for the protocol and guarantees).
+ *
+ * The writer (Paho's thread) appends whole records with one pwritev() at
+ * the known end under a mutex and publishes the new end only afterwards, so
+ * the reader never sees half a record of the live file; a failed or short
+ * write is cut back with ftruncate(). The reader works with pread() on its
+ * own descriptor and needs the mutex only to learn the writer's position. */
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define SPOOL_MAGIC 0x31505341u /* "ASP1" */
+#define SPOOL_HDR 12
+
+struct spool {
+	char dir[PATH_MAX - 32];
+	pthread_mutex_t mu;
+	/* writer, under mu */
+	int wfd;
+	int64_t wgen, wend, rotate;
+	/* reader */
+	int rfd;
+	int64_t rfd_gen, rgen, roff;
+	char *buf;
+	size_t cap;
+	char topic[SPOOL_TOPIC_MAX + 1];
+	int64_t torn;
+	int efd;
+};
+
+static uint32_t spool__crc_table[256];
+static pthread_once_t spool__crc_once = PTHREAD_ONCE_INIT;
+
+static void spool__crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+		spool__crc_table[i] = c;
+	}
+}
+
+static uint32_t spool__crc(uint32_t crc, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	crc = ~crc;
+	for (size_t i = 0; i < len; i++)
+		crc = spool__crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+static void spool__path(const spool *sp, int64_t gen, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/spool.%020lld", sp->dir, (long long)gen);
+}
+
+/* Smallest generation > after present in the directory (-1: none); with
+ * max set, the largest one instead. */
+static int64_t spool__scan(const spool *sp, int64_t after, int max)
+{
+	DIR *d = opendir(sp->dir);
+	struct dirent *e;
+	int64_t best = -1;
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char *end;
+		long long g;
+		if (strncmp(e->d_name, "spool.", 6))
+			continue;
+		errno = 0;
+		g = strtoll(e->d_name + 6, &end, 10);
+		if (errno || *end || g <= 0)
+			continue;
+		if (max ? g > best : (g > after && (best < 0 || g < best)))
+			best = g;
+	}
+	closedir(d);
+	return best;
+}
+
+static int spool__err(int e, const char *what, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "spool: %s: %s", what, strerror(e));
+	return e == ENOSPC || e == EDQUOT ? SPOOL_EFULL : SPOOL_EIO;
+}
+
+/* Open generation gen for writing (creating it). Called with mu held or
+ * before the writer thread exists. */
+static int spool__wopen(spool *sp, int64_t gen, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int fd;
+	spool__path(sp, gen, path, sizeof(path));
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return spool__err(errno, path, err, errlen);
+	if (sp->wfd >= 0)
+		close(sp->wfd);
+	sp->wfd = fd;
+	sp->wgen = gen;
+	sp->wend = lseek(fd, 0, SEEK_END);
+	return 0;
+}
+
+int spool_open(spool **out, const char *dir, spool_pos from, int64_t rotate_bytes,
+	       char *err, size_t errlen)
+{
+	spool *sp;
+	int64_t last;
+	int rc;
+
+	pthread_once(&spool__crc_once, spool__crc_init);
+	*out = NULL;
+	if (!dir || !*dir || strlen(dir) >= sizeof(sp->dir)) {
+		snprintf(err, errlen, "spool: bad directory");
+		return SPOOL_EINVAL;
+	}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return spool__err(errno, dir, err, errlen);
+	sp = calloc(1, sizeof(*sp));
+	if (!sp) {
+		snprintf(err, errlen, "spool: out of memory");
+		return SPOOL_ENOMEM;
+	}
+	snprintf(sp->dir, sizeof(sp->dir), "%s", dir);
+	pthread_mutex_init(&sp->mu, NULL);
+	sp->wfd = sp->rfd = -1;
+	sp->rfd_gen = -1;
+	sp->rotate = rotate_bytes > 0 ? rotate_bytes : 64ll << 20;
+	sp->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (sp->efd < 0) {
+		rc = spool__err(errno, "eventfd", err, errlen);
+		goto fail;
+	}
+	last = spool__scan(sp, 0, 1);
+	rc = spool__wopen(sp, last > 0 ? last + 1 : 1, err, errlen);
+	if (rc)
+		goto fail;
+	if (from.gen > 0) {
+		sp->rgen = from.gen;
+		sp->roff = from.off;
+	} else {
+		sp->rgen = spool__scan(sp, 0, 0);
+		sp->roff = 0;
+	}
+	*out = sp;
+	return 0;
+fail:
+	spool_close(sp);
+	return rc;
+}
+
+void spool_close(spool *sp)
+{
+	if (!sp)
+		return;
+	if (sp->wfd >= 0)
+		close(sp->wfd);
+	if (sp->rfd >= 0)
+		close(sp->rfd);
+	if (sp->efd >= 0)
+		close(sp->efd);
+	pthread_mutex_destroy(&sp->mu);
+	free(sp->buf);
+	free(sp);
+}
+
+int spool_append(spool *sp, const char *topic, const void *payload, size_t len, char *err,
+		 size_t errlen)
+{
+	size_t tlen = strlen(topic);
+	uint32_t hdr[3];
+	uint16_t t16;
+	struct iovec iov[4];
+	size_t total;
+	ssize_t w;
+	int rc = 0;
+	uint64_t one = 1;
+
+	if (tlen > SPOOL_TOPIC_MAX || 2 + tlen + len > SPOOL_BODY_MAX) {
+		snprintf(err, errlen, "spool: message too large (%zu bytes)", len);
+		return SPOOL_EINVAL;
+	}
+	t16 = (uint16_t)tlen;
+	hdr[0] = SPOOL_MAGIC;
+	hdr[1] = (uint32_t)(2 + tlen + len);
+	hdr[2] =
+	    spool__crc(spool__crc(spool__crc(0, &t16, 2), topic, tlen), payload, len);
+	iov[0] = (struct iovec){hdr, sizeof(hdr)};
+	iov[1] = (struct iovec){&t16, 2};
+	iov[2] = (struct iovec){(void *)topic, tlen};
+	iov[3] = (struct iovec){(void *)payload, len};
+	total = sizeof(hdr) + 2 + tlen + len;
+
+	pthread_mutex_lock(&sp->mu);
+	if (sp->wend >= sp->rotate) {
+		rc = spool__wopen(sp, sp->wgen + 1, err, errlen);
+		if (rc)
+			goto out;
+	}
+	w = pwritev(sp->wfd, iov, 4, sp->wend);
+	if (w != (ssize_t)total) {
+		int e = w < 0 ? errno : ENOSPC; /* a short write: out of space */
+		if (ftruncate(sp->wfd, sp->wend) != 0) {
+			/* the torn tail stays; the reader stops at it, and the next
+			 * record goes to a fresh generation */
+			char e2[8];
+			spool__wopen(sp, sp->wgen + 1, e2, sizeof(e2));
+		}
+		rc = spool__err(e, "append", err, errlen);
+		goto out;
+	}
+	sp->wend += (int64_t)total;
+out:
+	pthread_mutex_unlock(&sp->mu);
+	if (!rc && write(sp->efd, &one, sizeof(one)) < 0) {
+		/* counter saturated: the reader is woken anyway */
+	}
+	return rc;
+}
+
+/* Point the reader at the next generation after rgen, if any. Returns 1
+ * moved, 0 none. */
+static int spool__advance(spool *sp, int64_t wgen)
+{
+	int64_t g = spool__scan(sp, sp->rgen, 0);
+	if (g < 0 || g > wgen)
+		return 0;
+	sp->rgen = g;
+	sp->roff = 0;
+	return 1;
+}
+
+int spool_next(spool *sp, spool_record *rec, char *err, size_t errlen)
+{
+	uint64_t drain;
+	int64_t wgen, wend, limit;
+	uint32_t hdr[3];
+	uint16_t tlen;
+
+	if (read(sp->efd, &drain, sizeof(drain)) < 0) {
+		/* nothing signalled: fine */
+	}
+	pthread_mutex_lock(&sp->mu);
+	wgen = sp->wgen;
+	wend = sp->wend;
+	pthread_mutex_unlock(&sp->mu);
+	for (;;) {
+		if (sp->rgen <= 0 && !spool__advance(sp, wgen))
+			return 0;
+		if (sp->rfd_gen != sp->rgen) {
+			char path[PATH_MAX];
+			if (sp->rfd >= 0)
+				close(sp->rfd);
+			sp->rfd_gen = -1;
+			spool__path(sp, sp->rgen, path, sizeof(path));
+			sp->rfd = open(path, O_RDONLY | O_CLOEXEC);
+			if (sp->rfd < 0) {
+				if (errno != ENOENT)
+					return spool__err(errno, path, err, errlen);
+				if (sp->rgen < wgen && spool__advance(sp, wgen))
+					continue;
+				return 0;
+			}
+			sp->rfd_gen = sp->rgen;
+		}
+		if (sp->rgen == wgen) {
+			limit = wend;
+		} else {
+			struct stat st;
+			if (fstat(sp->rfd, &st) != 0)
+				return spool__err(errno, "stat", err, errlen);
+			limit = st.st_size;
+		}
+		if (sp->roff + SPOOL_HDR > limit) {
+			if (sp->rgen < wgen) {
+				if (sp->roff < limit)
+					sp->torn++;
+				if (spool__advance(sp, wgen))
+					continue;
+			}
+			return 0;
+		}
+		if (pread(sp->rfd, hdr, sizeof(hdr), sp->roff) != (ssize_t)sizeof(hdr))
+			return spool__err(errno ? errno : EIO, "read", err, errlen);
+		if (hdr[0] != SPOOL_MAGIC || hdr[1] < 2 || hdr[1] > SPOOL_BODY_MAX ||
+		    sp->roff + SPOOL_HDR + hdr[1] > limit)
+			goto torn;
+		if (sp->cap < (size_t)hdr[1] + 1) {
+			char *b = realloc(sp->buf, (size_t)hdr[1] + 1);
+			if (!b) {
+				snprintf(err, errlen, "spool: out of memory");
+				return SPOOL_ENOMEM;
+			}
+			sp->buf = b;
+			sp->cap = (size_t)hdr[1] + 1;
+		}
+		if (pread(sp->rfd, sp->buf, hdr[1], sp->roff + SPOOL_HDR) !=
+		    (ssize_t)hdr[1])
+			return spool__err(errno ? errno : EIO, "read", err, errlen);
+		if (spool__crc(0, sp->buf, hdr[1]) != hdr[2])
+			goto torn;
+		memcpy(&tlen, sp->buf, 2);
+		if ((size_t)tlen + 2 > hdr[1] || tlen > SPOOL_TOPIC_MAX)
+			goto torn;
+		memcpy(sp->topic, sp->buf + 2, tlen);
+		sp->topic[tlen] = 0;
+		sp->buf[hdr[1]] = 0;
+		rec->topic = sp->topic;
+		rec->payload = sp->buf + 2 + tlen;
+		rec->len = hdr[1] - 2 - tlen;
+		sp->roff += SPOOL_HDR + hdr[1];
+		rec->next.gen = sp->rgen;
+		rec->next.off = sp->roff;
+		return 1;
+	torn:
+		/* a torn or damaged tail: the rest of this file is unusable */
+		sp->torn++;
+		if (sp->rgen < wgen && spool__advance(sp, wgen))
+			continue;
+		snprintf(err, errlen, "spool: damaged record in the live file at %lld",
+			 (long long)sp->roff);
+		return SPOOL_EIO;
+	}
+}
+
+int spool_seek(spool *sp, spool_pos pos)
+{
+	sp->rgen = pos.gen;
+	sp->roff = pos.off;
+	if (pos.gen <= 0) {
+		sp->rgen = spool__scan(sp, 0, 0);
+		sp->roff = 0;
+	}
+	return 0;
+}
+
+spool_pos spool_tell(const spool *sp)
+{
+	spool_pos p = {sp->rgen, sp->roff};
+	return p;
+}
+
+int spool_rotate(spool *sp, int64_t min_bytes, spool_pos *pos, char *err, size_t errlen)
+{
+	int rc = 0;
+	pthread_mutex_lock(&sp->mu);
+	/* only when the reader (the caller's thread) has read everything:
+	 * checked under the lock, so no append can slip in between */
+	if (sp->wend >= min_bytes && sp->wend > 0 && sp->rgen == sp->wgen &&
+	    sp->roff == sp->wend) {
+		rc = spool__wopen(sp, sp->wgen + 1, err, errlen);
+		if (!rc) {
+			pos->gen = sp->rgen = sp->wgen;
+			pos->off = sp->roff = 0;
+			rc = 1;
+		}
+	}
+	pthread_mutex_unlock(&sp->mu);
+	return rc;
+}
+
+void spool_release(spool *sp, spool_pos pos)
+{
+	int64_t g = 0;
+	char path[PATH_MAX];
+	while ((g = spool__scan(sp, g, 0)) > 0 && g < pos.gen && g < sp->wgen) {
+		spool__path(sp, g, path, sizeof(path));
+		unlink(path);
+	}
+}
+
+int spool_fd(const spool *sp) { return sp->efd; }
+
+int64_t spool_backlog(spool *sp)
+{
+	int64_t wgen, wend, total = 0;
+	pthread_mutex_lock(&sp->mu);
+	wgen = sp->wgen;
+	wend = sp->wend;
+	pthread_mutex_unlock(&sp->mu);
+	if (sp->rgen == wgen)
+		return wend - sp->roff;
+	for (int64_t g = sp->rgen; g > 0 && g < wgen; g = spool__scan(sp, g, 0)) {
+		char path[PATH_MAX];
+		struct stat st;
+		spool__path(sp, g, path, sizeof(path));
+		if (stat(path, &st) == 0)
+			total += st.st_size - (g == sp->rgen ? sp->roff : 0);
+	}
+	return total + wend;
+}
+
+int64_t spool_torn(const spool *sp) { return sp->torn; }

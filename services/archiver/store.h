@@ -1,0 +1,116 @@
+/* store — the archiver's SQLite database: every raw sample (one row per
+ * message, samples as a columnar float32 blob), the gaps in each run's
+ * sequence numbers, predictions and alerts; retention by age and by size;
+ * export of a time range as CSV for retraining. Layout and the measurements
+ * that chose it: services/archiver/SCHEMA.md.
+ *
+ * Writes are batched: store_put_*() open a transaction when none is open
+ * and the caller decides when to store_commit() (every N messages or T ms).
+ * A failed statement or commit rolls the whole open batch back, clears
+ * every in-memory cache that could describe rolled-back rows, and returns
+ * STORE_EFULL (disk or max size full), STORE_EIO (I/O error) or STORE_EDB;
+ * the caller re-feeds the batch from its own durable copy later. The
+ * database is never left half-written (SQLite's WAL guarantees that).
+ *
+ * Duplicates (same sensor, run, seq) are dropped and counted. A sequence
+ * number above the highest seen for its (sensor, run) + 1 records a gap; a
+ * late message inside a recorded gap shrinks or splits it.
+ *
+ * Threads: a store belongs to one thread. Ownership: store_open() allocates
+ * the store, store_close() rolls back what is uncommitted and frees it
+ * (NULL-safe). Nothing handed to store_put_*() is kept after the call. */
+#ifndef ANOMESH_STORE_H
+#define ANOMESH_STORE_H
+
+#include "msg.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define STORE_EINVAL (-1) /* bad argument */
+#define STORE_ENOMEM (-2)
+#define STORE_EDB (-3)   /* SQLite error (err says which) */
+#define STORE_EFULL (-4) /* disk full or max_page_count reached */
+#define STORE_EIO (-5)   /* I/O error */
+#define STORE_ENOTFOUND (-6)
+
+typedef struct store_options {
+	const char *path;       /* database file (required) */
+	double retention_days;  /* 0: keep by age forever */
+	int64_t max_bytes;      /* 0: no size cap; else retention deletes oldest */
+	int64_t max_page_count; /* 0: none; test hook to simulate a full disk */
+	int retention_batch;    /* messages deleted per retention step (500) */
+	int busy_timeout_ms;    /* 0: 5000 */
+} store_options;
+
+void store_options_default(store_options *o);
+
+typedef struct store_stats {
+	int64_t messages;   /* raw messages stored (committed or pending) */
+	int64_t samples;    /* samples in them */
+	int64_t duplicates; /* raw messages dropped as already stored */
+	int64_t gaps;       /* missing messages recorded in gaps */
+	int64_t predictions, alerts;
+	int64_t deleted; /* messages removed by retention */
+	int64_t commits;
+	int64_t errors; /* failed statements/commits */
+} store_stats;
+
+typedef struct store store;
+
+/* Open (creating if needed) the database at o->path in WAL mode,
+ * synchronous=NORMAL, auto_vacuum=INCREMENTAL. Returns 0 and *out, or a
+ * negative STORE_E* with err filled. */
+int store_open(store **out, const store_options *o, char *err, size_t errlen);
+void store_close(store *s);
+
+/* Add one raw message to the open batch. *dup (may be NULL) is set to 1
+ * when the message was already stored and dropped. Returns 0 or STORE_E*
+ * (after which the batch is rolled back). */
+int store_put_raw(store *s, const msg_raw *m, double now, int *dup, char *err,
+		  size_t errlen);
+/* Predictions are unique on (sensor, t, model), alerts on id: replays are
+ * dropped silently. */
+int store_put_prediction(store *s, const msg_prediction *p, char *err, size_t errlen);
+int store_put_alert(store *s, const msg_alert *a, char *err, size_t errlen);
+
+/* A caller's cursor (e.g. an offset in its spool) saved in the same
+ * transaction as the data: after a crash store_get_cursor() says exactly
+ * how far the committed data goes. */
+int store_set_cursor(store *s, int64_t gen, int64_t off, char *err, size_t errlen);
+int store_get_cursor(store *s, int64_t *gen, int64_t *off, char *err, size_t errlen);
+
+/* Messages added since the last commit (0: no batch open). */
+int store_pending(const store *s);
+/* Commit the open batch (no-op when none). On failure rolls back. */
+int store_commit(store *s, char *err, size_t errlen);
+/* Roll the open batch back (no-op when none). */
+void store_rollback(store *s);
+
+/* One small retention step, in its own transaction (call between commits,
+ * never with a batch open): deletes at most retention_batch of the oldest
+ * messages older than retention_days or while the database is above
+ * max_bytes, older predictions/alerts/gaps, then frees pages with an
+ * incremental vacuum. *deleted gets the messages removed (0: nothing left
+ * to do). Returns 0 or STORE_E*. */
+int store_retention_step(store *s, double now, int *deleted, char *err, size_t errlen);
+
+/* Bytes the database uses (pages in use, free pages excluded). */
+int64_t store_bytes(store *s);
+void store_get_stats(const store *s, store_stats *st);
+
+/* Export samples of sensor with from <= t < to as CSV "t,<channels>" (one
+ * row per sample, t in UNIX seconds) to out. channels: names to export
+ * (NULL or n_channels 0: the channel set of the first message found);
+ * messages lacking one of them are skipped and counted in *skipped. Gaps
+ * (recorded missing seqs) of the runs in the range are written to gaps_out
+ * (may be NULL) as lines "gap,<run>,<seq_from>,<seq_to>,<t_before>,<t_after>".
+ * *rows (may be NULL) gets the sample rows written. Returns 0, STORE_ENOTFOUND
+ * when nothing matched, or STORE_E*. */
+int store_export(store *s, const char *sensor, double from, double to,
+		 const char (*channels)[MSG_CHANNEL_MAX + 1], size_t n_channels,
+		 FILE *out, FILE *gaps_out, int64_t *rows, int64_t *skipped, char *err,
+		 size_t errlen);
+
+#endif

@@ -1,0 +1,478 @@
+/* Integration tests for bin/archiver against a real mosquitto:
+ *  - kill -9 of the archiver five times while a publisher streams QoS 1 raw
+ *    messages: afterwards the database holds every published sample
+ *    exactly once, and no gap;
+ *  - a broker restart (persistence on) while streaming: the same;
+ *  - a full disk (a 1 MiB tmpfs; skipped without the right to mount): the
+ *    archiver says so, stays up, and after the file system grows it holds
+ *    every sample, with an intact database;
+ *  - export -> bin/ae-train -> a model file that loads (aefile_load, what
+ *    the scorer uses).
+ * The publisher is in the test (common/mqtt, persistent session, QoS 1) so
+ * that the exact set of published messages is known. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../harness/harness.h"
+#include "aefile.h"
+#include "clock.h"
+#include "metrics.h"
+#include "mqtt.h"
+#include "msg.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define T_SENSOR "itest-arm"
+#define T_PER 10 /* samples per message, as ingest-bt sends at 100 Hz */
+
+/* ---- publisher ----------------------------------------------------------- */
+
+typedef struct pub {
+	const char *uri;
+	int n;           /* messages to publish */
+	int every_us;    /* pacing */
+	atomic_int sent; /* handed to mqtt_publish */
+	pthread_t th;
+	int rc;
+} pub;
+
+static float sample_value(uint64_t seq, size_t i, size_t c)
+{
+	/* smooth signals, so that ae-train has something learnable */
+	double t = (double)(seq * T_PER + i) / 100.0;
+	return (float)(sin(t * (1.0 + (double)c)) * 0.01 * (double)(c + 1));
+}
+
+static void *pub_main(void *arg)
+{
+	pub *p = arg;
+	mqtt_options o;
+	metrics *m = metrics_new();
+	mqtt_client *c;
+	msg_raw r;
+	char err[256], *pl = malloc(65536), client_id[64];
+	size_t len;
+
+	p->rc = -1;
+	snprintf(client_id, sizeof(client_id), "itest-pub-%d", (int)getpid());
+	mqtt_options_default(&o);
+	o.uri = p->uri;
+	o.root = "factory";
+	o.service = "itest-pub";
+	o.client_id = client_id;
+	o.persistent = 1;
+	o.metrics_interval_ms = 0;
+	o.max_buffered = 1000000;
+	o.reconnect_max_s = 1;
+	c = mqtt_new(&o, m, err, sizeof(err));
+	if (!c || !pl || mqtt_wait_connected(c, 10000)) {
+		fprintf(stderr, "publisher: %s\n", c ? "no connection" : err);
+		goto out;
+	}
+	msg_raw_init(&r);
+	snprintf(r.sensor, sizeof(r.sensor), T_SENSOR);
+	snprintf(r.run, sizeof(r.run), "run%d", (int)getpid());
+	r.rate_hz = 100;
+	r.n_channels = 3;
+	snprintf(r.channels[0], sizeof(r.channels[0]), "linacc_x");
+	snprintf(r.channels[1], sizeof(r.channels[1]), "linacc_y");
+	snprintf(r.channels[2], sizeof(r.channels[2]), "linacc_z");
+	if (msg_raw_reserve(&r, T_PER))
+		goto out;
+	r.n_samples = T_PER;
+	for (int q = 0; q < p->n; q++) {
+		r.seq = (uint64_t)q;
+		r.t0 = 1764151200.0 + (double)(q * T_PER) / 100.0;
+		for (size_t i = 0; i < T_PER; i++)
+			for (size_t ch = 0; ch < 3; ch++)
+				r.samples[i * 3 + ch] = sample_value((uint64_t)q, i, ch);
+		if (msg_raw_encode(&r, pl, 65536, &len, err, sizeof(err)) ||
+		    mqtt_publish_sensor(c, T_SENSOR, "raw", pl, len, 1, 0)) {
+			fprintf(stderr, "publisher: seq %d: %s\n", q, err);
+			goto out;
+		}
+		atomic_fetch_add(&p->sent, 1);
+		if (p->every_us)
+			usleep((useconds_t)p->every_us); /* pacing, not synchronisation */
+	}
+	/* every QoS 1 publish acknowledged by the broker before we leave */
+	p->rc = mqtt_shutdown(c, 60000) == 0 ? 0 : -1;
+	msg_raw_cleanup(&r);
+out:
+	mqtt_free(c);
+	metrics_free(m);
+	free(pl);
+	return NULL;
+}
+
+static void pub_start(pub *p, const char *uri, int n, int every_us)
+{
+	memset(p, 0, sizeof(*p));
+	p->uri = uri;
+	p->n = n;
+	p->every_us = every_us;
+	assert_int_equal(pthread_create(&p->th, NULL, pub_main, p), 0);
+}
+
+static void pub_join(pub *p)
+{
+	pthread_join(p->th, NULL);
+	assert_int_equal(p->rc, 0);
+	assert_int_equal(atomic_load(&p->sent), p->n);
+}
+
+/* ---- archiver process ------------------------------------------------------ */
+
+typedef struct arch {
+	const char *uri;
+	char db[512];
+	char log[512];
+	pid_t pid;
+	harness_sub *status; /* factory/_svc/archiver/itest/status */
+} arch;
+
+static void arch_start(arch *a)
+{
+	char pidtxt[32];
+	const char *argv[] = {harness_bin("archiver"),
+			      "--broker",
+			      a->uri,
+			      "--db",
+			      a->db,
+			      "--instance",
+			      "itest",
+			      "--commit-ms",
+			      "50",
+			      "--retry-ms",
+			      "200",
+			      "--metrics-interval",
+			      "500",
+			      "--shutdown-deadline",
+			      "5",
+			      NULL};
+	a->pid = harness_spawn(argv, NULL, a->log, sizeof(a->log));
+	assert_true(a->pid > 0);
+	snprintf(pidtxt, sizeof(pidtxt), "\"pid\":%d", (int)a->pid);
+	if (harness_sub_wait_topic(a->status, "factory/_svc/archiver/itest/status",
+				   pidtxt, 15000) < 0) {
+		fprintf(stderr, "archiver (pid %d) not online; log %s\n", (int)a->pid,
+			a->log);
+		fail();
+	}
+}
+
+static void arch_init(arch *a, const harness_broker *b, const char *db)
+{
+	memset(a, 0, sizeof(*a));
+	a->uri = b->uri;
+	snprintf(a->db, sizeof(a->db), "%s", db);
+	a->status = harness_sub_new(b->uri, "factory/_svc/archiver/+/status", NULL, 0);
+	assert_non_null(a->status);
+}
+
+/* SIGTERM: must exit 0 by itself (it commits what it has). */
+static void arch_stop(arch *a)
+{
+	int st = harness_stop(a->pid, SIGTERM, 10000);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	a->pid = 0;
+}
+
+/* ---- database checks -------------------------------------------------------- */
+
+static long long db_int(const char *db, const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *q;
+	long long v = -1;
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		sqlite3_close(h);
+		return -1;
+	}
+	sqlite3_busy_timeout(h, 5000);
+	if (sqlite3_prepare_v2(h, sql, -1, &q, NULL) == SQLITE_OK) {
+		if (sqlite3_step(q) == SQLITE_ROW)
+			v = sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
+	}
+	sqlite3_close(h);
+	return v;
+}
+
+/* PRAGMA integrity_check says "ok". */
+static int db_ok(const char *db)
+{
+	sqlite3 *h;
+	sqlite3_stmt *q;
+	int ok = 0;
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &q, NULL) == SQLITE_OK) {
+		ok = sqlite3_step(q) == SQLITE_ROW &&
+		     !strcmp((const char *)sqlite3_column_text(q, 0), "ok");
+		sqlite3_finalize(q);
+	}
+	sqlite3_close(h);
+	return ok;
+}
+
+static long long db_messages(const char *db)
+{
+	return db_int(db, "SELECT count(*) FROM messages");
+}
+
+static int wait_messages(const char *db, long long n, int timeout_ms)
+{
+	long long deadline = harness_now_ms() + timeout_ms;
+	while (harness_now_ms() < deadline) {
+		if (db_messages(db) >= n)
+			return 0;
+		harness_nap_ms(50);
+	}
+	return -1;
+}
+
+/* Every seq 0..n-1 exactly once, every sample there, no gap recorded, and
+ * the values are the published ones (spot check through export). */
+static void check_all(const char *db, int n)
+{
+	char sql[256];
+	assert_int_equal(db_messages(db), n);
+	assert_int_equal(db_int(db, "SELECT count(DISTINCT seq) FROM messages"), n);
+	assert_int_equal(db_int(db, "SELECT min(seq) FROM messages"), 0);
+	assert_int_equal(db_int(db, "SELECT max(seq) FROM messages"), n - 1);
+	assert_int_equal(db_int(db, "SELECT sum(n) FROM messages"), (long long)n * T_PER);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM gaps"), 0);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM messages WHERE length(samples) != %d",
+		 (int)(T_PER * 3 * sizeof(float)));
+	assert_int_equal(db_int(db, sql), 0);
+	assert_true(db_ok(db));
+}
+
+/* Run a program to completion (deadline), return its exit status. */
+static int run_prog(const char *const argv[], int timeout_ms)
+{
+	char log[512];
+	pid_t pid = harness_spawn(argv, NULL, log, sizeof(log));
+	int st;
+	if (pid <= 0)
+		return -1;
+	st = harness_wait_exit(pid, timeout_ms);
+	if (st == -1) {
+		harness_kill9(pid);
+		return -1;
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		char cmd[600];
+		snprintf(cmd, sizeof(cmd), "cat '%s' >&2", log);
+		if (system(cmd)) {
+		}
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int file_contains(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	int found = 0;
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, text) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* ---- tests ------------------------------------------------------------------- */
+
+static char t_mnt[512];
+
+static const char *broker_conf =
+    "max_queued_messages 1000000\nmax_inflight_messages 20\n";
+
+static void test_kill9_five_times(void **state)
+{
+	harness_broker b = {0};
+	arch a;
+	pub p;
+	char db[512];
+	const int n = 3000;
+	(void)state;
+
+	assert_int_equal(harness_broker_start(&b, broker_conf), 0);
+	snprintf(db, sizeof(db), "%s/kill9.db", harness_tmpdir());
+	arch_init(&a, &b, db);
+	arch_start(&a);
+	pub_start(&p, b.uri, n, 1000); /* ~1000 messages/s for ~3 s */
+	for (int k = 0; k < 5; k++) {
+		/* let it store something new, then kill it mid-stream */
+		long long have = db_messages(db);
+		assert_int_equal(wait_messages(db, have + 50, 20000), 0);
+		harness_kill9(a.pid);
+		arch_start(&a);
+	}
+	pub_join(&p);
+	if (wait_messages(db, n, 30000))
+		fprintf(stderr, "only %lld of %d messages; log %s\n", db_messages(db), n,
+			a.log);
+	arch_stop(&a);
+	check_all(db, n);
+
+	/* the retraining loop: export -> ae-train -> a model that loads */
+	{
+		char csv[600], model[600];
+		ae_model m;
+		char err[256];
+		snprintf(csv, sizeof(csv), "%s/export.csv", harness_tmpdir());
+		snprintf(model, sizeof(model), "%s/retrained.aem", harness_tmpdir());
+		const char *ex[] = {harness_bin("archiver"),
+				    "export",
+				    "--db",
+				    db,
+				    "--sensor",
+				    T_SENSOR,
+				    "--channels",
+				    "linacc_x,linacc_y,linacc_z",
+				    "--out",
+				    csv,
+				    NULL};
+		assert_int_equal(run_prog(ex, 30000), 0);
+		const char *tr[] = {harness_bin("ae-train"),
+				    "--data",
+				    csv,
+				    "--out",
+				    model,
+				    "--channels",
+				    "linacc_x,linacc_y,linacc_z",
+				    "--window",
+				    "20",
+				    "--hop",
+				    "20",
+				    "--hidden",
+				    "8",
+				    "--epochs",
+				    "3",
+				    NULL};
+		assert_int_equal(run_prog(tr, 120000), 0);
+		memset(&m, 0, sizeof(m));
+		if (aefile_load(model, &m, err, sizeof(err)))
+			fprintf(stderr, "aefile_load: %s\n", err);
+		assert_int_equal(m.n_channels, 3);
+		assert_string_equal(m.channels[0], "linacc_x");
+		assert_string_equal(m.channels[2], "linacc_z");
+		ae_model_cleanup(&m);
+	}
+	harness_sub_free(a.status);
+	harness_broker_stop(&b);
+}
+
+static void test_broker_restart(void **state)
+{
+	harness_broker b = {0};
+	arch a;
+	pub p;
+	char db[512], conf[256];
+	const int n = 1000;
+	(void)state;
+
+	snprintf(conf, sizeof(conf), "%spersistence true\n", broker_conf);
+	assert_int_equal(harness_broker_start(&b, conf), 0);
+	snprintf(db, sizeof(db), "%s/restart.db", harness_tmpdir());
+	arch_init(&a, &b, db);
+	arch_start(&a);
+	/* 200 messages/s: what the publisher buffers while the broker is down
+	 * drains slowly afterwards (Paho 1.3.12 sends a burst of QoS 1 at about
+	 * 20/s once the broker's receive maximum is reached; see common/mqtt.c) */
+	pub_start(&p, b.uri, n, 5000);
+	assert_int_equal(wait_messages(db, 200, 20000), 0);
+	assert_int_equal(harness_broker_restart(&b), 0);
+	pub_join(&p);
+	if (wait_messages(db, n, 60000))
+		fprintf(stderr, "only %lld of %d messages; log %s\n", db_messages(db), n,
+			a.log);
+	arch_stop(&a);
+	check_all(db, n);
+	harness_sub_free(a.status);
+	harness_broker_stop(&b);
+}
+
+static void test_full_disk(void **state)
+{
+	harness_broker b = {0};
+	arch a;
+	pub p;
+	char mnt[512], db[600];
+	const int n = 6000;
+	long long deadline;
+	(void)state;
+
+	snprintf(mnt, sizeof(mnt), "%s/small", harness_tmpdir());
+	assert_true(mkdir(mnt, 0700) == 0 || errno == EEXIST);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=1m") != 0) {
+		fprintf(stderr, "cannot mount a tmpfs here (%s): skipped\n",
+			strerror(errno));
+		skip();
+	}
+	snprintf(t_mnt, sizeof(t_mnt), "%s", mnt);
+	assert_int_equal(harness_broker_start(&b, broker_conf), 0);
+	snprintf(db, sizeof(db), "%s/full.db", mnt);
+	arch_init(&a, &b, db);
+	arch_start(&a);
+	pub_start(&p, b.uri, n, 200); /* ~2.4 MB of JSON, the spool alone overflows */
+	/* reported: the log says the disk is full, and the archiver stays up */
+	deadline = harness_now_ms() + 30000;
+	while (harness_now_ms() < deadline && !file_contains(a.log, "full"))
+		harness_nap_ms(50);
+	assert_true(file_contains(a.log, "full"));
+	assert_int_equal(harness_wait_exit(a.pid, 0), -1);
+	pub_join(&p); /* the broker holds what the archiver does not take */
+	assert_true(db_messages(db) < n);
+	/* room again: it resumes by itself and loses nothing */
+	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, "size=64m"), 0);
+	if (wait_messages(db, n, 60000))
+		fprintf(stderr, "only %lld of %d messages; log %s\n", db_messages(db), n,
+			a.log);
+	arch_stop(&a);
+	check_all(db, n);
+	assert_true(file_contains(a.log, "resuming") || file_contains(a.log, "again"));
+	harness_sub_free(a.status);
+	harness_broker_stop(&b);
+}
+
+/* A failed assertion must not leave the tmpfs mounted. */
+static int unmount_teardown(void **state)
+{
+	(void)state;
+	if (t_mnt[0])
+		umount2(t_mnt, MNT_DETACH);
+	t_mnt[0] = 0;
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_kill9_five_times),
+	    cmocka_unit_test(test_broker_restart),
+	    cmocka_unit_test_teardown(test_full_disk, unmount_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

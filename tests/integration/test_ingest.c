@@ -1,0 +1,560 @@
+/* Integration tests for ingest-bt with lpms-emu and a real mosquitto:
+ *  - replaying normal_20170202_2229.csv over TCP, a subscriber gets every
+ *    sample in order, equal to the CSV within float32 precision, under the
+ *    contract's channel names;
+ *  - with corrupted bytes, dropped frames, stalls and disconnects injected,
+ *    ingest recovers by itself, counts exactly what it lost, never
+ *    publishes a corrupt sample and never crashes;
+ *  - broker down for 10 s while streaming: no sample lost;
+ *  - a bt: source without an adapter fails clearly and is retried;
+ *  - an LPMS on a serial line (the emulator's pty) streams too;
+ *  - a csv: source replays a log with all its columns and exits when done. */
+#include <math.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "../harness/harness.h"
+#include "csv.h"
+#include "msg.h"
+
+#define N_ROWS 6613
+#define CSV_REL "data/lpms-b2/normal_20170202_2229.csv"
+
+static csv_table g_csv;
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static int file_count(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
+	char line[2048];
+	int n = 0;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+static int read_file_line(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	int ok;
+	if (!f)
+		return -1;
+	ok = fgets(out, (int)len, f) != NULL;
+	fclose(f);
+	if (!ok)
+		return -1;
+	out[strcspn(out, "\r\n")] = '\0';
+	return out[0] ? 0 : -1;
+}
+
+/* Start lpms-emu with extra args; returns pid and the TCP port (or the pty
+ * path in pty). */
+static pid_t start_emu(const char *const *extra, char *port_or_pty, size_t len, int pty,
+		       char *log, size_t loglen)
+{
+	const char *argv[40];
+	char file[512];
+	int n = 0;
+	pid_t pid;
+	long long end;
+	static int k;
+	snprintf(file, sizeof(file), "%s/emu%d.%s", harness_tmpdir(), k++,
+		 pty ? "pty" : "port");
+	argv[n++] = harness_bin("lpms-emu");
+	if (pty) {
+		argv[n++] = "--pty";
+		argv[n++] = "--pty-file";
+	} else {
+		argv[n++] = "--port";
+		argv[n++] = "0";
+		argv[n++] = "--port-file";
+	}
+	argv[n++] = file;
+	for (int i = 0; extra && extra[i] && n < 38; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	pid = harness_spawn(argv, NULL, log, loglen);
+	assert_true(pid > 0);
+	end = harness_now_ms() + 10000;
+	while (read_file_line(file, port_or_pty, len) != 0) {
+		assert_true(harness_now_ms() < end);
+		harness_nap_ms(20);
+	}
+	return pid;
+}
+
+static pid_t start_ingest(const harness_broker *b, const char *const *args, char *log,
+			  size_t loglen)
+{
+	const char *argv[40];
+	int n = 0;
+	pid_t pid;
+	argv[n++] = harness_bin("ingest-bt");
+	argv[n++] = "--broker";
+	argv[n++] = b->uri;
+	argv[n++] = "--metrics-interval";
+	argv[n++] = "300";
+	for (int i = 0; args[i] && n < 38; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid = harness_spawn(argv, NULL, log, loglen);
+	assert_true(pid > 0);
+	return pid;
+}
+
+/* What a run of raw messages added up to. */
+typedef struct tally {
+	size_t msgs;         /* distinct (run, seq) */
+	size_t samples;      /* rows in them */
+	int64_t first_frame; /* of the first message */
+	int64_t last_frame;  /* of the last row seen */
+	size_t bad_values;   /* rows that differ from the CSV row of their frame */
+	size_t order_errors; /* frame going backwards, seq out of order */
+	size_t gaps;         /* frame jumps between consecutive messages */
+	size_t name_errors;  /* channel names not contract names */
+	char run[MSG_RUN_MAX + 1];
+} tally;
+
+static int is_contract_name(const char *n)
+{
+	static const char *const ok[] = {"acc_",   "gyr_",  "mag_",
+					 "euler_", "quat_", "linacc_"};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (!strncmp(n, ok[i], strlen(ok[i])))
+			return 1;
+	return !strcmp(n, "pressure") || !strcmp(n, "altitude") ||
+	       !strcmp(n, "temperature") || !strcmp(n, "heave");
+}
+
+/* Decode every message collected so far, dedupe by seq, and compare each
+ * sample with the CSV row its frame number names. */
+static void tally_sub(harness_sub *s, tally *t)
+{
+	size_t n = harness_sub_count(s);
+	msg_raw m;
+	uint64_t next_seq = 0;
+	memset(t, 0, sizeof(*t));
+	t->first_frame = -1;
+	t->last_frame = -1;
+	msg_raw_init(&m);
+	for (size_t i = 0; i < n; i++) {
+		harness_msg hm;
+		char err[MSG_ERR_MAX];
+		int col[MSG_MAX_CHANNELS];
+		assert_int_equal(harness_sub_get(s, i, &hm), 0);
+		assert_int_equal(msg_raw_decode(hm.payload, hm.len, &m, err, sizeof(err)),
+				 0);
+		harness_msg_cleanup(&hm);
+		if (t->msgs == 0)
+			snprintf(t->run, sizeof(t->run), "%s", m.run);
+		assert_string_equal(m.run, t->run); /* one process, one run */
+		if (m.seq < next_seq)
+			continue; /* a QoS 1 duplicate */
+		if (m.seq != next_seq)
+			t->order_errors++;
+		next_seq = m.seq + 1;
+		t->msgs++;
+		assert_true(m.has_frame0);
+		if (t->first_frame < 0)
+			t->first_frame = m.frame0;
+		if (t->last_frame >= 0) {
+			if (m.frame0 <= t->last_frame)
+				t->order_errors++;
+			else if (m.frame0 != t->last_frame + 1)
+				t->gaps++;
+		}
+		for (size_t c = 0; c < m.n_channels; c++) {
+			col[c] = csv_col(&g_csv, m.channels[c]);
+			if (col[c] < 0 || !is_contract_name(m.channels[c]))
+				t->name_errors++;
+		}
+		for (size_t r = 0; r < m.n_samples; r++) {
+			int64_t frame = m.frame0 + (int64_t)r;
+			size_t row = (size_t)(frame % N_ROWS);
+			for (size_t c = 0; c < m.n_channels; c++) {
+				double want, got = m.samples[r * m.n_channels + c];
+				if (col[c] < 0)
+					continue;
+				want = g_csv.values[row * g_csv.n_cols + (size_t)col[c]];
+				if (fabs(got - want) > 2e-6 * fabs(want) + 1e-6) {
+					if (t->bad_values < 5)
+						print_message(
+						    "frame %lld %s: got %.9g want %.9g\n",
+						    (long long)frame, m.channels[c], got,
+						    want);
+					t->bad_values++;
+				}
+			}
+		}
+		t->samples += m.n_samples;
+		t->last_frame = m.frame0 + (int64_t)m.n_samples - 1;
+	}
+	msg_raw_cleanup(&m);
+}
+
+/* Metric value from the newest metrics message seen by sub, or -1. */
+static long long last_metric(harness_sub *s, const char *name)
+{
+	size_t n = harness_sub_count(s);
+	char key[64];
+	long long v = -1;
+	snprintf(key, sizeof(key), "\"%s\":", name);
+	for (size_t i = n; i-- > 0;) {
+		harness_msg hm;
+		const char *p;
+		if (harness_sub_get(s, i, &hm))
+			continue;
+		p = strstr(hm.payload, key);
+		if (p && strstr(hm.topic, "/metrics"))
+			v = strtoll(p + strlen(key), NULL, 10);
+		harness_msg_cleanup(&hm);
+		if (v >= 0)
+			break;
+	}
+	return v;
+}
+
+typedef struct want_frame {
+	int64_t frame;
+} want_frame;
+
+/* Raw messages up to (and including) a given last frame have arrived. */
+static int has_frame(const harness_msg *msgs, size_t n, void *ud)
+{
+	const want_frame *w = ud;
+	for (size_t i = n; i-- > 0;) {
+		const char *p = strstr(msgs[i].payload, "\"frame0\":");
+		const char *q = strstr(msgs[i].payload, "\"samples\":[");
+		long long f0;
+		size_t rows = 0;
+		if (!p || !q)
+			continue;
+		f0 = strtoll(p + 9, NULL, 10);
+		for (q += 11; *q; q++)
+			rows += *q == '[';
+		if (f0 + (long long)rows - 1 >= w->frame)
+			return 1;
+	}
+	return 0;
+}
+
+static int setup(void **state)
+{
+	char err[256];
+	(void)state;
+	if (g_csv.n_rows == 0 &&
+	    csv_read_file(harness_shared(CSV_REL), &g_csv, err, sizeof(err))) {
+		fprintf(stderr, "cannot read %s: %s\n", harness_shared(CSV_REL), err);
+		return -1;
+	}
+	return g_csv.n_rows == N_ROWS ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	csv_free(&g_csv);
+	return 0;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_replay_every_sample(void **state)
+{
+	harness_broker b;
+	harness_sub *sub;
+	char port[64], src[128], elog[512], ilog[512];
+	const char *emu_args[] = {"--replay", harness_shared(CSV_REL), "--speed",
+				  "20",       "--no-start-streaming",  NULL};
+	want_frame w = {N_ROWS - 1};
+	tally t;
+	pid_t emu, ing;
+	int st;
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(harness_broker_start(&b, NULL), 0);
+	sub = harness_sub_new(b.uri, "factory/arm1/raw", NULL, 0);
+	assert_non_null(sub);
+	emu = start_emu(emu_args, port, sizeof(port), 0, elog, sizeof(elog));
+	snprintf(src, sizeof(src), "tcp:127.0.0.1:%s#arm1", port);
+	{
+		const char *args[] = {src, NULL};
+		ing = start_ingest(&b, args, ilog, sizeof(ilog));
+	}
+	assert_int_equal(harness_sub_wait(sub, has_frame, &w, 0, 60000), 0);
+	tally_sub(sub, &t);
+	assert_int_equal(t.first_frame, 0);
+	assert_int_equal(t.last_frame, N_ROWS - 1);
+	assert_int_equal(t.samples, N_ROWS);
+	assert_int_equal(t.gaps, 0);
+	assert_int_equal(t.order_errors, 0);
+	assert_int_equal(t.bad_values, 0);
+	assert_int_equal(t.name_errors, 0);
+	assert_true(t.msgs >= N_ROWS / 10);
+	st = harness_stop(ing, SIGTERM, 10000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	st = harness_stop(emu, SIGTERM, 5000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	harness_sub_free(sub);
+	harness_broker_stop(&b);
+}
+
+static void test_faults_recovered_and_counted(void **state)
+{
+	harness_broker b;
+	harness_sub *sub, *met;
+	char port[64], src[128], elog[512], ilog[512];
+	const char *emu_args[] = {"--replay",
+				  harness_shared(CSV_REL),
+				  "--speed",
+				  "20",
+				  "--no-start-streaming",
+				  "--seed",
+				  "11",
+				  "--corrupt-rate",
+				  "0.05",
+				  "--drop-rate",
+				  "0.02",
+				  "--stall-ms",
+				  "1800",
+				  "--stall-every",
+				  "2000",
+				  "--disconnect-every",
+				  "1500",
+				  NULL};
+	tally t;
+	pid_t emu, ing;
+	long long end, lost, samples, gaps;
+	int st;
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(harness_broker_start(&b, NULL), 0);
+	sub = harness_sub_new(b.uri, "factory/arm1/raw", NULL, 0);
+	met = harness_sub_new(b.uri, "factory/_svc/ingest-bt/+/metrics", NULL, 0);
+	assert_non_null(sub);
+	assert_non_null(met);
+	emu = start_emu(emu_args, port, sizeof(port), 0, elog, sizeof(elog));
+	snprintf(src, sizeof(src), "tcp:127.0.0.1:%s#arm1", port);
+	{
+		const char *args[] = {
+		    src,   "--backoff-min-ms", "50",   "--backoff-max-ms",
+		    "200", "--silence-ms",     "1000", NULL};
+		ing = start_ingest(&b, args, ilog, sizeof(ilog));
+	}
+	/* until the recording is played out and every counted sample is out */
+	end = harness_now_ms() + 90000;
+	for (;;) {
+		assert_true(harness_now_ms() < end);
+		if (file_count(elog, "played to its end")) {
+			tally_sub(sub, &t);
+			samples = last_metric(met, "samples_in");
+			if (samples > 0 && (size_t)samples == t.samples &&
+			    last_metric(met, "raw_published") == (long long)t.msgs)
+				break;
+		}
+		harness_nap_ms(100);
+	}
+	lost = last_metric(met, "frames_lost");
+	gaps = last_metric(met, "frame_gaps");
+	/* never a corrupt or misplaced sample */
+	assert_int_equal(t.bad_values, 0);
+	assert_int_equal(t.order_errors, 0);
+	assert_int_equal(t.name_errors, 0);
+	/* losses happened, were noticed, and are counted exactly: every frame
+	 * from the first to the last is either published or counted lost */
+	assert_true(t.gaps > 0);
+	assert_true(gaps >= (long long)t.gaps);
+	assert_int_equal((long long)t.samples + lost, t.last_frame - t.first_frame + 1);
+	assert_int_equal(last_metric(met, "arm1.frames_lost"), lost); /* per sensor too */
+	assert_int_equal(last_metric(met, "arm1.samples_in"), (long long)t.samples);
+	assert_true(t.samples > N_ROWS / 2);
+	assert_true(last_metric(met, "lpbus_bad_checksum") +
+			last_metric(met, "lpbus_bad_end") +
+			last_metric(met, "lpbus_bad_length") >
+		    0);
+	assert_true(last_metric(met, "link_failures") >= 3);
+	assert_true(file_count(ilog, "streaming 50 Hz") >= 4);     /* it reconnected */
+	assert_true(file_count(ilog, "no valid data frame") >= 1); /* stalls noticed */
+	assert_true(file_count(ilog, "connection closed by the sensor side") >= 1);
+	st = harness_stop(ing, SIGTERM, 10000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	st = harness_stop(emu, SIGTERM, 5000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	harness_sub_free(sub);
+	harness_sub_free(met);
+	harness_broker_stop(&b);
+}
+
+static void test_broker_down_no_loss(void **state)
+{
+	harness_broker b;
+	harness_sub *sub;
+	char port[64], src[128], elog[512], ilog[512];
+	const char *emu_args[] = {"--replay", harness_shared(CSV_REL), "--speed",
+				  "4",        "--no-start-streaming",  NULL};
+	want_frame w = {300};
+	tally t;
+	pid_t emu, ing;
+	long long until;
+	int st;
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(harness_broker_start(&b, "persistence true\n"), 0);
+	sub = harness_sub_new(b.uri, "factory/arm1/raw", "itest-ingest-down", 1);
+	assert_non_null(sub);
+	emu = start_emu(emu_args, port, sizeof(port), 0, elog, sizeof(elog));
+	snprintf(src, sizeof(src), "tcp:127.0.0.1:%s#arm1", port);
+	{
+		const char *args[] = {src, NULL};
+		ing = start_ingest(&b, args, ilog, sizeof(ilog));
+	}
+	assert_int_equal(harness_sub_wait(sub, has_frame, &w, 0, 30000), 0);
+	assert_int_equal(harness_broker_down(&b), 0);
+	until = harness_now_ms() + 10000; /* the outage under test lasts 10 s */
+	while (harness_now_ms() < until)
+		harness_nap_ms(100);
+	assert_int_equal(harness_broker_up(&b), 0);
+	w.frame = N_ROWS - 1;
+	assert_int_equal(harness_sub_wait(sub, has_frame, &w, 0, 90000), 0);
+	tally_sub(sub, &t);
+	assert_int_equal(t.first_frame, 0);
+	assert_int_equal(t.samples, N_ROWS);
+	assert_int_equal(t.gaps, 0);
+	assert_int_equal(t.order_errors, 0);
+	assert_int_equal(t.bad_values, 0);
+	st = harness_stop(ing, SIGTERM, 10000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	st = harness_stop(emu, SIGTERM, 5000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	harness_sub_free(sub);
+	harness_broker_stop(&b);
+}
+
+static void test_bt_without_adapter_retries(void **state)
+{
+	harness_broker b;
+	char ilog[512];
+	const char *args[] = {"bt:00:04:3E:00:00:01#b2",
+			      "--backoff-min-ms",
+			      "100",
+			      "--backoff-max-ms",
+			      "200",
+			      NULL};
+	pid_t ing;
+	long long end;
+	int st;
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(harness_broker_start(&b, NULL), 0);
+	ing = start_ingest(&b, args, ilog, sizeof(ilog));
+	/* a clear line naming the sensor and address, then retries, and the
+	 * process stays up */
+	end = harness_now_ms() + 10000;
+	while (file_count(ilog, "sensor b2 (bt:00:04:3E:00:00:01)") < 3) {
+		assert_true(harness_now_ms() < end);
+		assert_int_equal(harness_wait_exit(ing, 50), -1);
+	}
+	assert_true(file_count(ilog, "retrying in") >= 3);
+	st = harness_stop(ing, SIGTERM, 10000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	harness_broker_stop(&b);
+}
+
+static void test_serial_pty(void **state)
+{
+	harness_broker b;
+	harness_sub *sub;
+	char pty[256], src[320], elog[512], ilog[512];
+	const char *emu_args[] = {"--speed", "4", NULL}; /* synthetic arm motion */
+	pid_t emu, ing;
+	int st;
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(harness_broker_start(&b, NULL), 0);
+	sub = harness_sub_new(b.uri, "factory/ser1/raw", NULL, 0);
+	assert_non_null(sub);
+	emu = start_emu(emu_args, pty, sizeof(pty), 1, elog, sizeof(elog));
+	snprintf(src, sizeof(src), "serial:%s@115200#ser1", pty);
+	{
+		const char *args[] = {src, "--rate", "100", "--int16", NULL};
+		ing = start_ingest(&b, args, ilog, sizeof(ilog));
+	}
+	assert_true(harness_sub_wait_topic(sub, "factory/ser1/raw", "\"rate_hz\":100",
+					   20000) >= 0);
+	assert_true(harness_sub_wait(sub, NULL, NULL, 20, 20000) == 0);
+	assert_true(file_count(ilog, "streaming 100 Hz, 19 channels (int16 mode)") >= 1);
+	st = harness_stop(ing, SIGTERM, 10000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	st = harness_stop(emu, SIGTERM, 5000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	harness_sub_free(sub);
+	harness_broker_stop(&b);
+}
+
+static void test_csv_source(void **state)
+{
+	harness_broker b;
+	harness_sub *sub;
+	char src[512], ilog[512];
+	want_frame w = {N_ROWS - 1};
+	tally t;
+	harness_msg hm;
+	pid_t ing;
+	int st;
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(harness_broker_start(&b, NULL), 0);
+	sub = harness_sub_new(b.uri, "factory/log1/raw", NULL, 0);
+	assert_non_null(sub);
+	snprintf(src, sizeof(src), "csv:%s@100#log1", harness_shared(CSV_REL));
+	{
+		const char *args[] = {src, "--exit-when-done", "--batch-samples", "50",
+				      NULL};
+		ing = start_ingest(&b, args, ilog, sizeof(ilog));
+	}
+	assert_int_equal(harness_sub_wait(sub, has_frame, &w, 0, 60000), 0);
+	/* it leaves by itself once the file is out */
+	st = harness_wait_exit(ing, 15000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	tally_sub(sub, &t);
+	assert_int_equal(t.samples, N_ROWS);
+	assert_int_equal(t.first_frame, 0);
+	assert_int_equal(t.gaps, 0);
+	assert_int_equal(t.order_errors, 0);
+	assert_int_equal(t.bad_values, 0);
+	assert_int_equal(t.name_errors, 0);
+	/* every LPMS column of the log, and the log's own rate (~45 Hz) */
+	assert_int_equal(harness_sub_get(sub, 0, &hm), 0);
+	assert_non_null(strstr(hm.payload, "\"heave\""));
+	assert_non_null(strstr(hm.payload, "\"rate_hz\":45.1"));
+	assert_null(strstr(hm.payload, "\"timestamp\""));
+	harness_msg_cleanup(&hm);
+	harness_sub_free(sub);
+	harness_broker_stop(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_replay_every_sample),
+	    cmocka_unit_test(test_faults_recovered_and_counted),
+	    cmocka_unit_test(test_broker_down_no_loss),
+	    cmocka_unit_test(test_bt_without_adapter_retries),
+	    cmocka_unit_test(test_serial_pty),
+	    cmocka_unit_test(test_csv_source),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
