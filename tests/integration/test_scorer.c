@@ -49,6 +49,7 @@ typedef struct fixture {
 	harness_sub *pred, *svc;
 	pid_t scorer[2];
 	char log[2][PATH_MAX];
+	const char *max_age; /* --max-age-s for the scorers, NULL: default */
 } fixture;
 
 static int setup(void **state)
@@ -114,10 +115,10 @@ static void probe_until_subscribed(fixture *f, const char *inst);
 /* Start scorer number k as instance `inst` with extra arguments, and wait
  * for its retained online status and its raw subscription. */
 static void start_scorer(fixture *f, int k, const char *inst, const char *model,
-			 const char *extra)
+			 const char *group)
 {
 	char topic[128];
-	const char *argv[16];
+	const char *argv[24];
 	int n = 0;
 	argv[n++] = harness_bin("scorer");
 	argv[n++] = "--broker";
@@ -130,9 +131,13 @@ static void start_scorer(fixture *f, int k, const char *inst, const char *model,
 	argv[n++] = model;
 	argv[n++] = "--model-check-ms";
 	argv[n++] = "3600000"; /* only SIGHUP reloads in these tests */
-	if (extra) {
+	if (group) {
 		argv[n++] = "--group";
-		argv[n++] = extra;
+		argv[n++] = group;
+	}
+	if (f->max_age) {
+		argv[n++] = "--max-age-s";
+		argv[n++] = f->max_age;
 	}
 	argv[n] = NULL;
 	f->scorer[k] = harness_spawn(argv, NULL, f->log[k], sizeof(f->log[k]));
@@ -588,9 +593,111 @@ static void test_restart_skips_stale_backlog(void **state)
 	free(rows);
 }
 
+/* ---- the real chain: lpms-emu -> ingest-bt -> scorer ------------------------ */
+
+static void test_lpms_emu_ingest_scorer_chain(void **state)
+{
+	fixture *f = *state;
+	ae_model m;
+	csv_table t;
+	ae_work w;
+	float *rows, *std, *win, *ref;
+	size_t n_rows, nw, got, runs = 0;
+	msg_prediction *pred;
+	char err[512], port_file[PATH_MAX], port[32] = "", src[128], elog[PATH_MAX],
+					    ilog[PATH_MAX];
+	const char *emu_argv[12], *ing_argv[12];
+	pid_t emu, ing;
+	long long deadline;
+	FILE *fp;
+	int st;
+
+	assert_int_equal(aefile_load(MODEL, &m, err, sizeof err), 0);
+	assert_int_equal(csv_read_file(harness_shared(CSV), &t, err, sizeof err), 0);
+	assert_int_equal(ae_rows_from_table(&m, &t, 0, &rows, &n_rows, err, sizeof err),
+			 0);
+	csv_free(&t);
+	nw = ae_window_count(n_rows, m.window, m.hop);
+	std = malloc(n_rows * m.n_channels * sizeof(*std));
+	win = malloc(nw * ae_input_size(&m) * sizeof(*win));
+	ref = malloc(nw * sizeof(*ref));
+	pred = calloc(nw + 8, sizeof(*pred));
+	assert_true(std && win && ref && pred);
+	ae_standardise(&m, rows, n_rows, std);
+	assert_int_equal(ae_make_windows(&m, std, n_rows, win), nw);
+	assert_int_equal(ae_work_init(&w, &m, 256, err, sizeof err), 0);
+	ae_score_batch(&m, win, nw, ref, &w);
+
+	/* 20x real time: the data's own clock runs ahead of the wall clock */
+	f->max_age = "0";
+	start_scorer(f, 0, "chain", "*=" MODEL, NULL);
+	snprintf(port_file, sizeof(port_file), "%s/emu.port", harness_tmpdir());
+	emu_argv[0] = harness_bin("lpms-emu");
+	emu_argv[1] = "--port";
+	emu_argv[2] = "0";
+	emu_argv[3] = "--port-file";
+	emu_argv[4] = port_file;
+	emu_argv[5] = "--replay";
+	emu_argv[6] = harness_shared(CSV);
+	emu_argv[7] = "--speed";
+	emu_argv[8] = "20";
+	emu_argv[9] = "--no-start-streaming";
+	emu_argv[10] = NULL;
+	emu = harness_spawn(emu_argv, NULL, elog, sizeof(elog));
+	assert_true(emu > 0);
+	deadline = harness_now_ms() + WAIT_MS;
+	while (!port[0] && harness_now_ms() < deadline) {
+		fp = fopen(port_file, "r");
+		if (fp) {
+			if (!fgets(port, sizeof(port), fp))
+				port[0] = '\0';
+			port[strcspn(port, "\r\n")] = '\0';
+			fclose(fp);
+		}
+		if (!port[0])
+			harness_nap_ms(20);
+	}
+	assert_true(port[0] != '\0');
+	snprintf(src, sizeof(src), "tcp:127.0.0.1:%s#arm1-lpms", port);
+	ing_argv[0] = harness_bin("ingest-bt");
+	ing_argv[1] = "--broker";
+	ing_argv[2] = f->broker.uri;
+	ing_argv[3] = src;
+	ing_argv[4] = NULL;
+	ing = harness_spawn(ing_argv, NULL, ilog, sizeof(ilog));
+	assert_true(ing > 0);
+
+	assert_int_equal(harness_sub_wait(f->pred, NULL, NULL, nw, 90000), 0);
+	got = predictions_of(f, "arm1-lpms", pred, nw + 8);
+	assert_int_equal(got, nw);
+	for (size_t i = 0; i < nw; i++) {
+		assert_true(fabs(pred[i].score - ref[i]) <=
+			    1e-5 * fmax(1.0, fabs(ref[i])));
+		if (fabs(ref[i] - m.threshold) > 1e-4)
+			assert_int_equal(pred[i].anomaly, ref[i] > m.threshold);
+		runs += pred[i].anomaly && (i == 0 || !pred[i - 1].anomaly);
+	}
+	assert_true(runs >= 8); /* the failure stretches */
+	assert_int_equal(wait_metric(f, "chain", "window_restarts", 0), 0);
+
+	st = harness_stop(ing, SIGTERM, 10000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	st = harness_stop(emu, SIGTERM, 5000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ae_work_cleanup(&w);
+	ae_model_cleanup(&m);
+	free(rows);
+	free(std);
+	free(win);
+	free(ref);
+	free(pred);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_lpms_emu_ingest_scorer_chain, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_lpms_scores_equal_offline, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_data_counted_others_flow, setup,
