@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SVC_SHARED_N 9
 #define SVC_OPTS_MAX 64
 
 int svc_exit_code(int rc)
@@ -26,6 +25,7 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 {
 	config_opt all[SVC_OPTS_MAX];
 	char broker_def[64];
+	char buffer_def[24];
 	char err[256];
 	enum log_level lvl;
 	const char *port = getenv("ANOMESH_PORT");
@@ -37,8 +37,11 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 	if (portn <= 0 || portn > 65535)
 		portn = 1883;
 	snprintf(broker_def, sizeof(broker_def), "tcp://127.0.0.1:%ld", portn);
+	snprintf(buffer_def, sizeof(buffer_def), "%d",
+		 p->max_buffered ? p->max_buffered : 10000);
 	{
-		const config_opt shared[SVC_SHARED_N] = {
+		/* MQTT options only where there is an MQTT client (not tools). */
+		const config_opt mqtt_shared[] = {
 		    {"broker", CONFIG_STR, &s->broker, broker_def, 0, -1,
 		     "MQTT broker URI (tcp://host:port)", 0, 0},
 		    {"root", CONFIG_STR, &s->root, "factory", 0, -1, "topic root", 0, 0},
@@ -48,17 +51,28 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 		     0, 0},
 		    {"password", CONFIG_STR, &s->password, NULL, 0, -1, "MQTT password",
 		     0, 1},
-		    {"log-level", CONFIG_STR, &s->log_level, "info", 0, -1,
-		     "error, warn, info or debug", 0, 0},
 		    {"metrics-interval", CONFIG_INT, &s->metrics_interval_ms, "10000", 0,
 		     3600000, "ms between metrics messages (0: off)", 0, 0},
+		    {"offline-buffer", CONFIG_INT, &s->offline_buffer, buffer_def, 1,
+		     10000000,
+		     "publishes kept while the broker is unreachable (beyond: dropped, "
+		     "counted)",
+		     0, 0},
+		};
+		const config_opt always[] = {
+		    {"log-level", CONFIG_STR, &s->log_level, "info", 0, -1,
+		     "error, warn, info or debug", 0, 0},
 		    {"shutdown-deadline", CONFIG_INT, &s->shutdown_deadline_s, "10", 1,
 		     600, "seconds allowed for a clean shutdown after SIGTERM/SIGINT", 0,
 		     0},
 		};
 		size_t n = 0;
-		for (size_t i = 0; i < SVC_SHARED_N && shared[i].name; i++)
-			all[n++] = shared[i];
+		if (!p->no_mqtt || p->defer_mqtt)
+			for (size_t i = 0;
+			     i < sizeof(mqtt_shared) / sizeof(mqtt_shared[0]); i++)
+				all[n++] = mqtt_shared[i];
+		for (size_t i = 0; i < sizeof(always) / sizeof(always[0]); i++)
+			all[n++] = always[i];
 		if (p->n_opts + n > SVC_OPTS_MAX) {
 			fprintf(stderr, "%s: too many options\n", p->name);
 			return CONFIG_EUSAGE;
@@ -102,21 +116,9 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 		svc_cleanup(s);
 		return -1;
 	}
-	if (!p->no_mqtt) {
+	if (!p->no_mqtt && !p->defer_mqtt) {
 		mqtt_options o;
-		mqtt_options_default(&o);
-		o.uri = s->broker;
-		o.root = s->root;
-		o.service = p->name;
-		o.instance = s->instance;
-		o.username = s->username;
-		o.password = s->password;
-		o.persistent = p->persistent;
-		o.metrics_interval_ms = (int)s->metrics_interval_ms;
-		if (p->inbox_max)
-			o.inbox_max = p->inbox_max;
-		if (p->max_buffered)
-			o.max_buffered = p->max_buffered;
+		svc_mqtt_options(s, p, &o);
 		s->mqtt = mqtt_new(&o, s->metrics, err, sizeof(err));
 		if (!s->mqtt) {
 			log_error("MQTT client for %s: %s", s->broker, err);
@@ -127,6 +129,22 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 			 s->root, mqtt_svc_prefix(s->mqtt));
 	}
 	return 0;
+}
+
+void svc_mqtt_options(const svc *s, const svc_params *p, mqtt_options *o)
+{
+	mqtt_options_default(o);
+	o->uri = s->broker;
+	o->root = s->root;
+	o->service = p->name;
+	o->instance = s->instance;
+	o->username = s->username;
+	o->password = s->password;
+	o->persistent = p->persistent;
+	o->metrics_interval_ms = (int)s->metrics_interval_ms;
+	if (p->inbox_max)
+		o->inbox_max = p->inbox_max;
+	o->max_buffered = (int)s->offline_buffer;
 }
 
 void svc_cleanup(svc *s)

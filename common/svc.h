@@ -9,7 +9,10 @@
  *   --broker URI   (tcp://127.0.0.1:1883; ANOMESH_PORT alone changes the port)
  *   --root ROOT    (factory)       --instance ID   (<hostname>-<pid>)
  *   --username U   --password P    --log-level L   (info)
- *   --metrics-interval MS (10000)  --config FILE
+ *   --metrics-interval MS (10000)  --offline-buffer N (10000 messages)
+ *   --shutdown-deadline S (10)     --config FILE
+ * Tools and the emulator (no_mqtt) get only --log-level and
+ * --shutdown-deadline.
  *
  * Ownership: svc owns its config, metrics and mqtt client; svc_cleanup()
  * performs an orderly MQTT shutdown and frees everything (NULL-safe). */
@@ -31,6 +34,7 @@ typedef struct svc {
 	char *password;
 	char *log_level;
 	long metrics_interval_ms;
+	long offline_buffer;
 	long shutdown_deadline_s;
 	metrics *metrics;
 	mqtt_client *mqtt;
@@ -45,6 +49,9 @@ typedef struct svc_params {
 	size_t inbox_max; /* 0: mqtt default */
 	int max_buffered; /* 0: mqtt default */
 	int no_mqtt;      /* 1: options/log/signals only (tools, emulator) */
+	int defer_mqtt;   /* 1: MQTT options parsed, but the service makes its client
+			     itself with svc_mqtt_options() (the archiver: its spool
+			     must exist before anything arrives) */
 } svc_params;
 
 /* Parse options, set up log, signals, metrics and (unless no_mqtt) MQTT.
@@ -52,6 +59,10 @@ typedef struct svc_params {
  * (already logged with what to do; exit 2 for usage, 1 otherwise). */
 int svc_init(svc *s, const svc_params *p, int argc, char **argv);
 void svc_cleanup(svc *s);
+
+/* Fill o from the shared options (and p's persistent/inbox settings): what
+ * svc_init() gives its own client; for services with defer_mqtt. */
+void svc_mqtt_options(const svc *s, const svc_params *p, mqtt_options *o);
 
 /* Exit status a main() should return for a svc_init() result. */
 int svc_exit_code(int rc);

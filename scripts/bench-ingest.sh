@@ -23,7 +23,7 @@ scripts/broker-conf.sh "$port" "$TMP" >"$TMP/broker.conf"
 broker_start "$TMP/broker.conf" "$port" || exit 1
 srcs=()
 for i in $(seq "$N"); do
-	lib_spawn "$TMP/emu$i.log" "$BIN/lpms-emu" --port 0 --port-file "$TMP/emu$i.port" --rate 400
+	lib_spawn "$TMP/emu$i.log" "$BIN/lpms-emu" --listen-port 0 --port-file "$TMP/emu$i.port" --rate 400
 done
 for i in $(seq "$N"); do
 	wait_for "emulator $i" 10 test -s "$TMP/emu$i.port" || exit 1

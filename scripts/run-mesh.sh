@@ -19,11 +19,12 @@ say() { printf '\033[1m[run]\033[0m %s\n' "$*" >&2; }
 stop_all() {
 	trap - INT TERM EXIT
 	say "stopping ${#pids[@]} processes"
+	# Newest first, one at a time: services shut down cleanly (final status,
+	# last commits) while the broker they talk to is still up.
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-		kill -TERM "${pids[$i]}" 2>/dev/null
-	done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		p=${pids[$i]}
+		kill -TERM "$p" 2>/dev/null
+		for _ in $(seq 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
@@ -60,7 +61,7 @@ export ANOMESH_BROKER=tcp://127.0.0.1:$port ANOMESH_ROOT=$root
 watch="$root/+/raw"
 if [ -x bin/lpms-emu ] && [ -x bin/ingest-bt ]; then
 	[ -r "$recording" ] || { say "recording $recording not found (set ANOMESH_SHARED or ANOMESH_RECORDING)"; exit 1; }
-	start lpms-emu bin/lpms-emu --port 0 --port-file "$dir/emu.port" --replay "$recording" --loop
+	start lpms-emu bin/lpms-emu --listen-port 0 --port-file "$dir/emu.port" --replay "$recording" --loop
 	for _ in $(seq 100); do [ -s "$dir/emu.port" ] && break; sleep 0.1; done
 	[ -s "$dir/emu.port" ] || { say "lpms-emu did not start; see $dir/lpms-emu.log"; exit 1; }
 	start ingest-bt bin/ingest-bt "tcp:127.0.0.1:$(cat "$dir/emu.port")#$sensor"

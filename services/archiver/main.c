@@ -70,7 +70,8 @@ int main(int argc, char **argv)
 		       "usage: archiver [options]   |   archiver export --help",
 	    .opts = a_opts,
 	    .n_opts = sizeof(a_opts) / sizeof(a_opts[0]),
-	    .no_mqtt = 1, /* the client needs the spool first: made below */
+	    .defer_mqtt = 1, /* the client needs the spool first: made below */
+	    .persistent = 1,
 	};
 	store *st = NULL;
 	csvsink *csv = NULL;
@@ -145,16 +146,8 @@ int main(int argc, char **argv)
 		snprintf(client_id, sizeof(client_id), "archiver-%s",
 			 sv.instance ? sv.instance : host);
 	}
-	mqtt_options_default(&mo);
-	mo.uri = sv.broker;
-	mo.root = sv.root;
-	mo.service = "archiver";
-	mo.instance = sv.instance;
+	svc_mqtt_options(&sv, &p, &mo);
 	mo.client_id = client_id;
-	mo.username = sv.username;
-	mo.password = sv.password;
-	mo.persistent = 1;
-	mo.metrics_interval_ms = (int)sv.metrics_interval_ms;
 	mo.on_arrival = intake_arrival;
 	mo.on_arrival_ud = &in;
 	mq = mqtt_new(&mo, sv.metrics, err, sizeof(err));

@@ -275,7 +275,7 @@ int main(int argc, char **argv)
 	s.lfd = s.cfd = s.pty_slave = -1;
 	{
 		const config_opt opts[] = {
-		    {"port", CONFIG_INT, &s.port, "0", 0, 65535,
+		    {"listen-port", CONFIG_INT, &s.port, "0", 0, 65535,
 		     "TCP port to listen on (0: a free one)", 0, 0},
 		    {"bind", CONFIG_STR, &s.bind, "127.0.0.1", 0, -1,
 		     "address to listen on", 0, 0},
@@ -314,16 +314,14 @@ int main(int argc, char **argv)
 		     100000000, "drop the host after N frames on a connection (0: never)",
 		     0, 0},
 		};
-		svc_params p = {
-		    "lpms-emu",
-		    "LPMS-B2 emulator speaking LPBUS over TCP or a pty.\n"
-		    "usage: lpms-emu [--port N|--pty] [--replay CSV [--loop]] [faults]",
-		    opts,
-		    sizeof(opts) / sizeof(opts[0]),
-		    0,
-		    0,
-		    0,
-		    1};
+		svc_params p = {.name = "lpms-emu",
+				.summary =
+				    "LPMS-B2 emulator speaking LPBUS over TCP or a pty.\n"
+				    "usage: lpms-emu [--listen-port N|--pty] [--replay "
+				    "CSV [--loop]] [faults]",
+				.opts = opts,
+				.n_opts = sizeof(opts) / sizeof(opts[0]),
+				.no_mqtt = 1};
 		rc = svc_init(&sv, &p, argc, argv);
 		if (rc)
 			return svc_exit_code(rc);

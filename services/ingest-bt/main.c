@@ -123,16 +123,13 @@ int main(int argc, char **argv)
 	     "exit once every source is a CSV replayed to its end", 0, 0},
 	};
 	svc_params p = {
-	    "ingest-bt",
-	    "Reads LPMS-B2 sensors or CSV logs and publishes {root}/{sensor}/raw.\n"
-	    "usage: ingest-bt [options] SOURCE...   e.g. ingest-bt "
-	    "bt:00:04:3E:9B:1A:FF#arm1 tcp:127.0.0.1:5000#arm2",
-	    opts,
-	    sizeof(opts) / sizeof(opts[0]),
-	    0,
-	    0,
-	    0,
-	    0};
+	    .name = "ingest-bt",
+	    .summary =
+		"Reads LPMS-B2 sensors or CSV logs and publishes {root}/{sensor}/raw.\n"
+		"usage: ingest-bt [options] SOURCE...   e.g. ingest-bt "
+		"bt:00:04:3E:9B:1A:FF#arm1 tcp:127.0.0.1:5000#arm2",
+	    .opts = opts,
+	    .n_opts = sizeof(opts) / sizeof(opts[0])};
 	rc = svc_init(&sv, &p, argc, argv);
 	if (rc)
 		return svc_exit_code(rc);

@@ -78,7 +78,7 @@ static pid_t start_emu(const char *const *extra, char *port_or_pty, size_t len, 
 		argv[n++] = "--pty";
 		argv[n++] = "--pty-file";
 	} else {
-		argv[n++] = "--port";
+		argv[n++] = "--listen-port";
 		argv[n++] = "0";
 		argv[n++] = "--port-file";
 	}

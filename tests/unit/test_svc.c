@@ -22,7 +22,9 @@ static const config_opt t_opts[] = {
     {"window", CONFIG_INT, &t_window, "200", 1, 10000, "samples per window", 0, 0},
 };
 
-static svc_params params(int no_mqtt)
+/* mode 0: own MQTT client; 1: no MQTT at all (tools); 2: MQTT options but
+ * the client is made by the service (defer_mqtt). */
+static svc_params params(int mode)
 {
 	svc_params p;
 	memset(&p, 0, sizeof(p));
@@ -30,7 +32,8 @@ static svc_params params(int no_mqtt)
 	p.summary = "svc-test: a test service";
 	p.opts = t_opts;
 	p.n_opts = 1;
-	p.no_mqtt = no_mqtt;
+	p.no_mqtt = mode == 1;
+	p.defer_mqtt = mode == 2;
 	return p;
 }
 
@@ -47,13 +50,14 @@ static int setup(void **state)
 static void test_defaults_and_own_options(void **state)
 {
 	svc s;
-	svc_params p = params(1);
+	svc_params p = params(2);
 	char *argv[] = {"svc-test", "--window", "50", NULL};
 	(void)state;
 	assert_int_equal(svc_init(&s, &p, 3, argv), 0);
 	assert_string_equal(s.broker, "tcp://127.0.0.1:1883");
 	assert_string_equal(s.root, "factory");
 	assert_int_equal(s.metrics_interval_ms, 10000);
+	assert_int_equal(s.offline_buffer, 10000);
 	assert_int_equal(t_window, 50);
 	assert_non_null(s.metrics);
 	assert_null(s.mqtt);
@@ -64,7 +68,7 @@ static void test_defaults_and_own_options(void **state)
 static void test_port_and_env(void **state)
 {
 	svc s;
-	svc_params p = params(1);
+	svc_params p = params(2);
 	char *argv[] = {"svc-test", "--root", "plant7", NULL};
 	(void)state;
 	setenv("ANOMESH_PORT", "18831", 1);
@@ -94,7 +98,7 @@ static void test_usage_errors(void **state)
 static void test_help(void **state)
 {
 	svc s;
-	svc_params p = params(1);
+	svc_params p = params(2);
 	char *argv[] = {"svc-test", "--help", NULL};
 	char out[16384] = "";
 	FILE *saved = stdout, *mem = fmemopen(out, sizeof(out) - 1, "w");
@@ -112,6 +116,19 @@ static void test_help(void **state)
 	assert_non_null(strstr(out, "ANOMESH_METRICS_INTERVAL"));
 	assert_non_null(strstr(out, "--window"));
 	assert_true(strstr(out, "--broker") < strstr(out, "--window"));
+}
+
+static void test_tools_have_no_mqtt_options(void **state)
+{
+	svc s;
+	svc_params p = params(1);
+	char *argv[] = {"svc-test", "--broker", "tcp://127.0.0.1:1", NULL};
+	char *ok[] = {"svc-test", "--log-level", "debug", NULL};
+	(void)state;
+	assert_int_equal(svc_exit_code(svc_init(&s, &p, 3, argv)), 2);
+	assert_int_equal(svc_init(&s, &p, 3, ok), 0);
+	assert_null(s.mqtt);
+	svc_cleanup(&s);
 }
 
 static void test_starts_with_broker_down(void **state)
@@ -135,6 +152,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_port_and_env, setup),
 	    cmocka_unit_test_setup(test_usage_errors, setup),
 	    cmocka_unit_test_setup(test_help, setup),
+	    cmocka_unit_test_setup(test_tools_have_no_mqtt_options, setup),
 	    cmocka_unit_test_setup(test_starts_with_broker_down, setup),
 	};
 	return cmocka_run_group_tests_name("svc", tests, NULL, NULL);
