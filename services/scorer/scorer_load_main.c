@@ -182,14 +182,10 @@ int main(int argc, char **argv)
 		/* the counter is a client of its own, subscribed like a scorer
 		 * (QoS 1), so the broker does for it what it does for a scorer */
 		mqtt_options o;
-		mqtt_options_default(&o);
-		o.uri = l.s.broker;
-		o.root = l.s.root;
+		svc_mqtt_options(&l.s, &p, &o);
 		o.service = "scorer-load-count";
-		o.username = l.s.username;
-		o.password = l.s.password;
+		o.persistent = 0;
 		o.metrics_interval_ms = 0;
-		o.inbox_max = 200000;
 		l.in = mqtt_new(&o, l.s.metrics, err, sizeof(err));
 		if (!l.in) {
 			log_error("counter: %s", err);
