@@ -183,8 +183,8 @@ int main(int argc, char **argv)
 			wait = 0;
 		if (wait > 200)
 			wait = 200;
-		if (poll(&pfd, 1, (int)wait) < 0 && !signals_stop_requested())
-			continue;
+		/* EINTR (a signal: SIGHUP is handled below) is no error here */
+		(void)poll(&pfd, 1, (int)wait);
 		do {
 			n = mqtt_dispatch(sm.s.mqtt, on_message, &sm, DISPATCH_SLICE);
 			if (scorer_pending(sm.core) &&
