@@ -195,6 +195,11 @@ check "archiver cannot overwrite the retained state" \
 pub scorer factory/_svc/scorer/t1/status online -r
 check "alerter reads the scorer's retained service status" \
 	test "$(sub_once alerter 'factory/_svc/+/+/status')" = "factory/_svc/scorer/t1/status online"
+check "a scorer reads another scorer's status and group (scale-out membership)" \
+	test "$(sub_once scorer 'factory/_svc/scorer/+/status')" = "factory/_svc/scorer/t1/status online"
+pub scorer factory/_svc/scorer/t1/group g1 -r
+check "a scorer reads the retained group announcement" \
+	test "$(sub_once scorer 'factory/_svc/scorer/+/group')" = "factory/_svc/scorer/t1/group g1"
 pub ingest factory/_svc/scorer/t1/status forged-offline -r
 check "ingest cannot publish another service's status" \
 	test "$(sub_once alerter 'factory/_svc/+/+/status')" = "factory/_svc/scorer/t1/status online"
