@@ -67,7 +67,7 @@ if [ -x bin/lpms-emu ] && [ -x bin/ingest-bt ]; then
 	start ingest-bt bin/ingest-bt "tcp:127.0.0.1:$(cat "$dir/emu.port")#$sensor"
 fi
 if [ -x bin/scorer ]; then
-	start scorer bin/scorer --models "*=models/lpms-linacc.aem"
+	start scorer bin/scorer --model "*=models/lpms-linacc.aem"
 	watch="$root/+/prediction"
 fi
 if [ -x bin/archiver ]; then

@@ -1,0 +1,224 @@
+/* scorer — score every sensor's live stream with its autoencoder and publish
+ * {root}/{sensor}/prediction (one per window) within milliseconds.
+ *
+ * main() only parses options, loads the models, wires the core (scorer.c)
+ * to the MQTT client and runs the loop: take messages from the inbox in
+ * slices, and score what is queued when the inbox runs dry, when the batch
+ * is full (inside the core) or when the oldest queued window has waited
+ * --tick-ms; every --model-check-ms look for changed model files, and on
+ * SIGHUP reload them all. See SCALING.md for --group. */
+#include "clock.h"
+#include "log.h"
+#include "models.h"
+#include "mqtt.h"
+#include "msg.h"
+#include "scorer.h"
+#include "signals.h"
+#include "svc.h"
+
+#include <cblas.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DISPATCH_SLICE 64
+
+static const char summary[] =
+    "scorer: score {root}/+/raw with the sensor's model, publish "
+    "{root}/{sensor}/prediction\n"
+    "usage: scorer [--model GLOB=FILE]... [--group NAME] [options]";
+
+typedef struct scorer_main {
+	svc s;
+	scorer *core;
+	long qos;
+} scorer_main;
+
+static int on_message(void *ud, const mqtt_message *m)
+{
+	scorer_main *sm = ud;
+	scorer_handle(sm->core, m->topic, m->payload, m->len, clock_mono_ns());
+	return 0;
+}
+
+static int publish_prediction(void *ud, const char *sensor, const char *payload,
+			      size_t len)
+{
+	scorer_main *sm = ud;
+	return mqtt_publish_sensor(sm->s.mqtt, sensor, "prediction", payload, len,
+				   (int)sm->qos, 0) == 0
+		   ? 0
+		   : -1;
+}
+
+static void report_model(void *ud, size_t slot, enum models_event ev, const char *msg)
+{
+	const model_map *mm = ud;
+	const char *path = mm->slots[slot].path;
+	if (ev == MODELS_RELOADED)
+		log_info("model %s reloaded: now serving %s", path, msg);
+	else if (ev == MODELS_REFUSED)
+		log_error("model %s: new file REFUSED, still serving %s: %s", path,
+			  mm->slots[slot].label, msg);
+	else
+		log_info("model %s unchanged (%s)", path, msg);
+}
+
+/* This scorer's instance id: the last level of its _svc prefix. */
+static const char *instance_of(mqtt_client *c)
+{
+	const char *p = mqtt_svc_prefix(c), *slash = strrchr(p, '/');
+	return slash ? slash + 1 : p;
+}
+
+int main(int argc, char **argv)
+{
+	scorer_main sm;
+	model_map mm;
+	config_list models;
+	char *group = NULL;
+	double max_age_s, max_gap_s;
+	long batch_max, tick_ms, check_ms, max_sensors, max_payload;
+	char err[512], topic[512], grp[256];
+	scorer_opts o;
+	int rc, exit_code = 1;
+	int64_t next_check, next_gauges;
+	const config_opt opts[] = {
+	    {"model", CONFIG_LIST, &models, "*=models/lpms-linacc.aem", 0, -1,
+	     "GLOB=FILE: model for sensors matching GLOB (repeat; first match wins)", 0,
+	     0},
+	    {"group", CONFIG_STR, &group, "default", 0, -1,
+	     "scorer group: live members split the sensors (SCALING.md)", 0, 0},
+	    {"max-age-s", CONFIG_DBL, &max_age_s, "30", 0, 1e9,
+	     "skip windows whose last sample is older than this (0: never)", 0, 0},
+	    {"max-gap-s", CONFIG_DBL, &max_gap_s, "1", 0, 1e9,
+	     "restart a window when t0 jumps ahead by more than this (0: off)", 0, 0},
+	    {"batch-max", CONFIG_INT, &batch_max, "64", 1, 65536,
+	     "windows per batch before scoring at once", 0, 0},
+	    {"tick-ms", CONFIG_INT, &tick_ms, "2", 0, 10000,
+	     "longest a queued window waits for more to batch with", 0, 0},
+	    {"model-check-ms", CONFIG_INT, &check_ms, "2000", 100, 3600000,
+	     "interval of the model file change check", 0, 0},
+	    {"max-sensors", CONFIG_INT, &max_sensors, "100000", 1, 10000000,
+	     "sensors tracked at most", 0, 0},
+	    {"max-payload", CONFIG_INT, &max_payload, "262144", 64, MSG_MAX_PAYLOAD,
+	     "raw payload bytes at most", 0, 0},
+	    {"qos", CONFIG_INT, &sm.qos, "0", 0, 1,
+	     "QoS of predictions (1 costs ~1 ms a publish in Paho: see SCALING.md)", 0,
+	     0},
+	};
+	svc_params p = {.name = "scorer",
+			.summary = summary,
+			.opts = opts,
+			.n_opts = sizeof(opts) / sizeof(opts[0]),
+			.persistent = 1,
+			.inbox_max = 50000};
+
+	memset(&sm, 0, sizeof(sm));
+	models_init(&mm);
+	rc = svc_init(&sm.s, &p, argc, argv);
+	if (rc)
+		return svc_exit_code(rc);
+	openblas_set_num_threads(1); /* one core per scorer: scale out, not up */
+
+	for (size_t i = 0; i < models.n; i++)
+		if (models_add_rule(&mm, models.items[i], err, sizeof(err))) {
+			log_error("%s", err);
+			exit_code = 2;
+			goto out;
+		}
+	if (models_load_all(&mm, err, sizeof(err))) {
+		log_error("cannot start: %s", err);
+		goto out;
+	}
+	for (size_t i = 0; i < mm.n_slots; i++)
+		log_info("model %s: %s, %zu channels, window %zu, hop %zu, threshold %g",
+			 mm.slots[i].path, mm.slots[i].label,
+			 mm.slots[i].model.n_channels, mm.slots[i].model.window,
+			 mm.slots[i].model.hop, (double)mm.slots[i].model.threshold);
+
+	o = (scorer_opts){.root = sm.s.root,
+			  .self = instance_of(sm.s.mqtt),
+			  .group = group,
+			  .max_age_s = max_age_s,
+			  .max_gap_s = max_gap_s,
+			  .batch_max = (size_t)batch_max,
+			  .max_sensors = (size_t)max_sensors,
+			  .max_payload = (size_t)max_payload};
+	sm.core =
+	    scorer_new(&o, &mm, sm.s.metrics, publish_prediction, &sm, err, sizeof(err));
+	if (!sm.core) {
+		log_error("%s", err);
+		goto out;
+	}
+	/* membership first, so the split is known before data flows */
+	snprintf(topic, sizeof(topic), "%s/group", mqtt_svc_prefix(sm.s.mqtt));
+	snprintf(grp, sizeof(grp), "{\"v\":1,\"group\":\"%s\"}", group);
+	if (strpbrk(group, "\"\\") ||
+	    mqtt_publish(sm.s.mqtt, topic, grp, strlen(grp), 1, 1)) {
+		log_error("--group '%s': cannot announce the group", group);
+		goto out;
+	}
+	snprintf(topic, sizeof(topic), "%s/_svc/scorer/+/status", sm.s.root);
+	rc = mqtt_subscribe(sm.s.mqtt, topic, 1);
+	snprintf(topic, sizeof(topic), "%s/_svc/scorer/+/group", sm.s.root);
+	rc = rc ? rc : mqtt_subscribe(sm.s.mqtt, topic, 1);
+	snprintf(topic, sizeof(topic), "%s/+/raw", sm.s.root);
+	rc = rc ? rc : mqtt_subscribe(sm.s.mqtt, topic, 1);
+	if (rc) {
+		log_error("cannot subscribe: code %d", rc);
+		goto out;
+	}
+	log_info("scoring %s as '%s' in group '%s'", topic, o.self, group);
+
+	next_check = clock_mono_ms() + check_ms;
+	next_gauges = clock_mono_ms() + 1000;
+	while (!signals_stop_requested()) {
+		struct pollfd pfd = {.fd = mqtt_fd(sm.s.mqtt), .events = POLLIN};
+		int64_t now = clock_mono_ms(), wait = next_gauges - now;
+		int n;
+
+		if (wait < 0)
+			wait = 0;
+		if (wait > 200)
+			wait = 200;
+		/* EINTR (a signal: SIGHUP is handled below) is no error here */
+		(void)poll(&pfd, 1, (int)wait);
+		do {
+			n = mqtt_dispatch(sm.s.mqtt, on_message, &sm, DISPATCH_SLICE);
+			if (scorer_pending(sm.core) &&
+			    clock_mono_ns() - scorer_oldest_ns(sm.core) >=
+				tick_ms * 1000000)
+				scorer_flush(sm.core);
+		} while (n == DISPATCH_SLICE && !signals_stop_requested());
+		scorer_flush(sm.core); /* the inbox ran dry: nothing to wait for */
+
+		now = clock_mono_ms();
+		if (signals_take_reload()) {
+			log_info("SIGHUP: reloading model files");
+			scorer_reload(sm.core, 1, report_model, &mm);
+			next_check = now + check_ms;
+		} else if (now >= next_check) {
+			scorer_reload(sm.core, 0, report_model, &mm);
+			next_check = now + check_ms;
+		}
+		if (now >= next_gauges) {
+			scorer_update_gauges(sm.core, clock_mono_ns(), 10.0);
+			next_gauges =
+			    now + (sm.s.metrics_interval_ms > 0 ? sm.s.metrics_interval_ms
+								: 1000);
+		}
+	}
+	log_info("stopping");
+	scorer_flush(sm.core);
+	/* leave the group cleanly: the others take over our sensors now */
+	snprintf(topic, sizeof(topic), "%s/group", mqtt_svc_prefix(sm.s.mqtt));
+	mqtt_publish(sm.s.mqtt, topic, "", 0, 1, 1);
+	exit_code = 0;
+out:
+	scorer_free(sm.core);
+	svc_cleanup(&sm.s);
+	models_cleanup(&mm);
+	return exit_code;
+}

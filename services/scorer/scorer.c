@@ -1,0 +1,650 @@
+/* scorer — the service core (see scorer.h): routing of raw and membership
+ * messages, the sensor table, batching per model and publishing.
+ *
+ * Design notes.
+ *  - A sensor this scorer does not own costs a hash lookup and nothing
+ *    more: its payload is not even parsed. Ownership is cached per sensor
+ *    with the partition epoch and recomputed when membership changes; a
+ *    sensor that moves away drops its window, one that arrives starts
+ *    empty, so a window is never made of two scorers' halves.
+ *  - Windows are copied into their model's batch as they complete; stale
+ *    ones (last sample older than max_age_s) are skipped before any copy.
+ *  - Latency percentiles come from a log-linear histogram (16 sub-buckets
+ *    per power of two: about 6 % resolution) reset at every gauge update. */
+#include "scorer.h"
+
+#include "clock.h"
+#include "log.h"
+#include "msg.h"
+#include "partition.h"
+#include "window.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SC_HIST_LINEAR 64
+#define SC_HIST_BUCKETS (SC_HIST_LINEAR + 16 * 40)
+#define SC_PRED_MAX 1024
+#define SC_LOG_EVERY_MS 10000
+
+typedef struct sc_sensor {
+	char id[MSG_SENSOR_MAX + 1];
+	int slot;       /* model slot, -1: no rule matches */
+	uint64_t epoch; /* partition epoch `owned` was computed at */
+	int owned;
+	int64_t last_ns; /* arrival of its last raw message */
+	win_stream ws;
+} sc_sensor;
+
+typedef struct sc_pending {
+	sc_sensor *s;
+	double t_start, t_end;
+	int64_t arrival_ns;
+} sc_pending;
+
+typedef struct sc_batch {
+	uint64_t gen; /* model generation the buffers are sized for; 0: none */
+	size_t width;
+	float *x; /* batch_max x width */
+	float *scores;
+	sc_pending *p;
+	size_t n;
+	ae_work work;
+} sc_batch;
+
+typedef struct sc_counters {
+	metrics_slot *raw_in, *not_owned, *no_model, *malformed, *oversized, *duplicates,
+	    *gaps_seq, *gaps_frame, *gaps_time, *run_changes, *out_of_order,
+	    *rate_changes, *channel_mismatch, *restarts, *windows, *batches, *pred_out,
+	    *pub_failed, *nonfinite, *stale, *known, *over_cap, *active, *owned, *members,
+	    *ho_in, *ho_out, *reload_ok, *reload_failed, *p50, *p99, *pmax;
+} sc_counters;
+
+struct scorer {
+	char root[MSG_NAME_MAX * 2];
+	size_t root_len;
+	char svc_prefix[MSG_NAME_MAX * 2 + 16]; /* "{root}/_svc/scorer/" */
+	scorer_opts o;
+	model_map *mm;
+	part_set part;
+	/* sensor table: open addressing, linear probing, power-of-two size */
+	sc_sensor **tab;
+	size_t tab_cap, n_sensors;
+	sc_batch b[MODELS_MAX_SLOTS];
+	msg_raw raw;
+	/* context of the message being fed, for the emit callback */
+	sc_sensor *cur;
+	int64_t cur_arrival;
+	double cur_oldest_ok; /* windows ending before this are stale */
+	int64_t oldest_ns;
+	scorer_publish_fn pub;
+	void *pub_ud;
+	sc_counters c;
+	uint64_t hist[SC_HIST_BUCKETS];
+	uint64_t hist_n, hist_max_us;
+	log_every le_malformed, le_channels, le_cap;
+};
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static uint64_t sc__hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ull;
+	}
+	return h ^ (h >> 29);
+}
+
+static size_t sc__hist_bucket(uint64_t us)
+{
+	unsigned e;
+	if (us < SC_HIST_LINEAR)
+		return (size_t)us;
+	e = 63u - (unsigned)__builtin_clzll(us); /* >= 6 */
+	if (e >= 6 + 40)
+		return SC_HIST_BUCKETS - 1;
+	return SC_HIST_LINEAR + (e - 6) * 16 + ((us >> (e - 4)) & 15);
+}
+
+/* Lower bound in microseconds of a histogram bucket. */
+static uint64_t sc__hist_value(size_t b)
+{
+	size_t e, sub;
+	if (b < SC_HIST_LINEAR)
+		return b;
+	e = (b - SC_HIST_LINEAR) / 16 + 6;
+	sub = (b - SC_HIST_LINEAR) % 16;
+	return ((uint64_t)1 << e) + ((uint64_t)sub << (e - 4));
+}
+
+static uint64_t sc__hist_quantile(const scorer *sc, double q)
+{
+	uint64_t want = (uint64_t)ceil(q * (double)sc->hist_n), acc = 0;
+	if (sc->hist_n == 0)
+		return 0;
+	if (want == 0)
+		want = 1;
+	for (size_t i = 0; i < SC_HIST_BUCKETS; i++) {
+		acc += sc->hist[i];
+		if (acc >= want)
+			return sc__hist_value(i);
+	}
+	return sc->hist_max_us;
+}
+
+static void sc__counters(scorer *sc, metrics *m)
+{
+	sc_counters *c = &sc->c;
+	c->raw_in = metrics_get(m, "raw_in");
+	c->not_owned = metrics_get(m, "raw_not_owned");
+	c->no_model = metrics_get(m, "raw_no_model");
+	c->malformed = metrics_get(m, "malformed_dropped");
+	c->oversized = metrics_get(m, "oversized_dropped");
+	c->duplicates = metrics_get(m, "duplicates");
+	c->gaps_seq = metrics_get(m, "gaps_seq");
+	c->gaps_frame = metrics_get(m, "gaps_frame");
+	c->gaps_time = metrics_get(m, "gaps_time");
+	c->run_changes = metrics_get(m, "run_changes");
+	c->out_of_order = metrics_get(m, "out_of_order");
+	c->rate_changes = metrics_get(m, "rate_changes");
+	c->channel_mismatch = metrics_get(m, "channel_mismatch");
+	c->restarts = metrics_get(m, "window_restarts");
+	c->windows = metrics_get(m, "windows_scored");
+	c->batches = metrics_get(m, "batches");
+	c->pred_out = metrics_get(m, "predictions_out");
+	c->pub_failed = metrics_get(m, "publish_failed");
+	c->nonfinite = metrics_get(m, "score_nonfinite");
+	c->stale = metrics_get(m, "stale_skipped");
+	c->known = metrics_get(m, "sensors_known");
+	c->over_cap = metrics_get(m, "sensors_over_cap");
+	c->active = metrics_get(m, "sensors_active");
+	c->owned = metrics_get(m, "sensors_owned");
+	c->members = metrics_get(m, "members");
+	c->ho_in = metrics_get(m, "handovers_in");
+	c->ho_out = metrics_get(m, "handovers_out");
+	c->reload_ok = metrics_get(m, "model_reloads_ok");
+	c->reload_failed = metrics_get(m, "model_reloads_failed");
+	c->p50 = metrics_get(m, "latency_p50_us");
+	c->p99 = metrics_get(m, "latency_p99_us");
+	c->pmax = metrics_get(m, "latency_max_us");
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+scorer *scorer_new(const scorer_opts *o, model_map *mm, metrics *m, scorer_publish_fn pub,
+		   void *ud, char *err, size_t errlen)
+{
+	scorer *sc;
+	size_t rl = o->root ? strlen(o->root) : 0;
+
+	if (rl == 0 || rl >= MSG_NAME_MAX * 2 || !pub || o->batch_max == 0 ||
+	    o->max_sensors == 0 || mm->n_slots == 0) {
+		snprintf(err, errlen,
+			 "scorer: bad options (root, batch, sensors or models)");
+		return NULL;
+	}
+	sc = calloc(1, sizeof(*sc));
+	if (!sc) {
+		snprintf(err, errlen, "scorer: out of memory");
+		return NULL;
+	}
+	memcpy(sc->root, o->root, rl + 1);
+	sc->root_len = rl;
+	snprintf(sc->svc_prefix, sizeof(sc->svc_prefix), "%s/_svc/scorer/", o->root);
+	sc->o = *o;
+	sc->o.root = sc->root;
+	sc->mm = mm;
+	sc->pub = pub;
+	sc->pub_ud = ud;
+	if (part_set_init(&sc->part, o->self, o->group)) {
+		snprintf(err, errlen, "scorer: instance id and group must be 1..%d bytes",
+			 PART_ID_MAX);
+		free(sc);
+		return NULL;
+	}
+	sc->o.self = sc->part.self;
+	sc->o.group = sc->part.group;
+	sc->tab_cap = 1024;
+	sc->tab = calloc(sc->tab_cap, sizeof(*sc->tab));
+	if (!sc->tab) {
+		snprintf(err, errlen, "scorer: out of memory");
+		free(sc);
+		return NULL;
+	}
+	msg_raw_init(&sc->raw);
+	sc__counters(sc, m);
+	metrics_set(sc->c.members, 1);
+	return sc;
+}
+
+static void sc__batch_cleanup(sc_batch *b)
+{
+	free(b->x);
+	free(b->scores);
+	free(b->p);
+	ae_work_cleanup(&b->work);
+	memset(b, 0, sizeof(*b));
+}
+
+void scorer_free(scorer *sc)
+{
+	if (!sc)
+		return;
+	for (size_t i = 0; i < sc->tab_cap; i++)
+		if (sc->tab[i]) {
+			win_stream_cleanup(&sc->tab[i]->ws);
+			free(sc->tab[i]);
+		}
+	free(sc->tab);
+	for (size_t i = 0; i < MODELS_MAX_SLOTS; i++)
+		sc__batch_cleanup(&sc->b[i]);
+	msg_raw_cleanup(&sc->raw);
+	free(sc);
+}
+
+/* ---- sensor table ---------------------------------------------------------- */
+
+static int sc__grow(scorer *sc)
+{
+	size_t cap = sc->tab_cap * 2;
+	sc_sensor **t = calloc(cap, sizeof(*t));
+	if (!t)
+		return -1;
+	for (size_t i = 0; i < sc->tab_cap; i++) {
+		sc_sensor *s = sc->tab[i];
+		size_t j;
+		if (!s)
+			continue;
+		for (j = sc__hash(s->id) & (cap - 1); t[j]; j = (j + 1) & (cap - 1))
+			;
+		t[j] = s;
+	}
+	free(sc->tab);
+	sc->tab = t;
+	sc->tab_cap = cap;
+	return 0;
+}
+
+/* The sensor named id, created if new; NULL over the cap or out of memory. */
+static sc_sensor *sc__sensor(scorer *sc, const char *id)
+{
+	size_t j, mask = sc->tab_cap - 1;
+	sc_sensor *s;
+
+	for (j = sc__hash(id) & mask; sc->tab[j]; j = (j + 1) & mask)
+		if (strcmp(sc->tab[j]->id, id) == 0)
+			return sc->tab[j];
+	if (sc->n_sensors >= sc->o.max_sensors)
+		return NULL;
+	if (2 * (sc->n_sensors + 1) > sc->tab_cap) {
+		if (sc__grow(sc))
+			return NULL;
+		mask = sc->tab_cap - 1;
+		for (j = sc__hash(id) & mask; sc->tab[j]; j = (j + 1) & mask)
+			;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	s->slot = models_lookup(sc->mm, id);
+	s->epoch = sc->part.epoch;
+	s->owned = part_is_mine(&sc->part, id);
+	win_stream_init(&s->ws);
+	s->ws.max_gap_s = sc->o.max_gap_s;
+	sc->tab[j] = s;
+	sc->n_sensors++;
+	metrics_set(sc->c.known, (int64_t)sc->n_sensors);
+	return s;
+}
+
+/* Bring s's ownership up to date with the membership. */
+static void sc__ownership(scorer *sc, sc_sensor *s)
+{
+	int mine;
+	if (s->epoch == sc->part.epoch)
+		return;
+	s->epoch = sc->part.epoch;
+	mine = part_is_mine(&sc->part, s->id);
+	if (mine == s->owned)
+		return;
+	win_stream_reset(&s->ws); /* away: forget; back: start clean */
+	metrics_add(mine ? sc->c.ho_in : sc->c.ho_out, 1);
+	s->owned = mine;
+}
+
+/* ---- batching and publishing ------------------------------------------------ */
+
+/* Size slot i's batch for its current model. Returns 0 or -1. */
+static int sc__batch_ready(scorer *sc, size_t i)
+{
+	sc_batch *b = &sc->b[i];
+	const model_slot *ms = &sc->mm->slots[i];
+	char err[160];
+	size_t width = ae_input_size(&ms->model);
+
+	if (b->gen == ms->gen && b->x)
+		return 0;
+	sc__batch_cleanup(b);
+	b->x = malloc(sc->o.batch_max * width * sizeof(*b->x));
+	b->scores = malloc(sc->o.batch_max * sizeof(*b->scores));
+	b->p = malloc(sc->o.batch_max * sizeof(*b->p));
+	if (!b->x || !b->scores || !b->p ||
+	    ae_work_init(&b->work, &ms->model, sc->o.batch_max, err, sizeof(err))) {
+		sc__batch_cleanup(b);
+		return -1;
+	}
+	b->width = width;
+	b->gen = ms->gen;
+	return 0;
+}
+
+static void sc__record_latency(scorer *sc, int64_t ns)
+{
+	uint64_t us = ns > 0 ? (uint64_t)(ns / 1000) : 0;
+	sc->hist[sc__hist_bucket(us)]++;
+	sc->hist_n++;
+	if (us > sc->hist_max_us)
+		sc->hist_max_us = us;
+}
+
+/* Score and publish slot i's batch. Returns predictions published. */
+static size_t sc__flush_slot(scorer *sc, size_t i)
+{
+	sc_batch *b = &sc->b[i];
+	const model_slot *ms = &sc->mm->slots[i];
+	size_t out = 0;
+
+	if (b->n == 0)
+		return 0;
+	ae_score_batch(&ms->model, b->x, b->n, b->scores, &b->work);
+	metrics_add(sc->c.windows, (int64_t)b->n);
+	metrics_add(sc->c.batches, 1);
+	for (size_t k = 0; k < b->n; k++) {
+		const sc_pending *p = &b->p[k];
+		msg_prediction pr;
+		char payload[SC_PRED_MAX], err[MSG_ERR_MAX];
+		size_t len;
+		int64_t lat;
+
+		if (!isfinite(b->scores[k])) {
+			metrics_add(sc->c.nonfinite, 1);
+			continue;
+		}
+		memset(&pr, 0, sizeof(pr));
+		memcpy(pr.sensor, p->s->id, sizeof(pr.sensor));
+		pr.t = p->t_end;
+		pr.t_start = p->t_start;
+		pr.n = (uint32_t)ms->model.window;
+		pr.score = b->scores[k];
+		pr.threshold = ms->model.threshold;
+		pr.anomaly = b->scores[k] > ms->model.threshold;
+		memcpy(pr.model, ms->label, sizeof(pr.model));
+		lat = clock_mono_ns() - p->arrival_ns;
+		pr.latency_ms = (double)lat / 1e6;
+		if (msg_prediction_encode(&pr, payload, sizeof(payload), &len, err,
+					  sizeof(err)) != 0 ||
+		    sc->pub(sc->pub_ud, pr.sensor, payload, len) != 0) {
+			metrics_add(sc->c.pub_failed, 1);
+			continue;
+		}
+		sc__record_latency(sc, lat);
+		out++;
+	}
+	metrics_add(sc->c.pred_out, (int64_t)out);
+	b->n = 0;
+	return out;
+}
+
+size_t scorer_flush(scorer *sc)
+{
+	size_t out = 0;
+	for (size_t i = 0; i < sc->mm->n_slots; i++)
+		out += sc__flush_slot(sc, i);
+	sc->oldest_ns = 0;
+	return out;
+}
+
+size_t scorer_pending(const scorer *sc)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < sc->mm->n_slots; i++)
+		n += sc->b[i].n;
+	return n;
+}
+
+int64_t scorer_oldest_ns(const scorer *sc) { return sc->oldest_ns; }
+
+/* win_feed's emit: queue the window (or skip it as stale). */
+static void sc__emit(void *ud, const float *window, double t_start, double t_end)
+{
+	scorer *sc = ud;
+	sc_sensor *s = sc->cur;
+	sc_batch *b = &sc->b[s->slot];
+	sc_pending *p;
+
+	if (t_end < sc->cur_oldest_ok) {
+		metrics_add(sc->c.stale, 1);
+		return;
+	}
+	memcpy(b->x + b->n * b->width, window, b->width * sizeof(*b->x));
+	p = &b->p[b->n++];
+	p->s = s;
+	p->t_start = t_start;
+	p->t_end = t_end;
+	p->arrival_ns = sc->cur_arrival;
+	if (!sc->oldest_ns)
+		sc->oldest_ns = sc->cur_arrival;
+	if (b->n == sc->o.batch_max)
+		sc__flush_slot(sc, (size_t)s->slot);
+}
+
+/* ---- message handling ---------------------------------------------------------- */
+
+static void sc__count_events(scorer *sc, const sc_sensor *s, unsigned ev)
+{
+	if (ev & WIN_EV_DUP)
+		metrics_add(sc->c.duplicates, 1);
+	if (ev & WIN_EV_SEQ_GAP)
+		metrics_add(sc->c.gaps_seq, 1);
+	if (ev & WIN_EV_FRAME_GAP)
+		metrics_add(sc->c.gaps_frame, 1);
+	if (ev & WIN_EV_TIME_GAP)
+		metrics_add(sc->c.gaps_time, 1);
+	if (ev & WIN_EV_RUN)
+		metrics_add(sc->c.run_changes, 1);
+	if (ev & WIN_EV_ORDER)
+		metrics_add(sc->c.out_of_order, 1);
+	if (ev & WIN_EV_RATE)
+		metrics_add(sc->c.rate_changes, 1);
+	if (ev & (WIN_EV_RESTART_MASK | WIN_EV_CHANNELS))
+		metrics_add(sc->c.restarts, 1);
+	if (ev & WIN_EV_CHANNELS) {
+		metrics_add(sc->c.channel_mismatch, 1);
+		log_every_msg(
+		    &sc->le_channels, SC_LOG_EVERY_MS, LOG_LVL_WARN,
+		    "sensor %s: raw message lacks a channel of model %s; dropped", s->id,
+		    sc->mm->slots[s->slot].label);
+	}
+}
+
+static void sc__malformed(scorer *sc, const char *sensor, const char *why)
+{
+	metrics_add(sc->c.malformed, 1);
+	log_every_msg(&sc->le_malformed, SC_LOG_EVERY_MS, LOG_LVL_WARN,
+		      "sensor %s: raw payload dropped: %s", sensor, why);
+}
+
+static void sc__on_raw(scorer *sc, const char *id, const void *payload, size_t len,
+		       int64_t arrival_ns)
+{
+	char err[MSG_ERR_MAX];
+	sc_sensor *s;
+	unsigned ev;
+
+	metrics_add(sc->c.raw_in, 1);
+	if (len > sc->o.max_payload) {
+		metrics_add(sc->c.oversized, 1);
+		sc__malformed(sc, id, "payload over --max-payload");
+		return;
+	}
+	s = sc__sensor(sc, id);
+	if (!s) {
+		metrics_add(sc->c.over_cap, 1);
+		log_every_msg(
+		    &sc->le_cap, SC_LOG_EVERY_MS, LOG_LVL_WARN,
+		    "sensor %s ignored: already tracking %zu sensors (--max-sensors)", id,
+		    sc->n_sensors);
+		return;
+	}
+	sc__ownership(sc, s);
+	if (!s->owned) {
+		metrics_add(sc->c.not_owned, 1);
+		return;
+	}
+	if (s->slot < 0) {
+		metrics_add(sc->c.no_model, 1);
+		return;
+	}
+	if (msg_raw_decode(payload, len, &sc->raw, err, sizeof(err)) != 0) {
+		sc__malformed(sc, id, err);
+		return;
+	}
+	if (strcmp(sc->raw.sensor, id) != 0) {
+		sc__malformed(sc, id, "\"sensor\" differs from the topic's");
+		return;
+	}
+	if (sc__batch_ready(sc, (size_t)s->slot)) {
+		sc__malformed(sc, id, "out of memory for the batch");
+		return;
+	}
+	s->last_ns = arrival_ns;
+	sc->cur = s;
+	sc->cur_arrival = arrival_ns;
+	sc->cur_oldest_ok =
+	    sc->o.max_age_s > 0 ? clock_now() - sc->o.max_age_s : -INFINITY;
+	ev = win_feed(&s->ws, &sc->mm->slots[s->slot].model, sc->mm->slots[s->slot].gen,
+		      &sc->raw, sc__emit, sc);
+	sc->cur = NULL;
+	if (ev)
+		sc__count_events(sc, s, ev);
+}
+
+/* Apply membership changes to every known sensor now, so that sensors that
+ * moved away stop holding memory even if they fall silent. */
+static void sc__membership_changed(scorer *sc)
+{
+	metrics_set(sc->c.members, (int64_t)sc->part.n_live);
+	for (size_t i = 0; i < sc->tab_cap; i++)
+		if (sc->tab[i])
+			sc__ownership(sc, sc->tab[i]);
+}
+
+/* {root}/_svc/scorer/{instance}/status or .../group. */
+static void sc__on_member(scorer *sc, const char *rest, const void *payload, size_t len)
+{
+	char inst[PART_ID_MAX + 1];
+	const char *slash = strchr(rest, '/');
+	const char *kind;
+	cJSON *j = NULL;
+	const cJSON *f;
+	int changed = 0;
+
+	if (!slash || slash == rest || (size_t)(slash - rest) > PART_ID_MAX)
+		return;
+	memcpy(inst, rest, (size_t)(slash - rest));
+	inst[slash - rest] = '\0';
+	kind = slash + 1;
+	if (len > 0 && len < 4096)
+		j = cJSON_ParseWithLength(payload, len);
+	if (strcmp(kind, "status") == 0) {
+		f = j ? cJSON_GetObjectItemCaseSensitive(j, "state") : NULL;
+		changed = part_set_status(&sc->part, inst,
+					  cJSON_IsString(f) &&
+					      strcmp(f->valuestring, "online") == 0);
+	} else if (strcmp(kind, "group") == 0) {
+		f = j ? cJSON_GetObjectItemCaseSensitive(j, "group") : NULL;
+		changed = part_set_group(&sc->part, inst,
+					 cJSON_IsString(f) ? f->valuestring : NULL);
+	}
+	cJSON_Delete(j);
+	if (changed) {
+		log_info("scorer group '%s': %zu live member(s) now; sensors re-split",
+			 sc->part.group, sc->part.n_live);
+		sc__membership_changed(sc);
+	}
+}
+
+void scorer_handle(scorer *sc, const char *topic, const void *payload, size_t len,
+		   int64_t arrival_ns)
+{
+	size_t pl = strlen(sc->svc_prefix);
+	char sensor[MSG_SENSOR_MAX + 1];
+	const char *kind;
+
+	if (strncmp(topic, sc->svc_prefix, pl) == 0) {
+		sc__on_member(sc, topic + pl, payload, len);
+		return;
+	}
+	kind = msg_topic_split(topic, sc->root, sensor);
+	if (kind && strcmp(kind, "raw") == 0)
+		sc__on_raw(sc, sensor, payload, len, arrival_ns);
+}
+
+/* ---- reload and gauges ---------------------------------------------------------- */
+
+typedef struct sc_report_ctx {
+	scorer *sc;
+	models_report_fn report;
+	void *ud;
+} sc_report_ctx;
+
+static void sc__report(void *ud, size_t slot, enum models_event ev, const char *msg)
+{
+	sc_report_ctx *r = ud;
+	if (ev == MODELS_RELOADED)
+		metrics_add(r->sc->c.reload_ok, 1);
+	else if (ev == MODELS_REFUSED)
+		metrics_add(r->sc->c.reload_failed, 1);
+	if (r->report)
+		r->report(r->ud, slot, ev, msg);
+}
+
+int scorer_reload(scorer *sc, int force, models_report_fn report, void *ud)
+{
+	sc_report_ctx r = {sc, report, ud};
+	scorer_flush(sc); /* queued windows are scored by the model they were cut for */
+	return models_refresh(sc->mm, force, sc__report, &r);
+}
+
+void scorer_update_gauges(scorer *sc, int64_t now_ns, double active_s)
+{
+	int64_t active = 0, owned = 0, horizon = now_ns - (int64_t)(active_s * 1e9);
+	for (size_t i = 0; i < sc->tab_cap; i++) {
+		const sc_sensor *s = sc->tab[i];
+		if (!s)
+			continue;
+		if (s->owned)
+			owned++;
+		if (s->last_ns && s->last_ns >= horizon)
+			active++;
+	}
+	metrics_set(sc->c.active, active);
+	metrics_set(sc->c.owned, owned);
+	metrics_set(sc->c.members, (int64_t)sc->part.n_live);
+	if (sc->hist_n) {
+		metrics_set(sc->c.p50, (int64_t)sc__hist_quantile(sc, 0.50));
+		metrics_set(sc->c.p99, (int64_t)sc__hist_quantile(sc, 0.99));
+		metrics_set(sc->c.pmax, (int64_t)sc->hist_max_us);
+	}
+	memset(sc->hist, 0, sizeof(sc->hist));
+	sc->hist_n = 0;
+	sc->hist_max_us = 0;
+}
+
+size_t scorer_members(const scorer *sc) { return sc->part.n_live; }

@@ -1,0 +1,730 @@
+/* test_scorer — bin/scorer against a real mosquitto on a free loopback port.
+ *
+ *  - end to end on the LPMS recording: the rows of
+ *    pre-fail_20170202_2234.csv published as raw messages; every published
+ *    score equals the offline score (ae_* on the same CSV, same model file)
+ *    within 1e-5, window for window, with the same anomaly flags, and the
+ *    failure stretches come out anomalous;
+ *  - garbage, NaN, wrong channel sets and huge payloads on raw topics are
+ *    counted in the scorer's metrics and dropped while another sensor's
+ *    predictions keep flowing, all of them;
+ *  - two scorers in one group: every window of every sensor is scored
+ *    exactly once between them, and both take a share;
+ *  - SIGHUP with a corrupt model file: refused (logged, counted), the old
+ *    model keeps serving; a good new file is then taken.
+ *
+ * The raw messages are published by this test through common/mqtt; the
+ * observer is the harness's independent Paho subscriber. */
+#include "../harness/harness.h"
+#include "ae.h"
+#include "aefile.h"
+#include "clock.h"
+#include "csv.h"
+#include "metrics.h"
+#include "mqtt.h"
+#include "msg.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define WAIT_MS 30000
+#define MODEL "models/lpms-linacc.aem"
+#define CSV "data/lpms-b2/pre-fail_20170202_2234.csv"
+
+typedef struct fixture {
+	harness_broker broker;
+	metrics *m;
+	mqtt_client *pub;
+	harness_sub *pred, *svc;
+	pid_t scorer[2];
+	char log[2][PATH_MAX];
+	const char *max_age; /* --max-age-s for the scorers, NULL: default */
+} fixture;
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	mqtt_options o;
+	char err[256];
+
+	if (!f || harness_broker_start(&f->broker, NULL) != 0)
+		return -1;
+	f->m = metrics_new();
+	mqtt_options_default(&o);
+	o.uri = f->broker.uri;
+	o.root = "factory";
+	o.service = "test-pub";
+	o.instance = "t";
+	o.metrics_interval_ms = 0;
+	f->pub = mqtt_new(&o, f->m, err, sizeof(err));
+	if (!f->pub || mqtt_wait_connected(f->pub, WAIT_MS)) {
+		fprintf(stderr, "publisher: %s\n", err);
+		return -1;
+	}
+	f->pred = harness_sub_new(f->broker.uri, "factory/+/prediction", NULL, 0);
+	f->svc = harness_sub_new(f->broker.uri, "factory/_svc/scorer/#", NULL, 0);
+	if (!f->pred || !f->svc)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	int rc = 0;
+	if (!f)
+		return 0;
+	/* a scorer must stop cleanly on SIGTERM (exit 0; under SAN=1 that also
+	 * means no leak or sanitizer report) */
+	for (int i = 0; i < 2; i++)
+		if (f->scorer[i] > 0) {
+			int st = harness_stop(f->scorer[i], SIGTERM, 10000);
+			if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+				fprintf(stderr,
+					"scorer %d did not exit cleanly (status %d), log "
+					"%s\n",
+					i, st, f->log[i]);
+				rc = -1;
+			}
+		}
+	harness_sub_free(f->pred);
+	harness_sub_free(f->svc);
+	mqtt_free(f->pub);
+	harness_broker_stop(&f->broker);
+	metrics_free(f->m);
+	free(f);
+	return rc;
+}
+
+static long long wait_metric(fixture *f, const char *inst, const char *name,
+			     long long min);
+static void probe_until_subscribed(fixture *f, const char *inst);
+
+/* Start scorer number k as instance `inst` with extra arguments, and wait
+ * for its retained online status and its raw subscription. */
+static void start_scorer(fixture *f, int k, const char *inst, const char *model,
+			 const char *group)
+{
+	char topic[128];
+	const char *argv[24];
+	int n = 0;
+	argv[n++] = harness_bin("scorer");
+	argv[n++] = "--broker";
+	argv[n++] = f->broker.uri;
+	argv[n++] = "--instance";
+	argv[n++] = inst;
+	argv[n++] = "--metrics-interval";
+	argv[n++] = "300";
+	argv[n++] = "--model";
+	argv[n++] = model;
+	argv[n++] = "--model-check-ms";
+	argv[n++] = "3600000"; /* only SIGHUP reloads in these tests */
+	if (group) {
+		argv[n++] = "--group";
+		argv[n++] = group;
+	}
+	if (f->max_age) {
+		argv[n++] = "--max-age-s";
+		argv[n++] = f->max_age;
+	}
+	argv[n] = NULL;
+	f->scorer[k] = harness_spawn(argv, NULL, f->log[k], sizeof(f->log[k]));
+	assert_true(f->scorer[k] > 0);
+	snprintf(topic, sizeof(topic), "factory/_svc/scorer/%s/status", inst);
+	assert_true(harness_sub_wait_topic(f->svc, topic, "\"online\"", WAIT_MS) >= 0);
+	probe_until_subscribed(f, inst);
+}
+
+/* Latest value of a metric in instance inst's metrics messages, -1 if none. */
+typedef struct metric_want {
+	char topic[128];
+	const char *name;
+	long long min;
+} metric_want;
+
+static long long metric_in(const harness_msg *msgs, size_t n, const char *topic,
+			   const char *name)
+{
+	for (size_t i = n; i-- > 0;) {
+		cJSON *j;
+		const cJSON *v;
+		long long val;
+		if (strcmp(msgs[i].topic, topic) != 0)
+			continue;
+		j = cJSON_ParseWithLength(msgs[i].payload, msgs[i].len);
+		v = j ? cJSON_GetObjectItemCaseSensitive(j, name) : NULL;
+		val = cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
+		cJSON_Delete(j);
+		return val;
+	}
+	return -1;
+}
+
+static int metric_pred(const harness_msg *msgs, size_t n, void *ud)
+{
+	const metric_want *w = ud;
+	return metric_in(msgs, n, w->topic, w->name) >= w->min;
+}
+
+/* Wait until scorer inst reports metric name >= min; returns its value. */
+static long long wait_metric(fixture *f, const char *inst, const char *name,
+			     long long min)
+{
+	metric_want w = {.name = name, .min = min};
+	harness_msg m;
+	long long v = -1;
+	snprintf(w.topic, sizeof(w.topic), "factory/_svc/scorer/%s/metrics", inst);
+	if (harness_sub_wait(f->svc, metric_pred, &w, 0, WAIT_MS) != 0)
+		fprintf(stderr, "timeout waiting for %s %s >= %lld\n", inst, name, min);
+	for (size_t i = harness_sub_count(f->svc); i-- > 0;) {
+		assert_int_equal(harness_sub_get(f->svc, i, &m), 0);
+		if (strcmp(m.topic, w.topic) == 0) {
+			v = metric_in(&m, 1, w.topic, name);
+			harness_msg_cleanup(&m);
+			break;
+		}
+		harness_msg_cleanup(&m);
+	}
+	return v;
+}
+
+/* A source's pace, not a synchronisation: Paho 1.3 drains a *burst* of
+ * QoS 1 publishes at ~20/s once 20 are in flight (see common/mqtt.c), while
+ * publishes spread over time go out at once. 1 ms apart is 1,000 messages/s,
+ * twice what 100 sensors at 50 Hz send. */
+static void pace(void) { clock_sleep_ms(1); }
+
+/* Publish rows[first .. first+n) (n_ch channels named ch) as one raw message. */
+static void publish_rows(fixture *f, const char *sensor, const char *run, uint64_t seq,
+			 double t0, const char *const *ch, size_t n_ch, const float *rows,
+			 size_t n)
+{
+	msg_raw r;
+	char *payload = malloc(MSG_MAX_PAYLOAD), err[MSG_ERR_MAX];
+	size_t len;
+	assert_non_null(payload);
+	msg_raw_init(&r);
+	snprintf(r.sensor, sizeof(r.sensor), "%s", sensor);
+	snprintf(r.run, sizeof(r.run), "%s", run);
+	r.seq = seq;
+	r.t0 = t0;
+	r.rate_hz = 50;
+	r.n_channels = n_ch;
+	for (size_t c = 0; c < n_ch; c++)
+		snprintf(r.channels[c], sizeof(r.channels[c]), "%s", ch[c]);
+	assert_int_equal(msg_raw_reserve(&r, n), 0);
+	r.n_samples = n;
+	memcpy(r.samples, rows, n * n_ch * sizeof(float));
+	assert_int_equal(
+	    msg_raw_encode(&r, payload, MSG_MAX_PAYLOAD, &len, err, sizeof err), 0);
+	assert_int_equal(mqtt_publish_sensor(f->pub, sensor, "raw", payload, len, 1, 0),
+			 0);
+	msg_raw_cleanup(&r);
+	free(payload);
+	pace();
+}
+
+/* "online" is published on connect, before the subscriptions are made:
+ * data published right then would be lost. Publish a one-sample probe on
+ * factory/probe/raw until the scorer's metrics count a raw message. */
+static void probe_until_subscribed(fixture *f, const char *inst)
+{
+	static const float one[3] = {0, 0, 0};
+	const char *const ch[] = {"linacc_x", "linacc_y", "linacc_z"};
+	metric_want w = {.name = "raw_in", .min = 1};
+	long long deadline = harness_now_ms() + WAIT_MS;
+	uint64_t seq = 0;
+	snprintf(w.topic, sizeof(w.topic), "factory/_svc/scorer/%s/metrics", inst);
+	do {
+		publish_rows(f, "probe", inst, seq++, clock_now(), ch, 3, one, 1);
+		if (harness_sub_wait(f->svc, metric_pred, &w, 0, 400) == 0)
+			return;
+	} while (harness_now_ms() < deadline);
+	fail_msg("scorer %s never counted a raw message", inst);
+}
+
+static void publish_text(fixture *f, const char *sensor, const char *payload, size_t len)
+{
+	assert_int_equal(mqtt_publish_sensor(f->pub, sensor, "raw", payload, len, 1, 0),
+			 0);
+	pace();
+}
+
+/* All predictions of sensor (topic order = publish order), decoded. */
+static size_t predictions_of(fixture *f, const char *sensor, msg_prediction *out,
+			     size_t max)
+{
+	char topic[128], err[MSG_ERR_MAX];
+	size_t k = 0, n = harness_sub_count(f->pred);
+	snprintf(topic, sizeof(topic), "factory/%s/prediction", sensor);
+	for (size_t i = 0; i < n && k < max; i++) {
+		harness_msg m;
+		assert_int_equal(harness_sub_get(f->pred, i, &m), 0);
+		if (strcmp(m.topic, topic) == 0) {
+			assert_int_equal(msg_prediction_decode(m.payload, m.len, &out[k],
+							       err, sizeof err),
+					 0);
+			k++;
+		}
+		harness_msg_cleanup(&m);
+	}
+	return k;
+}
+
+static const char *const lin[] = {"linacc_x", "linacc_y", "linacc_z"};
+
+/* Synthetic rows for sensor s: small sines. */
+static float *sine_rows(size_t n, size_t s)
+{
+	float *x = malloc(n * 3 * sizeof(*x));
+	assert_non_null(x);
+	for (size_t k = 0; k < n; k++)
+		for (size_t c = 0; c < 3; c++)
+			x[k * 3 + c] =
+			    (float)(0.005 * sin(0.2 * (double)k + (double)(s + c)));
+	return x;
+}
+
+/* ---- end to end on the LPMS recording --------------------------------------- */
+
+static void test_lpms_scores_equal_offline(void **state)
+{
+	fixture *f = *state;
+	ae_model m;
+	csv_table t;
+	ae_work w;
+	float *rows, *std, *win, *ref;
+	size_t n_rows, nw, got, runs = 0, flagged = 0;
+	msg_prediction *pred;
+	char err[512];
+	double base = clock_now();
+
+	/* offline: the same model file, the same CSV, through ae_* */
+	assert_int_equal(aefile_load(MODEL, &m, err, sizeof err), 0);
+	assert_int_equal(csv_read_file(harness_shared(CSV), &t, err, sizeof err), 0);
+	assert_int_equal(ae_rows_from_table(&m, &t, 0, &rows, &n_rows, err, sizeof err),
+			 0);
+	csv_free(&t);
+	nw = ae_window_count(n_rows, m.window, m.hop);
+	assert_true(nw > 800);
+	std = malloc(n_rows * m.n_channels * sizeof(*std));
+	win = malloc(nw * ae_input_size(&m) * sizeof(*win));
+	ref = malloc(nw * sizeof(*ref));
+	pred = calloc(nw + 8, sizeof(*pred));
+	assert_true(std && win && ref && pred);
+	ae_standardise(&m, rows, n_rows, std);
+	assert_int_equal(ae_make_windows(&m, std, n_rows, win), nw);
+	assert_int_equal(ae_work_init(&w, &m, 256, err, sizeof err), 0);
+	ae_score_batch(&m, win, nw, ref, &w);
+
+	/* live: the rows as raw messages of 10 samples, timestamps from now */
+	start_scorer(f, 0, "e2e", "*=" MODEL, NULL);
+	for (size_t p = 0, seq = 0; p < n_rows; p += 10, seq++) {
+		size_t n = p + 10 > n_rows ? n_rows - p : 10;
+		publish_rows(f, "arm1-lpms", "csv1", seq, base + (double)p / 50.0, lin, 3,
+			     rows + p * 3, n);
+	}
+	if (harness_sub_wait(f->pred, NULL, NULL, nw, WAIT_MS) != 0)
+		fprintf(stderr,
+			"only %zu of %zu predictions (scorer: out %lld, failed %lld, "
+			"overflow %lld, windows %lld, raw_in %lld); log %s\n",
+			harness_sub_count(f->pred), nw,
+			wait_metric(f, "e2e", "predictions_out", 0),
+			wait_metric(f, "e2e", "publish_failed", 0),
+			wait_metric(f, "e2e", "overflow_dropped", 0),
+			wait_metric(f, "e2e", "windows_scored", 0),
+			wait_metric(f, "e2e", "raw_in", 0), f->log[0]);
+	got = predictions_of(f, "arm1-lpms", pred, nw + 8);
+	assert_int_equal(got, nw);
+	for (size_t i = 0; i < nw; i++) {
+		double t_end = base + (double)(i * m.hop + m.window - 1) / 50.0;
+		assert_true(fabs(pred[i].score - ref[i]) <=
+			    1e-5 * fmax(1.0, fabs(ref[i])));
+		assert_true(fabs(pred[i].t - t_end) < 1e-3);
+		assert_int_equal(pred[i].n, m.window);
+		assert_true(fabs(pred[i].threshold - m.threshold) < 1e-6);
+		if (fabs(ref[i] - m.threshold) > 1e-4)
+			assert_int_equal(pred[i].anomaly, ref[i] > m.threshold);
+		assert_non_null(strstr(pred[i].model, "lpms-linacc@"));
+		assert_true(pred[i].latency_ms >= 0 && pred[i].latency_ms < 1000);
+		flagged += pred[i].anomaly;
+		runs += pred[i].anomaly && (i == 0 || !pred[i - 1].anomaly);
+	}
+	/* the failure stretches: bursts of anomalous windows, at least 8 */
+	assert_true(runs >= 8);
+	assert_true(flagged > nw / 20);
+	/* nothing invented: no gap or restart counted on a clean stream */
+	assert_int_equal(wait_metric(f, "e2e", "predictions_out", (long long)nw),
+			 (long long)nw);
+	assert_int_equal(wait_metric(f, "e2e", "window_restarts", 0), 0);
+
+	ae_work_cleanup(&w);
+	ae_model_cleanup(&m);
+	free(rows);
+	free(std);
+	free(win);
+	free(ref);
+	free(pred);
+}
+
+/* ---- bad data --------------------------------------------------------------- */
+
+static void test_bad_data_counted_others_flow(void **state)
+{
+	fixture *f = *state;
+	const size_t n_rows = 400, want = (400 - 200) / 10 + 1;
+	float *rows = sine_rows(n_rows, 0);
+	size_t huge_len = 300 * 1024;
+	char *huge = malloc(huge_len);
+	msg_prediction pred[64];
+	double base = clock_now();
+	const char *const wrong[] = {"acc_x", "acc_y", "acc_z"};
+	const char *nan =
+	    "{\"v\":1,\"sensor\":\"bad1\",\"run\":\"r\",\"seq\":0,\"t0\":1,"
+	    "\"rate_hz\":50,\"channels\":[\"linacc_x\",\"linacc_y\",\"linacc_z\"],"
+	    "\"samples\":[[NaN,1,2]]}";
+
+	assert_non_null(huge);
+	memset(huge, ' ', huge_len);
+	huge[0] = '{';
+	start_scorer(f, 0, "bad", "*=" MODEL, NULL);
+	for (size_t p = 0, seq = 0; p < n_rows; p += 10, seq++) {
+		publish_rows(f, "good1", "g", seq, base + (double)p / 50.0, lin, 3,
+			     rows + p * 3, 10);
+		switch (seq % 5) {
+		case 0:
+			publish_text(f, "bad1", "\x01\xff garbage", 10);
+			break;
+		case 1:
+			publish_text(f, "bad1", nan, strlen(nan));
+			break;
+		case 2:
+			publish_rows(f, "bad2", "b", seq, base, wrong, 3, rows, 10);
+			break;
+		case 3:
+			publish_text(f, "bad1", huge, huge_len);
+			break;
+		default:
+			publish_text(f, "bad1", "{\"v\":1}", 7);
+		}
+	}
+	assert_int_equal(harness_sub_wait(f->pred, NULL, NULL, want, WAIT_MS), 0);
+	assert_true(wait_metric(f, "bad", "malformed_dropped", 32) >= 32);
+	assert_true(wait_metric(f, "bad", "oversized_dropped", 8) >= 8);
+	assert_true(wait_metric(f, "bad", "channel_mismatch", 8) >= 8);
+	assert_int_equal(predictions_of(f, "good1", pred, 64), want);
+	assert_int_equal(predictions_of(f, "bad1", pred, 64), 0);
+	assert_int_equal(predictions_of(f, "bad2", pred, 64), 0);
+	assert_int_equal(harness_sub_count(f->pred), want);
+	/* the scorer is alive and well */
+	assert_int_equal(kill(f->scorer[0], 0), 0);
+	free(huge);
+	free(rows);
+}
+
+/* ---- two scorers ------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static void test_two_scorers_exactly_once(void **state)
+{
+	fixture *f = *state;
+	enum { SENSORS = 24, ROWS = 400, PER = (ROWS - 200) / 10 + 1 };
+	double base = clock_now();
+	msg_prediction *pred = calloc(PER * 4, sizeof(*pred));
+	long long wa, wb, deadline;
+
+	assert_non_null(pred);
+	start_scorer(f, 0, "sa", "*=" MODEL, "pair");
+	start_scorer(f, 1, "sb", "*=" MODEL, "pair");
+	/* both see both before any data flows */
+	assert_int_equal(wait_metric(f, "sa", "members", 2), 2);
+	assert_int_equal(wait_metric(f, "sb", "members", 2), 2);
+
+	for (size_t p = 0, seq = 0; p < ROWS; p += 10, seq++)
+		for (size_t s = 0; s < SENSORS; s++) {
+			char id[16];
+			float *rows = sine_rows(ROWS, s);
+			snprintf(id, sizeof(id), "m%zu", s);
+			publish_rows(f, id, "r", seq, base + (double)p / 50.0, lin, 3,
+				     rows + p * 3, 10);
+			free(rows);
+		}
+	assert_int_equal(harness_sub_wait(f->pred, NULL, NULL, SENSORS * PER, WAIT_MS),
+			 0);
+	for (size_t s = 0; s < SENSORS; s++) {
+		char id[16];
+		double t[PER * 4];
+		size_t n;
+		snprintf(id, sizeof(id), "m%zu", s);
+		n = predictions_of(f, id, pred, PER * 4);
+		assert_int_equal(n, PER); /* each window once: no more, no less */
+		for (size_t i = 0; i < n; i++)
+			t[i] = pred[i].t;
+		qsort(t, n, sizeof(t[0]), cmp_double);
+		for (size_t i = 0; i < n; i++) /* exactly the windows of the stream */
+			assert_true(fabs(t[i] - (base + (double)(i * 10 + 199) / 50.0)) <
+				    1e-3);
+	}
+	/* the scorers' own counts: both took a share, and together they scored
+	 * each window once (a window scored twice would push the sum over) */
+	deadline = harness_now_ms() + WAIT_MS;
+	do {
+		wa = wait_metric(f, "sa", "windows_scored", 0);
+		wb = wait_metric(f, "sb", "windows_scored", 0);
+		if (wa + wb >= SENSORS * PER)
+			break;
+		harness_nap_ms(50);
+	} while (harness_now_ms() < deadline);
+	assert_true(wa > 0 && wb > 0);
+	assert_int_equal(wa + wb, SENSORS * PER);
+	assert_int_equal(harness_sub_count(f->pred), SENSORS * PER);
+	free(pred);
+}
+
+/* ---- SIGHUP reload ------------------------------------------------------------ */
+
+static int file_contains(const char *path, const char *want)
+{
+	char text[65536];
+	FILE *fp = fopen(path, "r");
+	size_t n;
+	if (!fp)
+		return 0;
+	n = fread(text, 1, sizeof(text) - 1, fp);
+	fclose(fp);
+	text[n] = 0;
+	return strstr(text, want) != NULL;
+}
+
+static void test_sighup_refuses_bad_model(void **state)
+{
+	fixture *f = *state;
+	char path[PATH_MAX], rule[PATH_MAX + 8], err[512];
+	ae_model m;
+	msg_prediction pred[64];
+	float *rows = sine_rows(600, 1);
+	double base = clock_now();
+	size_t seq = 0, n;
+	FILE *fp;
+	long long deadline;
+
+	snprintf(path, sizeof(path), "%s/live.aem", harness_tmpdir());
+	assert_int_equal(aefile_load(MODEL, &m, err, sizeof err), 0);
+	assert_int_equal(aefile_save(&m, path, err, sizeof err), 0);
+	snprintf(rule, sizeof(rule), "*=%s", path);
+	start_scorer(f, 0, "hup", rule, NULL);
+
+	/* corrupt the file in place, SIGHUP: refused, old model serving */
+	fp = fopen(path, "r+b");
+	assert_non_null(fp);
+	fseek(fp, 100, SEEK_SET);
+	fputs("CORRUPTION", fp);
+	fclose(fp);
+	assert_int_equal(kill(f->scorer[0], SIGHUP), 0);
+	assert_int_equal(wait_metric(f, "hup", "model_reloads_failed", 1), 1);
+	deadline = harness_now_ms() + WAIT_MS;
+	while (!file_contains(f->log[0], "REFUSED") && harness_now_ms() < deadline)
+		harness_nap_ms(20);
+	assert_true(file_contains(f->log[0], "REFUSED"));
+	for (size_t p = 0; p < 300; p += 10)
+		publish_rows(f, "h1", "r", seq++, base + (double)p / 50.0, lin, 3,
+			     rows + p * 3, 10);
+	assert_int_equal(harness_sub_wait(f->pred, NULL, NULL, 11, WAIT_MS), 0);
+	n = predictions_of(f, "h1", pred, 64);
+	assert_int_equal(n, 11);
+	assert_non_null(strstr(pred[0].model, "lpms-linacc@"));
+
+	/* a good new model (another threshold): taken on SIGHUP */
+	m.threshold *= 2;
+	snprintf(m.meta.name, sizeof(m.meta.name), "lpms-linacc-v2");
+	assert_int_equal(aefile_save(&m, path, err, sizeof err), 0);
+	assert_int_equal(kill(f->scorer[0], SIGHUP), 0);
+	assert_int_equal(wait_metric(f, "hup", "model_reloads_ok", 1), 1);
+	/* the window restarts with the new model: 200 more rows, one window */
+	for (size_t p = 300; p < 500; p += 10)
+		publish_rows(f, "h1", "r", seq++, base + (double)p / 50.0, lin, 3,
+			     rows + p * 3, 10);
+	assert_int_equal(harness_sub_wait(f->pred, NULL, NULL, 12, WAIT_MS), 0);
+	n = predictions_of(f, "h1", pred, 64);
+	assert_int_equal(n, 12);
+	assert_non_null(strstr(pred[11].model, "lpms-linacc-v2@"));
+	assert_true(fabs(pred[11].threshold - m.threshold) < 1e-6);
+	ae_model_cleanup(&m);
+	free(rows);
+}
+
+/* ---- restart ------------------------------------------------------------------ */
+
+static void test_restart_skips_stale_backlog(void **state)
+{
+	fixture *f = *state;
+	float *rows = sine_rows(400, 2);
+	msg_prediction pred[64];
+	double now = clock_now(), old = now - 3600;
+	size_t n;
+
+	start_scorer(f, 0, "rs", "*=" MODEL, NULL);
+	for (size_t p = 0, seq = 0; p < 300; p += 10, seq++)
+		publish_rows(f, "r1", "live1", seq, now + (double)p / 50.0, lin, 3,
+			     rows + p * 3, 10);
+	assert_int_equal(harness_sub_wait(f->pred, NULL, NULL, 11, WAIT_MS), 0);
+	assert_int_equal(harness_stop(f->scorer[0], SIGTERM, 10000), 0);
+	f->scorer[0] = 0;
+
+	/* while it is down, its persistent session queues an hour-old backlog */
+	for (size_t p = 0, seq = 0; p < 400; p += 10, seq++)
+		publish_rows(f, "r1", "old", seq, old + (double)p / 50.0, lin, 3,
+			     rows + p * 3, 10);
+	harness_sub_clear(f->svc);
+	start_scorer(f, 0, "rs", "*=" MODEL, NULL);
+	/* the backlog arrives and is skipped, not scored */
+	assert_int_equal(wait_metric(f, "rs", "stale_skipped", 21), 21);
+	assert_true(wait_metric(f, "rs", "raw_in", 40) >= 40);
+	/* live data resumes: predictions again, after a fresh window */
+	now = clock_now();
+	for (size_t p = 0, seq = 0; p < 300; p += 10, seq++)
+		publish_rows(f, "r1", "live2", seq, now + (double)p / 50.0, lin, 3,
+			     rows + p * 3, 10);
+	assert_int_equal(harness_sub_wait(f->pred, NULL, NULL, 22, WAIT_MS), 0);
+	n = predictions_of(f, "r1", pred, 64);
+	assert_int_equal(n, 22);
+	for (size_t i = 0; i < n; i++)
+		assert_true(pred[i].t > old + 1800);
+	free(rows);
+}
+
+/* ---- the real chain: lpms-emu -> ingest-bt -> scorer ------------------------ */
+
+static void test_lpms_emu_ingest_scorer_chain(void **state)
+{
+	fixture *f = *state;
+	ae_model m;
+	csv_table t;
+	ae_work w;
+	float *rows, *std, *win, *ref;
+	size_t n_rows, nw, got, runs = 0;
+	msg_prediction *pred;
+	char err[512], port_file[PATH_MAX], port[32] = "", src[128], elog[PATH_MAX],
+					    ilog[PATH_MAX];
+	const char *emu_argv[12], *ing_argv[12];
+	pid_t emu, ing;
+	long long deadline;
+	FILE *fp;
+	int st;
+
+	assert_int_equal(aefile_load(MODEL, &m, err, sizeof err), 0);
+	assert_int_equal(csv_read_file(harness_shared(CSV), &t, err, sizeof err), 0);
+	assert_int_equal(ae_rows_from_table(&m, &t, 0, &rows, &n_rows, err, sizeof err),
+			 0);
+	csv_free(&t);
+	nw = ae_window_count(n_rows, m.window, m.hop);
+	std = malloc(n_rows * m.n_channels * sizeof(*std));
+	win = malloc(nw * ae_input_size(&m) * sizeof(*win));
+	ref = malloc(nw * sizeof(*ref));
+	pred = calloc(nw + 8, sizeof(*pred));
+	assert_true(std && win && ref && pred);
+	ae_standardise(&m, rows, n_rows, std);
+	assert_int_equal(ae_make_windows(&m, std, n_rows, win), nw);
+	assert_int_equal(ae_work_init(&w, &m, 256, err, sizeof err), 0);
+	ae_score_batch(&m, win, nw, ref, &w);
+
+	/* 20x real time: the data's own clock runs ahead of the wall clock */
+	f->max_age = "0";
+	start_scorer(f, 0, "chain", "*=" MODEL, NULL);
+	snprintf(port_file, sizeof(port_file), "%s/emu.port", harness_tmpdir());
+	emu_argv[0] = harness_bin("lpms-emu");
+	emu_argv[1] = "--listen-port";
+	emu_argv[2] = "0";
+	emu_argv[3] = "--port-file";
+	emu_argv[4] = port_file;
+	emu_argv[5] = "--replay";
+	emu_argv[6] = harness_shared(CSV);
+	emu_argv[7] = "--speed";
+	emu_argv[8] = "20";
+	emu_argv[9] = "--no-start-streaming";
+	emu_argv[10] = NULL;
+	emu = harness_spawn(emu_argv, NULL, elog, sizeof(elog));
+	assert_true(emu > 0);
+	deadline = harness_now_ms() + WAIT_MS;
+	while (!port[0] && harness_now_ms() < deadline) {
+		fp = fopen(port_file, "r");
+		if (fp) {
+			if (!fgets(port, sizeof(port), fp))
+				port[0] = '\0';
+			port[strcspn(port, "\r\n")] = '\0';
+			fclose(fp);
+		}
+		if (!port[0])
+			harness_nap_ms(20);
+	}
+	assert_true(port[0] != '\0');
+	snprintf(src, sizeof(src), "tcp:127.0.0.1:%s#arm1-lpms", port);
+	ing_argv[0] = harness_bin("ingest-bt");
+	ing_argv[1] = "--broker";
+	ing_argv[2] = f->broker.uri;
+	ing_argv[3] = src;
+	ing_argv[4] = NULL;
+	ing = harness_spawn(ing_argv, NULL, ilog, sizeof(ilog));
+	assert_true(ing > 0);
+
+	assert_int_equal(harness_sub_wait(f->pred, NULL, NULL, nw, 90000), 0);
+	got = predictions_of(f, "arm1-lpms", pred, nw + 8);
+	assert_int_equal(got, nw);
+	for (size_t i = 0; i < nw; i++) {
+		assert_true(fabs(pred[i].score - ref[i]) <=
+			    1e-5 * fmax(1.0, fabs(ref[i])));
+		if (fabs(ref[i] - m.threshold) > 1e-4)
+			assert_int_equal(pred[i].anomaly, ref[i] > m.threshold);
+		runs += pred[i].anomaly && (i == 0 || !pred[i - 1].anomaly);
+	}
+	assert_true(runs >= 8); /* the failure stretches */
+	assert_int_equal(wait_metric(f, "chain", "window_restarts", 0), 0);
+
+	st = harness_stop(ing, SIGTERM, 10000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	st = harness_stop(emu, SIGTERM, 5000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ae_work_cleanup(&w);
+	ae_model_cleanup(&m);
+	free(rows);
+	free(std);
+	free(win);
+	free(ref);
+	free(pred);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_lpms_emu_ingest_scorer_chain, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_lpms_scores_equal_offline, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_data_counted_others_flow, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_two_scorers_exactly_once, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sighup_refuses_bad_model, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_restart_skips_stale_backlog, setup,
+					    teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,188 @@
+/* test_scorer_models — the scorer's model map (services/scorer/models.c):
+ * GLOB=FILE rules with first match winning, one load per distinct file,
+ * labels name@crc, change detection on disk, a bad replacement refused
+ * (once) while the old model keeps serving, and a SIGHUP-style forced
+ * reload of an unchanged file that changes nothing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../services/scorer/models.h"
+#include "aefile.h"
+
+static char dir[64];
+
+static const char *const ch[] = {"linacc_x", "linacc_y", "linacc_z"};
+
+static void save_model(const char *path, const char *name, float threshold)
+{
+	const size_t hidden[] = {3};
+	ae_spec s = {ch, 3, 8, 2, hidden, 1, AE_ACT_TANH, AE_ACT_LINEAR};
+	ae_model m;
+	char err[256];
+	assert_int_equal(ae_model_init(&m, &s, err, sizeof err), 0);
+	for (size_t i = 0; i < m.n_params; i++)
+		m.params[i] = 0.01f * (float)(i % 7);
+	m.threshold = threshold;
+	snprintf(m.meta.name, sizeof(m.meta.name), "%s", name);
+	assert_int_equal(aefile_save(&m, path, err, sizeof err), 0);
+	ae_model_cleanup(&m);
+}
+
+static char *path_of(const char *name)
+{
+	static char buf[4][128];
+	static int k;
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", dir, name);
+	return buf[k];
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/test_scorer_models.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+typedef struct reports {
+	int reloaded, unchanged, refused;
+	char last[512];
+} reports;
+
+static void on_report(void *ud, size_t slot, enum models_event ev, const char *msg)
+{
+	reports *r = ud;
+	(void)slot;
+	if (ev == MODELS_RELOADED)
+		r->reloaded++;
+	else if (ev == MODELS_UNCHANGED)
+		r->unchanged++;
+	else
+		r->refused++;
+	snprintf(r->last, sizeof(r->last), "%s", msg);
+}
+
+static void test_rules_and_lookup(void **state)
+{
+	(void)state;
+	model_map mm;
+	char err[512], spec[256];
+
+	save_model(path_of("a.aem"), "arm", 0.5f);
+	save_model(path_of("b.aem"), "generic", 0.7f);
+	models_init(&mm);
+	snprintf(spec, sizeof(spec), "arm*=%s", path_of("a.aem"));
+	assert_int_equal(models_add_rule(&mm, spec, err, sizeof err), 0);
+	snprintf(spec, sizeof(spec), "press[0-9]=%s", path_of("a.aem"));
+	assert_int_equal(models_add_rule(&mm, spec, err, sizeof err), 0);
+	assert_int_equal(models_add_rule(&mm, path_of("b.aem"), err, sizeof err), 0);
+	assert_int_equal(mm.n_rules, 3);
+	assert_int_equal(mm.n_slots, 2); /* a.aem loaded once */
+	assert_int_equal(models_add_rule(&mm, "=x.aem", err, sizeof err), MODELS_EINVAL);
+	assert_int_equal(models_add_rule(&mm, "arm*=", err, sizeof err), MODELS_EINVAL);
+	assert_int_equal(models_load_all(&mm, err, sizeof err), 0);
+
+	assert_int_equal(models_lookup(&mm, "arm1-lpms"), 0);
+	assert_int_equal(models_lookup(&mm, "press7"), 0);
+	assert_int_equal(models_lookup(&mm, "press77"), 1); /* falls to '*' */
+	assert_int_equal(models_lookup(&mm, "pump"), 1);
+	assert_non_null(strstr(mm.slots[0].label, "arm@"));
+	assert_int_equal(strlen(mm.slots[0].label), strlen("arm@") + 8);
+	assert_true(mm.slots[1].model.threshold == 0.7f);
+	assert_int_equal(mm.slots[0].gen, 1);
+	models_cleanup(&mm);
+	models_cleanup(&mm);
+
+	/* no catch-all: unmatched sensors have no model */
+	models_init(&mm);
+	assert_int_equal(models_add_rule(&mm, "arm*=nope.aem", err, sizeof err), 0);
+	assert_int_equal(models_lookup(&mm, "pump"), -1);
+	assert_int_equal(models_load_all(&mm, err, sizeof err), MODELS_ELOAD);
+	assert_non_null(strstr(err, "nope.aem"));
+	models_cleanup(&mm);
+}
+
+static void test_reload_and_refuse(void **state)
+{
+	(void)state;
+	model_map mm;
+	reports r = {0};
+	char err[512], label[MSG_NAME_MAX + 1];
+	const char *p = path_of("live.aem");
+	FILE *f;
+
+	save_model(p, "live", 0.5f);
+	models_init(&mm);
+	assert_int_equal(models_add_rule(&mm, p, err, sizeof err), 0);
+	assert_int_equal(models_load_all(&mm, err, sizeof err), 0);
+	snprintf(label, sizeof(label), "%s", mm.slots[0].label);
+
+	/* nothing changed: nothing reported */
+	assert_int_equal(models_refresh(&mm, 0, on_report, &r), 0);
+	assert_int_equal(r.reloaded + r.unchanged + r.refused, 0);
+	/* forced (SIGHUP), same file: unchanged, same generation */
+	assert_int_equal(models_refresh(&mm, 1, on_report, &r), 0);
+	assert_int_equal(r.unchanged, 1);
+	assert_int_equal(mm.slots[0].gen, 1);
+
+	/* a new model replaces it on disk */
+	save_model(p, "live", 0.9f);
+	assert_int_equal(models_refresh(&mm, 0, on_report, &r), 1);
+	assert_int_equal(r.reloaded, 1);
+	assert_int_equal(mm.slots[0].gen, 2);
+	assert_true(mm.slots[0].model.threshold == 0.9f);
+	assert_string_not_equal(mm.slots[0].label, label);
+	snprintf(label, sizeof(label), "%s", mm.slots[0].label);
+
+	/* a truncated file: refused, reported once, old model serving */
+	f = fopen(p, "wb");
+	assert_non_null(f);
+	fwrite("ANOMAE\x1a\n\x01\0\0\0garbage", 1, 19, f);
+	fclose(f);
+	assert_int_equal(models_refresh(&mm, 0, on_report, &r), 0);
+	assert_int_equal(r.refused, 1);
+	assert_non_null(strstr(r.last, "live.aem"));
+	assert_int_equal(models_refresh(&mm, 0, on_report, &r), 0);
+	assert_int_equal(r.refused, 1);
+	assert_true(mm.slots[0].loaded);
+	assert_int_equal(mm.slots[0].gen, 2);
+	assert_string_equal(mm.slots[0].label, label);
+	assert_true(mm.slots[0].model.threshold == 0.9f);
+
+	/* removed: refused too; then a good file again is picked up */
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(models_refresh(&mm, 0, on_report, &r), 0);
+	assert_int_equal(r.refused, 2);
+	save_model(p, "live", 0.3f);
+	assert_int_equal(models_refresh(&mm, 0, on_report, &r), 1);
+	assert_int_equal(mm.slots[0].gen, 3);
+	assert_true(mm.slots[0].model.threshold == 0.3f);
+	models_cleanup(&mm);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_rules_and_lookup),
+	    cmocka_unit_test(test_reload_and_refuse),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
