@@ -6,15 +6,15 @@
  *  - a full disk (a 1 MiB tmpfs; skipped without the right to mount): the
  *    archiver says so, stays up, and after the file system grows it holds
  *    every sample, with an intact database;
- *  - export -> bin/ae-train -> a model file that loads (aefile_load, what
- *    the scorer uses);
+ *  - export -> bin/ae-train -> a model file that loads (aefile_load), and
+ *    that the real bin/scorer loads for the sensor and predicts with;
  *  - the real chain: bin/lpms-emu replaying a recording -> bin/ingest-bt ->
  *    mosquitto -> bin/archiver, killed with SIGKILL five times while the
  *    stream runs: an independent persistent subscriber (started before the
  *    stream) is the ground truth, and afterwards the database holds each of
  *    its (sensor, run, seq) exactly once with the same samples bit for bit,
  *    missing only what ingest itself reported lost; then the recording
- *    retrains (export -> ae-train -> a model that loads).
+ *    retrains (export -> ae-train -> bin/scorer serves the new model).
  * In the first three tests the publisher is in the test (common/mqtt,
  * persistent session, QoS 1) so that the exact set of published messages is
  * known. */
@@ -66,6 +66,29 @@ static float sample_value(uint64_t seq, size_t i, size_t c)
 	/* smooth signals, so that ae-train has something learnable */
 	double t = (double)(seq * T_PER + i) / 100.0;
 	return (float)(sin(t * (1.0 + (double)c)) * 0.01 * (double)(c + 1));
+}
+
+#define T_SCORE_MSGS 20 /* raw messages at most offered to the scorer */
+
+/* Message seq of the synthetic stream of run `run` (r is initialised here;
+ * msg_raw_cleanup it). */
+static void synth_raw(msg_raw *r, uint64_t seq, const char *run)
+{
+	msg_raw_init(r);
+	snprintf(r->sensor, sizeof(r->sensor), T_SENSOR);
+	snprintf(r->run, sizeof(r->run), "%s", run);
+	r->rate_hz = 100;
+	r->n_channels = 3;
+	snprintf(r->channels[0], sizeof(r->channels[0]), "linacc_x");
+	snprintf(r->channels[1], sizeof(r->channels[1]), "linacc_y");
+	snprintf(r->channels[2], sizeof(r->channels[2]), "linacc_z");
+	assert_int_equal(msg_raw_reserve(r, T_PER), 0);
+	r->n_samples = T_PER;
+	r->seq = seq;
+	r->t0 = 1764151200.0 + (double)(seq * T_PER) / 100.0;
+	for (size_t i = 0; i < T_PER; i++)
+		for (size_t ch = 0; ch < 3; ch++)
+			r->samples[i * 3 + ch] = sample_value(seq, i, ch);
 }
 
 static void *pub_main(void *arg)
@@ -312,12 +335,13 @@ static int file_contains(const char *path, const char *text)
 
 /* The retraining loop: archiver export -> bin/ae-train -> a model file that
  * loads as the scorer loads it (aefile_load) with the exported channels. */
-static void retrain(const char *db, const char *sensor, const char *tag)
+static void retrain(const char *db, const char *sensor, const char *tag, char *model,
+		    size_t model_len)
 {
-	char csv[600], model[600], err[256];
+	char csv[600], err[256];
 	ae_model m;
 	snprintf(csv, sizeof(csv), "%s/export-%s.csv", harness_tmpdir(), tag);
-	snprintf(model, sizeof(model), "%s/retrained-%s.aem", harness_tmpdir(), tag);
+	snprintf(model, model_len, "%s/retrained-%s.aem", harness_tmpdir(), tag);
 	const char *ex[] = {harness_bin("archiver"),
 			    "export",
 			    "--db",
@@ -356,6 +380,112 @@ static void retrain(const char *db, const char *sensor, const char *tag)
 	ae_model_cleanup(&m);
 }
 
+/* The retrained model in the real bin/scorer: it loads it for the sensor
+ * (its start-up log line), and scores the recorded raw messages, published
+ * again, with it: a prediction for the sensor over one window of 20 samples,
+ * labelled with that model. Messages are published one at a time until the
+ * first prediction (the scorer subscribes after it has loaded its models). */
+static void score_with(const char *uri, const char *sensor, const char *model,
+		       const msg_raw *raws, size_t n)
+{
+	char mrule[700], slog[512], want[800], label[128] = "", line[1024], err[256];
+	char client_id[64], *pl = malloc(MSG_MAX_PAYLOAD + 1);
+	char ptopic[128];
+	harness_sub *pred;
+	metrics *m = metrics_new();
+	mqtt_options o;
+	mqtt_client *c;
+	msg_prediction p;
+	harness_msg hm;
+	long long end;
+	size_t i, len;
+	FILE *f;
+	pid_t pid;
+	int st;
+
+	snprintf(ptopic, sizeof(ptopic), "factory/%s/prediction", sensor);
+	pred = harness_sub_new(uri, ptopic, NULL, 0);
+	assert_non_null(pl);
+	assert_non_null(pred);
+	snprintf(mrule, sizeof(mrule), "%s=%s", sensor, model);
+	{
+		const char *argv[] = {harness_bin("scorer"),
+				      "--broker",
+				      uri,
+				      "--instance",
+				      "itest",
+				      "--model",
+				      mrule,
+				      "--max-age-s",
+				      "0",
+				      "--metrics-interval",
+				      "300",
+				      NULL};
+		pid = harness_spawn(argv, NULL, slog, sizeof(slog));
+		assert_true(pid > 0);
+	}
+	/* loaded: "model FILE: LABEL, 3 channels, window 20, hop 20, ..." */
+	snprintf(want, sizeof(want), "model %s: ", model);
+	end = harness_now_ms() + 15000;
+	while (!file_contains(slog, want)) {
+		if (harness_now_ms() >= end || harness_wait_exit(pid, 0) != -1) {
+			fprintf(stderr, "scorer did not load %s; log %s\n", model, slog);
+			fail();
+		}
+		harness_nap_ms(20);
+	}
+	f = fopen(slog, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *s = strstr(line, want);
+		if (s) {
+			s += strlen(want);
+			snprintf(label, sizeof(label), "%.*s", (int)strcspn(s, ","), s);
+			assert_non_null(strstr(s, ", 3 channels, window 20, hop 20,"));
+		}
+	}
+	fclose(f);
+	assert_true(label[0] != '\0');
+
+	snprintf(client_id, sizeof(client_id), "itest-scorepub-%d", (int)getpid());
+	mqtt_options_default(&o);
+	o.uri = uri;
+	o.root = "factory";
+	o.service = "itest-pub";
+	o.client_id = client_id;
+	o.metrics_interval_ms = 0;
+	c = mqtt_new(&o, m, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(mqtt_wait_connected(c, 10000), 0);
+	for (i = 0; i < n && harness_sub_count(pred) == 0; i++) {
+		assert_int_equal(msg_raw_encode(&raws[i], pl, MSG_MAX_PAYLOAD + 1, &len,
+						err, sizeof(err)),
+				 0);
+		assert_int_equal(mqtt_publish_sensor(c, sensor, "raw", pl, len, 1, 0), 0);
+		harness_sub_wait(pred, NULL, NULL, 1, 100); /* poll interval */
+	}
+	if (harness_sub_wait(pred, NULL, NULL, 1, 10000)) {
+		fprintf(stderr, "no prediction after %zu raw messages; log %s\n", i,
+			slog);
+		fail();
+	}
+	assert_int_equal(harness_sub_get(pred, 0, &hm), 0);
+	assert_int_equal(msg_prediction_decode(hm.payload, hm.len, &p, err, sizeof(err)),
+			 0);
+	assert_string_equal(p.sensor, sensor);
+	assert_string_equal(p.model, label);
+	assert_int_equal(p.n, 20);
+	assert_true(isfinite(p.score) && p.score >= 0);
+	harness_msg_cleanup(&hm);
+	assert_int_equal(mqtt_shutdown(c, 10000), 0);
+	mqtt_free(c);
+	metrics_free(m);
+	free(pl);
+	st = harness_stop(pid, SIGTERM, 10000);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	harness_sub_free(pred);
+}
+
 /* ---- tests ------------------------------------------------------------------- */
 
 static char t_mnt[512];
@@ -392,7 +522,16 @@ static void test_kill9_five_times(void **state)
 	check_all(db, n);
 
 	/* the retraining loop: export -> ae-train -> a model that loads */
-	retrain(db, T_SENSOR, "synthetic");
+	{
+		char model[600];
+		msg_raw r[T_SCORE_MSGS];
+		retrain(db, T_SENSOR, "synthetic", model, sizeof(model));
+		for (int q = 0; q < T_SCORE_MSGS; q++)
+			synth_raw(&r[q], (uint64_t)q, "score");
+		score_with(b.uri, T_SENSOR, model, r, T_SCORE_MSGS);
+		for (int q = 0; q < T_SCORE_MSGS; q++)
+			msg_raw_cleanup(&r[q]);
+	}
 	harness_sub_free(a.status);
 	harness_broker_stop(&b);
 }
@@ -696,10 +835,14 @@ static void test_chain_kill9_five_times(void **state)
 		check_stored(q, &sent[i]);
 	sqlite3_finalize(q);
 	sqlite3_close(h);
-	raws_free(sent, n_sent);
 
-	/* and the real recording retrains */
-	retrain(db, CHAIN_SENSOR, "chain");
+	/* the recording retrains, and the scorer serves the new model */
+	{
+		char model[600];
+		retrain(db, CHAIN_SENSOR, "chain", model, sizeof(model));
+		score_with(b.uri, CHAIN_SENSOR, model, sent, n_sent);
+	}
+	raws_free(sent, n_sent);
 	harness_sub_free(raw);
 	harness_sub_free(met);
 	harness_sub_free(a.status);
