@@ -51,7 +51,8 @@ int truth_energy_stretches(const char *path, const char *channel, double bin_s,
 	for (size_t b = 0; b < used; b++) {
 		int hot = cnt[b] > 0 && sqrt(ss[b] / (double)cnt[b]) > rms_min;
 		if (hot && !in && k < max)
-			out[k++] = (truth_stretch){(double)b * bin_s, (double)(b + 1) * bin_s};
+			out[k++] =
+			    (truth_stretch){(double)b * bin_s, (double)(b + 1) * bin_s};
 		else if (hot && in && k > 0)
 			out[k - 1].end = (double)(b + 1) * bin_s;
 		in = hot;
