@@ -20,43 +20,21 @@
 #include <stdlib.h>
 
 #include "../../services/scorer/ae_eval.h"
-#include "csv.h"
+#include "../harness/truth.h"
 
 #define BIN_S 5.0
-#define MAX_BINS 128
 
 /* Failure stretches from the energy of linacc_x, merged over bins. */
 static size_t energy_stretches(const char *path, ae_eval_stretch *out, size_t max)
 {
-	csv_table t;
-	char err[256];
-	if (csv_read_file(path, &t, err, sizeof err))
-		fail_msg("%s", err);
-	int cx = csv_col(&t, "linacc_x"), ct = csv_col(&t, "timestamp");
-	assert_true(cx >= 0 && ct >= 0);
-	double ss[MAX_BINS] = {0};
-	size_t cnt[MAX_BINS] = {0};
-	for (size_t r = 0; r < t.n_rows; r++) {
-		double tt = t.values[r * t.n_cols + (size_t)ct];
-		double x = t.values[r * t.n_cols + (size_t)cx];
-		long b = tt < 0 ? 0 : (long)(tt / BIN_S);
-		if (b < MAX_BINS) {
-			ss[b] += x * x;
-			cnt[b]++;
-		}
-	}
-	csv_free(&t);
+	truth_stretch ts[32];
 	size_t n = 0;
-	int in = 0;
-	for (size_t b = 0; b < MAX_BINS; b++) {
-		int hot = cnt[b] > 0 && sqrt(ss[b] / (double)cnt[b]) > 0.07;
-		if (hot && !in && n < max)
-			out[n++] =
-			    (ae_eval_stretch){(double)b * BIN_S, (double)(b + 1) * BIN_S};
-		else if (hot && in)
-			out[n - 1].end = (double)(b + 1) * BIN_S;
-		in = hot;
-	}
+	if (truth_energy_stretches(path, "linacc_x", BIN_S, 0.07, ts, 32, &n))
+		fail_msg("no ground truth from %s", path);
+	if (n > max)
+		n = max;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (ae_eval_stretch){ts[i].start, ts[i].end};
 	return n;
 }
 
