@@ -27,6 +27,7 @@ void state_defaults(state_params *p)
 	p->enter_rate = 0.5;
 	p->exit_rate = 0.2;
 	p->min_windows = 10;
+	p->min_span = 0.8;
 	p->capacity = 4096;
 }
 
@@ -47,6 +48,8 @@ int state_init(state_machine *m, const state_params *p, char *err, size_t errlen
 		bad = "exit_rate must be in [0, enter_rate)";
 	else if (q->min_windows < 1)
 		bad = "min_windows must be >= 1";
+	else if (!(q->min_span > 0.0 && q->min_span <= 1.0))
+		bad = "min_span must be in (0, 1]";
 	else if (q->capacity < q->min_windows || q->capacity > (1u << 24))
 		bad = "capacity must be in [min_windows, 2^24]";
 	if (bad) {
@@ -89,6 +92,15 @@ double state_rate(const state_machine *m)
 
 size_t state_count(const state_machine *m) { return m->n; }
 
+int state_has_evidence(const state_machine *m)
+{
+	double span;
+	if (m->n < m->p.min_windows || m->n == 0)
+		return 0;
+	span = m->t[(m->head + m->n - 1) % m->p.capacity] - m->t[m->head];
+	return span >= m->p.min_span * m->p.window_s;
+}
+
 state_kind state_get(const state_machine *m) { return m->cur; }
 
 static int state__move(state_machine *m, state_kind to, double t, state_transition *tr)
@@ -123,7 +135,7 @@ int state_push(state_machine *m, double t, int anomaly, state_transition *tr)
 	while (m->n > 0 && m->t[m->head] <= t - m->p.window_s)
 		state__drop_oldest(m);
 
-	if (m->cur == STATE_STALE || m->n < m->p.min_windows)
+	if (m->cur == STATE_STALE || !state_has_evidence(m))
 		return 0;
 	double rate = state_rate(m);
 	if (m->cur == STATE_OK && rate >= m->p.enter_rate)

@@ -4,18 +4,23 @@
  *
  * Each scored window arrives as (t, anomaly 0/1). The machine keeps the
  * labels of the last window_s seconds (t_now - window_s < t <= t_now) and
- * their anomaly rate. With at least min_windows labels in that span:
+ * their anomaly rate. With at least min_windows labels in that span, and
+ * those labels spanning at least min_span * window_s seconds (evidence):
  *   OK      -> FAILURE  when rate >= enter_rate
  *   FAILURE -> OK       when rate <= exit_rate   (exit_rate < enter_rate)
  * The gap between the two rates is the hysteresis; the time window plus
  * min_windows is why an isolated anomalous window (or a few) never flips
  * the state: one glitch among min_windows labels is a rate of
- * 1/min_windows, below any sensible enter_rate.
+ * 1/min_windows, below any sensible enter_rate. The span rule is why a
+ * short burst at the start of a stream (or after a gap) cannot either: a
+ * count alone would let the first min_windows labels — 2 s at 5 windows/s —
+ * decide, and a machine's start-up movement would read as FAILURE.
  *
  * Defaults (state_defaults): window_s 10, enter_rate 0.5, exit_rate 0.2,
- * min_windows 10, capacity 4096 labels. At the LPMS-B2's 50 Hz with a hop
- * of 10 samples that is 50 windows per span: FAILURE needs 5 s of mostly
- * anomalous windows, and leaves after the rate falls to a fifth.
+ * min_windows 10, min_span 0.8, capacity 4096 labels. At the LPMS-B2's
+ * 50 Hz with a hop of 10 samples that is 50 windows per span: no verdict
+ * before 8 s of windows, FAILURE needs 5 s of mostly anomalous windows,
+ * and leaves after the rate falls to a fifth.
  *
  * STALE belongs to the alerter (it notices silence); it marks the machine
  * with state_set(STALE), which drops the evidence (it is old by then).
@@ -46,6 +51,9 @@ typedef struct state_params {
 	double enter_rate; /* 0 < exit_rate < enter_rate <= 1 */
 	double exit_rate;
 	size_t min_windows; /* labels needed in the span before any transition, >= 1 */
+	double min_span;    /* and the time they must span, as a fraction of
+			       window_s, in (0, 1]: a verdict rests on most of a
+			       window of history, not on its first seconds */
 	size_t capacity; /* labels kept at most (oldest dropped beyond), >= min_windows */
 } state_params;
 
@@ -82,6 +90,10 @@ int state_push(state_machine *m, double t, int anomaly, state_transition *tr);
 int state_set(state_machine *m, state_kind to, double t, state_transition *tr);
 
 state_kind state_get(const state_machine *m);
+/* 1 when the span holds enough evidence for a verdict: min_windows labels
+ * covering at least min_span * window_s seconds (newest minus oldest). */
+int state_has_evidence(const state_machine *m);
+
 /* Anomaly rate over the labels in the span (0 with none), and their count. */
 double state_rate(const state_machine *m);
 size_t state_count(const state_machine *m);

@@ -21,7 +21,7 @@ int main(int argc, char **argv)
 	alerter_options o;
 	alerter *a;
 	char err[256];
-	double window_s, enter, exit_rate, stale_s;
+	double window_s, enter, exit_rate, stale_s, min_span;
 	long min_windows, max_sensors, wh_timeout, wh_attempts, wh_max_age_s, cmd_timeout,
 	    rate_limit_s, queue, restore_ms;
 	int command_shell;
@@ -36,6 +36,8 @@ int main(int argc, char **argv)
 	     "anomaly rate at which it leaves FAILURE (< enter-rate)", 0, 0},
 	    {"min-windows", CONFIG_INT, &min_windows, "10", 1, 4096,
 	     "scored windows in the span needed before any verdict", 0, 0},
+	    {"min-span", CONFIG_DBL, &min_span, "0.8", 0.01, 1,
+	     "fraction of --window-s those windows must span before any verdict", 0, 0},
 	    {"stale-s", CONFIG_DBL, &stale_s, "15", 0.1, 86400,
 	     "seconds without predictions before a sensor is STALE", 0, 0},
 	    {"max-sensors", CONFIG_INT, &max_sensors, "1024", 1, 65536,
@@ -76,6 +78,7 @@ int main(int argc, char **argv)
 	o.tp.sp.enter_rate = enter;
 	o.tp.sp.exit_rate = exit_rate;
 	o.tp.sp.min_windows = (size_t)min_windows;
+	o.tp.sp.min_span = min_span;
 	o.tp.stale_s = stale_s;
 	o.tp.max_sensors = (size_t)max_sensors;
 	o.restore_ms = restore_ms;

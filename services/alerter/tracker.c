@@ -325,7 +325,7 @@ int tracker_prediction(tracker *t, const msg_prediction *p, int64_t now_ms)
 	s->last_t = p->t;
 	s->last_rx_ms = now_ms;
 	s->stale = 0;
-	if (!s->evidence && state_count(&s->m) >= t->p.sp.min_windows)
+	if (!s->evidence && state_has_evidence(&s->m))
 		s->evidence = 1;
 	tracker__settle(t, s, p->t);
 	return 0;

@@ -319,7 +319,7 @@ static void test_failure_recovery_isolated_ack(void **state)
 	topic_of(al_topic, sizeof(al_topic), &c, "m1", "alert");
 	topic_of(m2_topic, sizeof(m2_topic), &c, "m2", "state");
 
-	/* a new sensor: nothing before min_windows (10) */
+	/* a new sensor: nothing before the evidence (10 windows spanning 8 s) */
 	predict(&c, "m2", 5, all_bad);
 	predict(&c, "m1", 60, all_good);
 	wait_for(&c, st_topic, "\"state\":\"OK\"", 1);
@@ -425,7 +425,7 @@ static void test_stale_and_recovery(void **state)
 	ctx_init(&c, "itc", extra);
 	topic_of(st_topic, sizeof(st_topic), &c, "m1", "state");
 	topic_of(al_topic, sizeof(al_topic), &c, "m1", "alert");
-	predict(&c, "m1", 20, all_good);
+	predict(&c, "m1", 45, all_good); /* 8.8 s of windows: evidence */
 	wait_for(&c, st_topic, "\"state\":\"OK\"", 1);
 	/* silence */
 	i = wait_for(&c, al_topic, "\"to\":\"STALE\"", 1);
@@ -435,7 +435,7 @@ static void test_stale_and_recovery(void **state)
 	cJSON_Delete(j);
 	wait_for(&c, st_topic, "\"state\":\"STALE\"", 1);
 	/* data returns */
-	predict(&c, "m1", 12, all_good);
+	predict(&c, "m1", 45, all_good);
 	i = wait_for(&c, al_topic, "\"to\":\"OK\"", 1);
 	j = json_at(&c, i);
 	assert_string_equal(jstr(j, "from"), "STALE");

@@ -39,19 +39,17 @@
  *    pre-fail one, and that silence (a STALE alert, correctly) is not
  *    what this test is about.
  *
- * Evidence. The alerter runs with --min-windows 40 (8 s of the 10 s span's
- * 50 labels), not the default 10. With 10, a new sensor's first verdict
- * comes from 2 s of labels: the normal recording starts with the arm at
- * rest, then ~3 s of start-up movement that the model flags (windows
- * 5..20, 16 in a row), so its first verdict was 5 anomalous of 10 =
- * FAILURE, an alert on the normal recording; 40 labels rate that burst
- * 16/40 = 0.4 < 0.5, as a full span does (0.32): the documented "FAILURE
- * needs 5 s of mostly anomalous windows" only holds once the span is
- * (nearly) full. Not the full 50: a real LPMS-B2 runs slower than nominal
- * (the recordings are ~45 Hz) and the compressed stamps jitter, so 50
- * labels may never fit in the span. The first verdict then comes ~8 s
- * after the first window: the first stretch (the recording starts in one)
- * is timed from the first window's end, as nothing is judged before it.
+ * Evidence. The alerter runs with its default evidence rule
+ * (common/state.h): a verdict needs min_windows labels that span 0.8 of
+ * the window. This test is what found that a count alone is not enough:
+ * with 10 labels, a new sensor's first verdict came from 2 s of windows;
+ * the normal recording starts with the arm at rest, then ~3 s of start-up
+ * movement that the model flags (windows 5..20, 16 in a row), so its first
+ * verdict was 5 anomalous of 10 = FAILURE, an alert on the normal
+ * recording. Over 8 s of windows that burst rates 16/40 = 0.4 < 0.5. The
+ * first verdict comes ~8 s after the first window: the first stretch (the
+ * recording starts in one) is timed from the first window's end, as
+ * nothing is judged before it.
  *
  * Bounds, in recording time (the logic's own lag is ~5-8 s): a window
  * (4 s of samples) turns anomalous once enough of it is failure movement,
@@ -93,7 +91,6 @@
 #define SPEED "4"
 #define WINDOW_S "2.5" /* the alerter's 10 s default / SPEED */
 #define STALE_S "60"
-#define MIN_WINDOWS "40" /* 8 s of the 10 s span at 50 Hz, hop 10 */
 #define ENTER_LAG_S 12.0
 #define EXIT_LAG_S 15.0
 #define WAIT_MS 30000
@@ -342,8 +339,6 @@ static void start_alerter(fixture *f)
 			      WINDOW_S,
 			      "--stale-s",
 			      STALE_S,
-			      "--min-windows",
-			      MIN_WINDOWS,
 			      NULL};
 	spawn(f, ALERTER, argv);
 	wait_online(f, ALERTER, "alerter");

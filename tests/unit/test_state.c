@@ -51,14 +51,31 @@ static void test_isolated_glitches_never_flip(void **state)
 		assert_int_equal(state_push(&m, i * DT, a, &tr), 0);
 	}
 	assert_int_equal(state_get(&m), STATE_OK);
-	/* the very first windows, all anomalous, are too little evidence */
+	/* the very first windows, all anomalous, are too little evidence until
+	 * they span 0.8 of the 10 s window: 8 s, the 33rd label at 4/s */
 	state_cleanup(&m);
 	assert_int_equal(state_init(&m, NULL, err, sizeof err), 0);
-	for (int i = 0; i < 9; i++)
+	for (int i = 0; i < 32; i++) {
 		assert_int_equal(state_push(&m, i * DT, 1, &tr), 0);
+		assert_false(state_has_evidence(&m));
+	}
 	assert_int_equal(state_get(&m), STATE_OK);
-	assert_int_equal(state_push(&m, 9 * DT, 1, &tr), 1); /* the 10th */
+	assert_int_equal(state_push(&m, 32 * DT, 1, &tr), 1);
+	assert_true(state_has_evidence(&m));
 	assert_int_equal(tr.to, STATE_FAILURE);
+	/* a start-up burst (12 windows, 3 s, from the 5th on; then normal
+	 * movement) is judged over 8 s of windows (12/33), not over the first
+	 * 10 windows alone (6/10 would be FAILURE) */
+	state_cleanup(&m);
+	assert_int_equal(state_init(&m, NULL, err, sizeof err), 0);
+	for (int i = 0; i < 500; i++)
+		assert_int_equal(state_push(&m, i * DT, i >= 4 && i < 16, &tr), 0);
+	assert_int_equal(state_get(&m), STATE_OK);
+	/* the same after a silence longer than the window: evidence restarts */
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(state_push(&m, 1000 + i * DT, 1, &tr), 0);
+	assert_false(state_has_evidence(&m));
+	assert_int_equal(state_get(&m), STATE_OK);
 	state_cleanup(&m);
 	state_cleanup(&m);
 }
@@ -139,8 +156,8 @@ static void test_capacity_bounds_memory(void **state)
 	state_machine m;
 	char err[128];
 	assert_int_equal(state_init(&m, &p, err, sizeof err), 0);
-	for (int i = 0; i < 100; i++)
-		state_push(&m, i * 0.01, i >= 85, NULL);
+	for (int i = 0; i < 100; i++) /* the ring's 20 labels span 9.5 s */
+		state_push(&m, i * 0.5, i >= 85, NULL);
 	assert_int_equal(state_count(&m), 20);
 	assert_true(fabs(state_rate(&m) - 0.75) < 1e-12);
 	assert_int_equal(state_get(&m), STATE_FAILURE);

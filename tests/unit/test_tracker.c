@@ -44,7 +44,10 @@ static int n_alerts(const events *e)
 	return k;
 }
 
-static tracker *make(events *e, int start)
+/* min_span small (1.5 s): in these cases the count min_windows alone sets
+ * the evidence, as they count labels; test_default_span_evidence and
+ * test_state.c cover the span rule. */
+static tracker *make_span(events *e, int start, double min_span)
 {
 	tracker_params p;
 	char err[160];
@@ -55,6 +58,7 @@ static tracker *make(events *e, int start)
 	p.sp.enter_rate = 0.5;
 	p.sp.exit_rate = 0.2;
 	p.sp.min_windows = 10;
+	p.sp.min_span = min_span;
 	p.stale_s = 5;
 	p.max_sensors = 4;
 	memset(e, 0, sizeof(*e));
@@ -64,6 +68,8 @@ static tracker *make(events *e, int start)
 		tracker_start(t, 0);
 	return t;
 }
+
+static tracker *make(events *e, int start) { return make_span(e, start, 0.15); }
 
 /* Feed n predictions 0.2 s apart from *tt on; anomaly when pattern says so
  * (pattern(i) for i = 0..n-1). Arrival ms follows label time. */
@@ -103,6 +109,29 @@ static void test_first_verdict_needs_evidence(void **state)
 	assert_true(e.st[0].window_s == 10.0);
 	feed(t, "m1", &tt, 100, all_good);
 	assert_int_equal(e.n, 1); /* nothing republished without a change */
+	tracker_free(t);
+}
+
+/* At the default min_span (0.8 of the 10 s window) the first verdict waits
+ * for 8 s of windows: a start-up burst (the first 3 s anomalous) then
+ * rates 15/41, and no FAILURE is ever published for it. */
+static int startup_burst(int i) { return i < 15; }
+
+static void test_default_span_evidence(void **state)
+{
+	events e;
+	tracker_params d;
+	tracker *t;
+	double tt = 1000;
+	(void)state;
+	tracker_params_default(&d);
+	t = make_span(&e, 1, d.sp.min_span);
+	feed(t, "m1", &tt, 40, startup_burst);
+	assert_int_equal(e.n, 0); /* 40 labels span 7.8 s: no verdict yet */
+	feed(t, "m1", &tt, 200, all_good);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.st[0].state, MSG_STATE_OK);
+	assert_int_equal(n_alerts(&e), 0);
 	tracker_free(t);
 }
 
@@ -424,6 +453,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_first_verdict_needs_evidence),
+	    cmocka_unit_test(test_default_span_evidence),
 	    cmocka_unit_test(test_sustained_failure_and_recovery),
 	    cmocka_unit_test(test_isolated_anomalies_never_alert),
 	    cmocka_unit_test(test_first_verdict_failure_alerts),
