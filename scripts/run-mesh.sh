@@ -13,8 +13,12 @@ root=factory
 sensor=arm1-lpms
 dir=$(mktemp -d /tmp/anomesh-run.XXXXXX)
 pids=()
+names=()
 
 say() { printf '\033[1m[run]\033[0m %s\n' "$*" >&2; }
+
+# alive PID: running (a zombie, already dead but not yet reaped, is not).
+alive() { [ -r "/proc/$1/stat" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 
 stop_all() {
 	trap - INT TERM EXIT
@@ -24,9 +28,14 @@ stop_all() {
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
 		p=${pids[$i]}
 		kill -TERM "$p" 2>/dev/null
-		for _ in $(seq 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
+		for _ in $(seq 150); do alive "$p" || break; sleep 0.1; done
+		if alive "$p"; then
+			say "${names[$i]} (pid $p) did not stop within 15 s; killing it"
+			kill -KILL "$p" 2>/dev/null
+		fi
+		# No `wait` here: inside a trap that interrupted `wait -n`, bash's
+		# wait for a reaped pid can block forever. Zombies left over are
+		# reaped by init once this script exits.
 	done
 	say "logs kept in $dir"
 }
@@ -37,6 +46,7 @@ start() { # name cmd...: start in the background, log to $dir/name.log
 	local name=$1; shift
 	"$@" >"$dir/$name.log" 2>&1 &
 	pids+=($!)
+	names+=("$name")
 	say "started $name (pid $!): $*"
 }
 
@@ -54,7 +64,11 @@ if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
 	exit 1
 fi
 scripts/broker-conf.sh "$port" "$dir" >"$dir/mosquitto.conf"
-start mosquitto mosquitto -c "$dir/mosquitto.conf"
+# The broker runs in a session of its own, so that Ctrl-C (SIGINT to the
+# terminal's process group) reaches the services but not the broker: they
+# shut down cleanly — final status, last commits — while it is still up, and
+# stop_all ends it last.
+start mosquitto setsid mosquitto -c "$dir/mosquitto.conf"
 wait_port "$port" 10 || { say "mosquitto did not come up; see $dir/mosquitto.log"; cat "$dir/mosquitto.log"; exit 1; }
 export ANOMESH_BROKER=tcp://127.0.0.1:$port ANOMESH_ROOT=$root
 
@@ -81,5 +95,14 @@ say "mesh up on 127.0.0.1:$port (root '$root'); showing $watch and alerts. Ctrl-
 say "tail any topic yourself:  mosquitto_sub -p $port -t '$root/#' -v"
 mosquitto_sub -p "$port" -t "$watch" -t "$root/+/alert" -v &
 pids+=($!)
-wait "${pids[0]}"
-say "mosquitto exited; see $dir/mosquitto.log"
+names+=(mosquitto_sub)
+# Run until Ctrl-C, or until any process of the mesh ends by itself: then
+# say which, and stop the rest rather than run a mesh with a hole in it.
+wait -n -p gone "${pids[@]}"
+for i in "${!pids[@]}"; do
+	if [ "${pids[$i]}" = "${gone:-}" ]; then
+		say "${names[$i]} (pid $gone) exited; stopping the mesh. Its log: $dir/${names[$i]}.log"
+		[ -f "$dir/${names[$i]}.log" ] && tail -n 5 "$dir/${names[$i]}.log" >&2
+	fi
+done
+exit 1
