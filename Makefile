@@ -101,7 +101,9 @@ help:
 	@echo "make deps       install the Debian packages in scripts/packages.txt"
 	@echo "make lint       clang-format check + cppcheck"
 
-$(B)/%.o: %.c
+# Every object waits for the Debian packages: on a fresh machine any make
+# target first installs them (order-only: no rebuild when the stamp changes).
+$(B)/%.o: %.c | build/.deps-ok
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 

@@ -123,54 +123,90 @@ static int ae_eval__model(ae_model *m, const ae_eval_params *p,
 	return ae_model_init(m, &s, err, errlen);
 }
 
+/* What both evaluations start from: every window of rows[0..n) scored
+ * once, each window's end time (the time of its last row, held at the
+ * latest time seen so that a clock stepping back never reaches the state
+ * machine out of order), and a fresh state machine to feed them to. */
+typedef struct ae_eval__scored {
+	state_machine sm;
+	float *score;  /* nw window scores */
+	double *t_end; /* nw window end times, non-decreasing */
+	size_t nw;
+} ae_eval__scored;
+
+static void ae_eval__scored_cleanup(ae_eval__scored *s)
+{
+	free(s->score);
+	free(s->t_end);
+	s->score = NULL;
+	s->t_end = NULL;
+	state_cleanup(&s->sm);
+}
+
+static int ae_eval__score(const ae_model *m, const ae_eval_params *p, const float *rows,
+			  const double *t, size_t n, ae_eval__scored *s, char *err,
+			  size_t errlen)
+{
+	ae_work w;
+	double last_t = -INFINITY;
+	int rc;
+
+	memset(s, 0, sizeof *s);
+	rc = state_init(&s->sm, &p->state, err, errlen);
+	if (rc)
+		return rc;
+	rc = ae_work_init(&w, m, 256, err, errlen);
+	if (rc) {
+		state_cleanup(&s->sm);
+		return rc;
+	}
+	s->nw = ae_window_count(n, m->window, m->hop);
+	s->score = malloc((s->nw ? s->nw : 1) * sizeof *s->score);
+	s->t_end = malloc((s->nw ? s->nw : 1) * sizeof *s->t_end);
+	if (!s->score || !s->t_end || ae_score_rows(m, rows, n, s->score, &w) < 0) {
+		snprintf(err, errlen, "out of memory scoring %zu rows", n);
+		rc = AE_ENOMEM;
+		ae_eval__scored_cleanup(s);
+		goto out;
+	}
+	for (size_t i = 0; i < s->nw; i++) {
+		double te = t[i * m->hop + m->window - 1];
+		if (te < last_t)
+			te = last_t;
+		last_t = te;
+		s->t_end[i] = te;
+	}
+out:
+	ae_work_cleanup(&w);
+	return rc;
+}
+
 /* Per-row score, label and state from the windows of rows[0..n) whose
  * times are t[0..n): a row takes the latest window ending at or before it. */
 static int ae_eval__label_rows(const ae_model *m, const ae_eval_params *p,
 			       const float *rows, const double *t, size_t n, float *score,
 			       int *label, int *st, char *err, size_t errlen)
 {
-	ae_work w;
-	state_machine sm;
-	int rc = ae_work_init(&w, m, 256, err, errlen);
+	ae_eval__scored sc;
+	int rc = ae_eval__score(m, p, rows, t, n, &sc, err, errlen);
 	if (rc)
 		return rc;
-	rc = state_init(&sm, &p->state, err, errlen);
-	if (rc) {
-		ae_work_cleanup(&w);
-		return rc;
-	}
-	size_t nw = ae_window_count(n, m->window, m->hop);
-	float *ws = malloc((nw ? nw : 1) * sizeof *ws);
-	if (!ws || ae_score_rows(m, rows, n, ws, &w) < 0) {
-		snprintf(err, errlen, "out of memory scoring %zu rows", n);
-		rc = AE_ENOMEM;
-		goto out;
-	}
 	float cur_s = 0;
 	int cur_l = 0;
 	size_t next = 0; /* next window to push */
-	double last_t = -INFINITY;
 	for (size_t r = 0; r < n; r++) {
-		while (next < nw && next * m->hop + m->window - 1 <= r) {
-			cur_s = ws[next];
-			cur_l = ws[next] > m->threshold;
-			/* a clock that steps back is held at its latest time */
-			double te = t[next * m->hop + m->window - 1];
-			if (te < last_t)
-				te = last_t;
-			last_t = te;
-			state_push(&sm, te, cur_l, NULL);
+		while (next < sc.nw && next * m->hop + m->window - 1 <= r) {
+			cur_s = sc.score[next];
+			cur_l = sc.score[next] > m->threshold;
+			state_push(&sc.sm, sc.t_end[next], cur_l, NULL);
 			next++;
 		}
 		score[r] = cur_s;
 		label[r] = cur_l;
-		st[r] = state_get(&sm) == STATE_FAILURE;
+		st[r] = state_get(&sc.sm) == STATE_FAILURE;
 	}
-out:
-	free(ws);
-	state_cleanup(&sm);
-	ae_work_cleanup(&w);
-	return rc;
+	ae_eval__scored_cleanup(&sc);
+	return 0;
 }
 
 int ae_eval_skab_file(const ae_eval_params *p, const char *in_path, const char *out_path,
@@ -222,7 +258,8 @@ int ae_eval_skab_file(const ae_eval_params *p, const char *in_path, const char *
 	if (rc)
 		goto out;
 	size_t nt = n - p->train_rows;
-	times = malloc(nt * sizeof *times);
+	times = calloc(nt ? nt : 1, sizeof *times); /* zeroed: gcc cannot see every read
+						       is after the loop below */
 	score = malloc(nt * sizeof *score);
 	label = malloc(nt * sizeof *label);
 	st = malloc(nt * sizeof *st);
@@ -451,23 +488,11 @@ static int ae_eval__run(const ae_model *m, const ae_eval_params *p, const float 
 			size_t *n_st, size_t *entries, double *rate, size_t *n_windows,
 			char *err, size_t errlen)
 {
-	ae_work w;
-	state_machine sm;
-	int rc = ae_work_init(&w, m, 256, err, errlen);
+	ae_eval__scored sc;
+	int rc = ae_eval__score(m, p, rows, t, n, &sc, err, errlen);
 	if (rc)
 		return rc;
-	rc = state_init(&sm, &p->state, err, errlen);
-	if (rc) {
-		ae_work_cleanup(&w);
-		return rc;
-	}
-	size_t nw = ae_window_count(n, m->window, m->hop);
-	float *ws = malloc((nw ? nw : 1) * sizeof *ws);
-	if (!ws || ae_score_rows(m, rows, n, ws, &w) < 0) {
-		snprintf(err, errlen, "out of memory scoring");
-		rc = AE_ENOMEM;
-		goto out;
-	}
+	size_t nw = sc.nw;
 	*n_st = 0;
 	*entries = 0;
 	size_t anom = 0, bin_n = 0, bin_a = 0;
@@ -476,14 +501,12 @@ static int ae_eval__run(const ae_model *m, const ae_eval_params *p, const float 
 		fprintf(report, "  %8s %8s %7s %5s  %s\n", "t_s", "windows", "rate", "",
 			"state");
 	for (size_t i = 0; i < nw; i++) {
-		double te = t[i * m->hop + m->window - 1];
-		if (te < last_t)
-			te = last_t;
+		double te = sc.t_end[i];
 		last_t = te;
-		int a = ws[i] > m->threshold;
+		int a = sc.score[i] > m->threshold;
 		anom += (size_t)a;
 		state_transition tr;
-		if (state_push(&sm, te, a, &tr) == 1) {
+		if (state_push(&sc.sm, te, a, &tr) == 1) {
 			if (tr.to == STATE_FAILURE) {
 				(*entries)++;
 				if (*n_st < AE_EVAL_MAX_STRETCHES)
@@ -501,7 +524,7 @@ static int ae_eval__run(const ae_model *m, const ae_eval_params *p, const float 
 				fprintf(report, "  %8.1f %8zu %7.3f %5s  %-7s |%s\n",
 					bin_start, bin_n,
 					bin_n ? (double)bin_a / (double)bin_n : 0.0, "",
-					state_name(state_get(&sm)), bar);
+					state_name(state_get(&sc.sm)), bar);
 				bin_start +=
 				    p->bin_s * floor((te - bin_start) / p->bin_s);
 				bin_n = bin_a = 0;
@@ -512,16 +535,13 @@ static int ae_eval__run(const ae_model *m, const ae_eval_params *p, const float 
 	}
 	if (report && p->bin_s > 0 && bin_n > 0)
 		fprintf(report, "  %8.1f %8zu %7.3f %5s  %-7s\n", bin_start, bin_n,
-			(double)bin_a / (double)bin_n, "", state_name(state_get(&sm)));
+			(double)bin_a / (double)bin_n, "", state_name(state_get(&sc.sm)));
 	if (*n_st > 0 && st[*n_st - 1].end < 0)
 		st[*n_st - 1].end = last_t;
 	*rate = nw ? (double)anom / (double)nw : 0.0;
 	*n_windows = nw;
-out:
-	free(ws);
-	state_cleanup(&sm);
-	ae_work_cleanup(&w);
-	return rc;
+	ae_eval__scored_cleanup(&sc);
+	return 0;
 }
 
 static int ae_eval__progress(void *ud, uint32_t epoch, double tl, double vl)
