@@ -11,6 +11,7 @@
 
 #include <MQTTAsync.h>
 #include <arpa/inet.h>
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -847,4 +848,49 @@ int harness_sub_connected(harness_sub *s)
 	c = s->connected;
 	pthread_mutex_unlock(&s->lock);
 	return c;
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+typedef struct harness_metric_want {
+	const char *topic;
+	const char *name;
+	long long min;
+	long long value; /* latest seen, -1: none */
+} harness_metric_want;
+
+/* Latest numeric value of name in the messages on topic, -1 if none. */
+static long long harness__metric_latest(const harness_msg *msgs, size_t n,
+					const char *topic, const char *name)
+{
+	for (size_t i = n; i-- > 0;) {
+		cJSON *j;
+		const cJSON *v;
+		long long val;
+		if (strcmp(msgs[i].topic, topic) != 0)
+			continue;
+		j = cJSON_ParseWithLength(msgs[i].payload, msgs[i].len);
+		v = j ? cJSON_GetObjectItemCaseSensitive(j, name) : NULL;
+		val = cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
+		cJSON_Delete(j);
+		return val;
+	}
+	return -1;
+}
+
+static int harness__metric_pred(const harness_msg *msgs, size_t n, void *ud)
+{
+	harness_metric_want *w = ud;
+	w->value = harness__metric_latest(msgs, n, w->topic, w->name);
+	return w->value >= w->min;
+}
+
+int harness_sub_wait_metric(harness_sub *s, const char *topic, const char *name,
+			    long long min, int timeout_ms, long long *value)
+{
+	harness_metric_want w = {topic, name, min, -1};
+	int rc = harness_sub_wait(s, harness__metric_pred, &w, 0, timeout_ms);
+	if (value)
+		*value = w.value;
+	return rc;
 }

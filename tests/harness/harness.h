@@ -113,6 +113,11 @@ int harness_sub_wait(harness_sub *s, harness_pred pred, void *ud, size_t count,
  * contains that text). Returns its index, or -1 on timeout. */
 long harness_sub_wait_topic(harness_sub *s, const char *topic, const char *contains,
 			    int timeout_ms);
+/* Wait until the latest message on topic (a service's metrics JSON) has a
+ * numeric field name >= min, at most timeout_ms. Returns 0, or -1 on
+ * timeout; *value (if not NULL) gets the latest value seen, -1 if none. */
+int harness_sub_wait_metric(harness_sub *s, const char *topic, const char *name,
+			    long long min, int timeout_ms, long long *value);
 size_t harness_sub_count(harness_sub *s);
 /* Copy of message i (topic and payload freshly allocated: release with
  * harness_msg_cleanup). Returns 0, or -1 if i is out of range. */

@@ -200,44 +200,13 @@ static void stop_clean(fixture *f, int k)
 
 /* ---- metrics ---------------------------------------------------------------- */
 
-typedef struct metric_want {
-	char topic[128];
-	const char *name;
-	long long min;
-} metric_want;
-
-/* Latest value of name in the messages on topic, -1 if none. */
-static long long metric_in(const harness_msg *msgs, size_t n, const char *topic,
-			   const char *name)
-{
-	for (size_t i = n; i-- > 0;) {
-		cJSON *j;
-		const cJSON *v;
-		long long val;
-		if (strcmp(msgs[i].topic, topic) != 0)
-			continue;
-		j = cJSON_ParseWithLength(msgs[i].payload, msgs[i].len);
-		v = j ? cJSON_GetObjectItemCaseSensitive(j, name) : NULL;
-		val = cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
-		cJSON_Delete(j);
-		return val;
-	}
-	return -1;
-}
-
-static int metric_pred(const harness_msg *msgs, size_t n, void *ud)
-{
-	const metric_want *w = ud;
-	return metric_in(msgs, n, w->topic, w->name) >= w->min;
-}
-
 /* Wait until service svc (instance "e2e") reports name >= min. */
 static int wait_metric(fixture *f, const char *svc, const char *name, long long min,
 		       int timeout_ms)
 {
-	metric_want w = {.name = name, .min = min};
-	snprintf(w.topic, sizeof(w.topic), "factory/_svc/%s/e2e/metrics", svc);
-	return harness_sub_wait(f->svc, metric_pred, &w, 0, timeout_ms);
+	char topic[128];
+	snprintf(topic, sizeof(topic), "factory/_svc/%s/e2e/metrics", svc);
+	return harness_sub_wait_metric(f->svc, topic, name, min, timeout_ms, NULL);
 }
 
 static void wait_online(fixture *f, int k, const char *svc)

@@ -147,56 +147,15 @@ static void start_scorer(fixture *f, int k, const char *inst, const char *model,
 	probe_until_subscribed(f, inst);
 }
 
-/* Latest value of a metric in instance inst's metrics messages, -1 if none. */
-typedef struct metric_want {
-	char topic[128];
-	const char *name;
-	long long min;
-} metric_want;
-
-static long long metric_in(const harness_msg *msgs, size_t n, const char *topic,
-			   const char *name)
-{
-	for (size_t i = n; i-- > 0;) {
-		cJSON *j;
-		const cJSON *v;
-		long long val;
-		if (strcmp(msgs[i].topic, topic) != 0)
-			continue;
-		j = cJSON_ParseWithLength(msgs[i].payload, msgs[i].len);
-		v = j ? cJSON_GetObjectItemCaseSensitive(j, name) : NULL;
-		val = cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
-		cJSON_Delete(j);
-		return val;
-	}
-	return -1;
-}
-
-static int metric_pred(const harness_msg *msgs, size_t n, void *ud)
-{
-	const metric_want *w = ud;
-	return metric_in(msgs, n, w->topic, w->name) >= w->min;
-}
-
 /* Wait until scorer inst reports metric name >= min; returns its value. */
 static long long wait_metric(fixture *f, const char *inst, const char *name,
 			     long long min)
 {
-	metric_want w = {.name = name, .min = min};
-	harness_msg m;
-	long long v = -1;
-	snprintf(w.topic, sizeof(w.topic), "factory/_svc/scorer/%s/metrics", inst);
-	if (harness_sub_wait(f->svc, metric_pred, &w, 0, WAIT_MS) != 0)
+	char topic[128];
+	long long v;
+	snprintf(topic, sizeof(topic), "factory/_svc/scorer/%s/metrics", inst);
+	if (harness_sub_wait_metric(f->svc, topic, name, min, WAIT_MS, &v) != 0)
 		fprintf(stderr, "timeout waiting for %s %s >= %lld\n", inst, name, min);
-	for (size_t i = harness_sub_count(f->svc); i-- > 0;) {
-		assert_int_equal(harness_sub_get(f->svc, i, &m), 0);
-		if (strcmp(m.topic, w.topic) == 0) {
-			v = metric_in(&m, 1, w.topic, name);
-			harness_msg_cleanup(&m);
-			break;
-		}
-		harness_msg_cleanup(&m);
-	}
 	return v;
 }
 
@@ -243,13 +202,13 @@ static void probe_until_subscribed(fixture *f, const char *inst)
 {
 	static const float one[3] = {0, 0, 0};
 	const char *const ch[] = {"linacc_x", "linacc_y", "linacc_z"};
-	metric_want w = {.name = "raw_in", .min = 1};
+	char topic[128];
 	long long deadline = harness_now_ms() + WAIT_MS;
 	uint64_t seq = 0;
-	snprintf(w.topic, sizeof(w.topic), "factory/_svc/scorer/%s/metrics", inst);
+	snprintf(topic, sizeof(topic), "factory/_svc/scorer/%s/metrics", inst);
 	do {
 		publish_rows(f, "probe", inst, seq++, clock_now(), ch, 3, one, 1);
-		if (harness_sub_wait(f->svc, metric_pred, &w, 0, 400) == 0)
+		if (harness_sub_wait_metric(f->svc, topic, "raw_in", 1, 400, NULL) == 0)
 			return;
 	} while (harness_now_ms() < deadline);
 	fail_msg("scorer %s never counted a raw message", inst);
