@@ -89,27 +89,27 @@ int ae_model_alloc(ae_model *m, char *err, size_t errlen)
 	if (m->n_layers == 0 || m->n_layers > AE_MAX_LAYERS) {
 		snprintf(err, errlen, "layers: %zu, want 1..%d", m->n_layers,
 			 AE_MAX_LAYERS);
-		return AE_EINVAL;
+		return AM_EINVAL;
 	}
 	for (size_t l = 0; l <= m->n_layers; l++) {
 		if (m->sizes[l] == 0 || m->sizes[l] > AE_MAX_WIDTH) {
 			snprintf(err, errlen, "layer %zu: %zu units, want 1..%d", l,
 				 m->sizes[l], AE_MAX_WIDTH);
-			return AE_EINVAL;
+			return AM_EINVAL;
 		}
 	}
 	for (size_t l = 0; l < m->n_layers; l++) {
 		total += m->sizes[l] * m->sizes[l + 1] + m->sizes[l + 1];
 		if (total > AE_MAX_PARAMS) {
 			snprintf(err, errlen, "over %u parameters", AE_MAX_PARAMS);
-			return AE_EINVAL;
+			return AM_EINVAL;
 		}
 	}
 	free(m->params);
 	m->params = calloc(total, sizeof *m->params);
 	if (!m->params) {
 		snprintf(err, errlen, "out of memory for %zu parameters", total);
-		return AE_ENOMEM;
+		return AM_ENOMEM;
 	}
 	m->n_params = total;
 	float *p = m->params;
@@ -128,23 +128,23 @@ int ae_model_init(ae_model *m, const ae_spec *spec, char *err, size_t errlen)
 	if (spec->n_channels == 0 || spec->n_channels > AE_MAX_CHANNELS) {
 		snprintf(err, errlen, "channels: %zu, want 1..%d", spec->n_channels,
 			 AE_MAX_CHANNELS);
-		return AE_EINVAL;
+		return AM_EINVAL;
 	}
 	if (spec->window == 0 || spec->window > AE_MAX_WINDOW || spec->hop == 0 ||
 	    spec->hop > AE_MAX_WINDOW) {
 		snprintf(err, errlen, "window %zu / hop %zu: want 1..%d", spec->window,
 			 spec->hop, AE_MAX_WINDOW);
-		return AE_EINVAL;
+		return AM_EINVAL;
 	}
 	if (spec->n_hidden == 0 || spec->n_hidden >= AE_MAX_LAYERS) {
 		snprintf(err, errlen, "hidden layers: %zu, want 1..%d", spec->n_hidden,
 			 AE_MAX_LAYERS - 1);
-		return AE_EINVAL;
+		return AM_EINVAL;
 	}
 	if ((unsigned)spec->act_hidden > AE_ACT_SIGMOID ||
 	    (unsigned)spec->act_out > AE_ACT_SIGMOID) {
 		snprintf(err, errlen, "unknown activation");
-		return AE_EINVAL;
+		return AM_EINVAL;
 	}
 	m->n_channels = spec->n_channels;
 	for (size_t c = 0; c < spec->n_channels; c++) {
@@ -152,7 +152,7 @@ int ae_model_init(ae_model *m, const ae_spec *spec, char *err, size_t errlen)
 		if (!n || !n[0] || strlen(n) >= AE_NAME_MAX) {
 			snprintf(err, errlen, "channel %zu: empty or over %d bytes", c,
 				 AE_NAME_MAX - 1);
-			return AE_EINVAL;
+			return AM_EINVAL;
 		}
 		snprintf(m->channels[c], AE_NAME_MAX, "%s", n);
 		m->mean[c] = 0.0f;
@@ -164,7 +164,7 @@ int ae_model_init(ae_model *m, const ae_spec *spec, char *err, size_t errlen)
 	if (in > AE_MAX_WIDTH) {
 		snprintf(err, errlen, "window x channels = %zu, over %d", in,
 			 AE_MAX_WIDTH);
-		return AE_EINVAL;
+		return AM_EINVAL;
 	}
 	m->n_layers = spec->n_hidden + 1;
 	m->sizes[0] = in;
@@ -202,12 +202,12 @@ int ae_rows_from_table(const ae_model *m, const csv_table *t, size_t max_rows,
 		if (idx[c] < 0) {
 			snprintf(err, errlen, "channel '%s' not in the table",
 				 m->channels[c]);
-			return AE_ENODATA;
+			return AM_ENODATA;
 		}
 		if (t->is_text[idx[c]]) {
 			snprintf(err, errlen, "channel '%s' is not numeric",
 				 m->channels[c]);
-			return AE_ENODATA;
+			return AM_ENODATA;
 		}
 	}
 	size_t n = t->n_rows;
@@ -216,7 +216,7 @@ int ae_rows_from_table(const ae_model *m, const csv_table *t, size_t max_rows,
 	float *r = malloc((n ? n : 1) * m->n_channels * sizeof *r);
 	if (!r) {
 		snprintf(err, errlen, "out of memory for %zu rows", n);
-		return AE_ENOMEM;
+		return AM_ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
 		for (size_t c = 0; c < m->n_channels; c++) {
@@ -226,7 +226,7 @@ int ae_rows_from_table(const ae_model *m, const csv_table *t, size_t max_rows,
 					 "row %zu, channel '%s': %g out of range", i + 1,
 					 m->channels[c], v);
 				free(r);
-				return AE_ENODATA;
+				return AM_ENODATA;
 			}
 			r[i * m->n_channels + c] = (float)v;
 		}
@@ -241,7 +241,7 @@ int ae_fit_scaler(ae_model *m, const float *rows, size_t n_rows, char *err, size
 	if (n_rows < 2) {
 		snprintf(err, errlen, "%zu rows: need at least 2 to fit the scaler",
 			 n_rows);
-		return AE_ENODATA;
+		return AM_ENODATA;
 	}
 	size_t nc = m->n_channels;
 	for (size_t c = 0; c < nc; c++) {
@@ -288,7 +288,7 @@ int ae_work_init(ae_work *w, const ae_model *m, size_t max_batch, char *err,
 	memset(w, 0, sizeof *w);
 	if (max_batch == 0 || max_batch > (1u << 20)) {
 		snprintf(err, errlen, "batch %zu: want 1..%u", max_batch, 1u << 20);
-		return AE_EINVAL;
+		return AM_EINVAL;
 	}
 	w->max_batch = max_batch;
 	for (size_t l = 0; l <= m->n_layers; l++)
@@ -308,7 +308,7 @@ int ae_work_init(ae_work *w, const ae_model *m, size_t max_batch, char *err,
 nomem:
 	ae_work_cleanup(w);
 	snprintf(err, errlen, "out of memory for a batch of %zu", max_batch);
-	return AE_ENOMEM;
+	return AM_ENOMEM;
 }
 
 void ae_work_cleanup(ae_work *w)
@@ -512,11 +512,11 @@ int ae_train(ae_model *m, const float *windows, size_t n_windows, const ae_train
 	    o->val_frac > 0.9 || !(o->thr_quantile >= 0.0 && o->thr_quantile <= 1.0) ||
 	    !isfinite(o->thr_margin) || !isfinite(o->thr_k)) {
 		snprintf(err, errlen, "bad training options");
-		return AE_EINVAL;
+		return AM_EINVAL;
 	}
 	if (n_windows < 2) {
 		snprintf(err, errlen, "%zu windows: need at least 2", n_windows);
-		return AE_ENODATA;
+		return AM_ENODATA;
 	}
 	size_t in = ae_input_size(m);
 	/* Held-out tail; the windows overlapping both parts are dropped. */
@@ -531,7 +531,7 @@ int ae_train(ae_model *m, const float *windows, size_t n_windows, const ae_train
 	size_t batch = o->batch < n_train ? o->batch : n_train;
 	size_t score_batch = 256;
 
-	int rc = AE_ENOMEM;
+	int rc = AM_ENOMEM;
 	ae_work w;
 	memset(&w, 0, sizeof w);
 	float *grad = calloc(m->n_params, sizeof *grad);
@@ -606,7 +606,7 @@ int ae_train(ae_model *m, const float *windows, size_t n_windows, const ae_train
 		if (!isfinite(tl)) {
 			snprintf(err, errlen,
 				 "training diverged at epoch %u (lower --lr)", epoch);
-			rc = AE_EINVAL;
+			rc = AM_EINVAL;
 			goto out;
 		}
 	}
@@ -649,7 +649,7 @@ int ae_fit(ae_model *m, const float *rows, size_t n_rows, const ae_train_opts *o
 	if (nw < 2) {
 		snprintf(err, errlen, "%zu rows make %zu windows of %zu: need at least 2",
 			 n_rows, nw, m->window);
-		return AE_ENODATA;
+		return AM_ENODATA;
 	}
 	size_t in = ae_input_size(m);
 	float *st = malloc(n_rows * m->n_channels * sizeof *st);
@@ -658,7 +658,7 @@ int ae_fit(ae_model *m, const float *rows, size_t n_rows, const ae_train_opts *o
 		free(st);
 		free(win);
 		snprintf(err, errlen, "out of memory for %zu windows", nw);
-		return AE_ENOMEM;
+		return AM_ENOMEM;
 	}
 	ae_standardise(m, rows, n_rows, st);
 	ae_make_windows(m, st, n_rows, win);
@@ -680,7 +680,7 @@ long ae_score_rows(const ae_model *m, const float *rows, size_t n_rows, float *s
 	if (!st || !win) {
 		free(st);
 		free(win);
-		return AE_ENOMEM;
+		return AM_ENOMEM;
 	}
 	ae_standardise(m, rows, n_rows, st);
 	for (size_t done = 0; done < nw;) {

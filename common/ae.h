@@ -56,9 +56,12 @@
 #define AE_MAX_PARAMS (1u << 24) /* total weights + biases */
 #define AE_META_MAX 256          /* metadata strings incl. NUL */
 
-#define AE_EINVAL (-1) /* bad argument or spec; err says which */
-#define AE_ENOMEM (-2)
-#define AE_ENODATA (-3) /* too few rows/windows to train, or channel missing */
+/* Codes it returns (tree-wide, error.h):
+ *   AM_EINVAL   bad argument or spec; err says which
+ *   AM_ENOMEM
+ *   AM_ENODATA  too few rows/windows to train, or channel missing
+ */
+#include "error.h"
 
 enum ae_act { AE_ACT_LINEAR = 0, AE_ACT_TANH = 1, AE_ACT_RELU = 2, AE_ACT_SIGMOID = 3 };
 
@@ -113,7 +116,7 @@ typedef struct ae_spec {
 } ae_spec;
 
 /* Build a model with zero weights, mean 0, std 1, threshold +inf.
- * Returns 0, AE_EINVAL (err says why) or AE_ENOMEM. */
+ * Returns 0, AM_EINVAL (err says why) or AM_ENOMEM. */
 int ae_model_init(ae_model *m, const ae_spec *spec, char *err, size_t errlen);
 /* Allocate params for m's sizes (used by the file loader); same codes. */
 int ae_model_alloc(ae_model *m, char *err, size_t errlen);
@@ -127,14 +130,14 @@ size_t ae_window_count(size_t n_rows, size_t window, size_t hop);
 
 /* Rows of the model's channels out of a CSV table: *rows (malloc'd, the
  * caller frees) gets n_rows x n_channels floats, row-major, the first
- * max_rows rows at most (0: all). Returns 0, AE_ENODATA if a channel is
- * missing, is text or holds a value out of float range, or AE_ENOMEM. */
+ * max_rows rows at most (0: all). Returns 0, AM_ENODATA if a channel is
+ * missing, is text or holds a value out of float range, or AM_ENOMEM. */
 int ae_rows_from_table(const ae_model *m, const csv_table *t, size_t max_rows,
 		       float **rows, size_t *n_rows, char *err, size_t errlen);
 
 /* Fit mean/std per channel on raw rows (n_rows x n_channels). A channel
  * with std below 1e-6 of max(1,|mean|) gets std 1 (constant channels then
- * pass through as 0 instead of blowing up). Returns 0 or AE_ENODATA. */
+ * pass through as 0 instead of blowing up). Returns 0 or AM_ENODATA. */
 int ae_fit_scaler(ae_model *m, const float *rows, size_t n_rows, char *err,
 		  size_t errlen);
 
@@ -195,20 +198,20 @@ typedef int (*ae_progress_fn)(void *ud, uint32_t epoch, double train_loss,
  * windows (time order: the validation split is the tail). Sets the
  * threshold and meta fields (epochs, best_epoch, losses, seed, n_train,
  * n_val, thr_method; name/source/date are the caller's). Returns 0,
- * AE_EINVAL, AE_ENODATA (fewer than 2 windows) or AE_ENOMEM. */
+ * AM_EINVAL, AM_ENODATA (fewer than 2 windows) or AM_ENOMEM. */
 int ae_train(ae_model *m, const float *windows, size_t n_windows, const ae_train_opts *o,
 	     ae_progress_fn progress, void *ud, char *err, size_t errlen);
 
 /* The whole fit on raw rows (n_rows x n_channels, time order): the scaler
  * from these rows, then their windows, then ae_train. Same return codes
- * as ae_train (AE_ENODATA also for fewer than 2 rows). */
+ * as ae_train (AM_ENODATA also for fewer than 2 rows). */
 int ae_fit(ae_model *m, const float *rows, size_t n_rows, const ae_train_opts *o,
 	   ae_progress_fn progress, void *ud, char *err, size_t errlen);
 
 /* Standardise raw rows, window them and score every window, w->max_batch
  * windows per batch: scores gets ae_window_count(n_rows, window, hop)
  * values (window i covers rows i*hop .. i*hop+window-1). Returns that
- * count, or AE_ENOMEM. */
+ * count, or AM_ENOMEM. */
 long ae_score_rows(const ae_model *m, const float *rows, size_t n_rows, float *scores,
 		   ae_work *w);
 

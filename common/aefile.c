@@ -103,7 +103,7 @@ int aefile_encode(const ae_model *m, unsigned char **out, size_t *len, char *err
 	if (!m->params || !isfinite(m->threshold) || m->n_layers == 0) {
 		snprintf(err, errlen,
 			 "model has no weights or no threshold: train it first");
-		return AEFILE_EINVAL;
+		return AM_EINVAL;
 	}
 	aefile__out o = {0};
 	aefile__put(&o, aefile__magic, sizeof aefile__magic);
@@ -142,7 +142,7 @@ int aefile_encode(const ae_model *m, unsigned char **out, size_t *len, char *err
 	if (o.oom) {
 		free(o.p);
 		snprintf(err, errlen, "out of memory encoding the model");
-		return AEFILE_ENOMEM;
+		return AM_ENOMEM;
 	}
 	uint64_t body = o.len - AEFILE__HEAD;
 	for (int i = 0; i < 8; i++)
@@ -151,7 +151,7 @@ int aefile_encode(const ae_model *m, unsigned char **out, size_t *len, char *err
 	if (o.oom) {
 		free(o.p);
 		snprintf(err, errlen, "out of memory encoding the model");
-		return AEFILE_ENOMEM;
+		return AM_ENOMEM;
 	}
 	*out = o.p;
 	*len = o.len;
@@ -233,32 +233,32 @@ int aefile_decode(const unsigned char *data, size_t len, ae_model *m, char *err,
 	memset(m, 0, sizeof *m);
 	if (len < 8 || memcmp(data, aefile__magic, 8) != 0) {
 		snprintf(err, errlen, "not an anomesh model file (bad magic)");
-		return AEFILE_EVERSION;
+		return AM_EVERSION;
 	}
 	if (len < AEFILE__HEAD + 4) {
 		snprintf(err, errlen, "truncated: %zu bytes, shorter than the header",
 			 len);
-		return AEFILE_EFORMAT;
+		return AM_EFORMAT;
 	}
 	aefile__in in = {data + 8, len - 8, 0};
 	uint32_t version = aefile__get_u32(&in);
 	if (version != AEFILE_VERSION) {
 		snprintf(err, errlen, "model format version %u, this build reads %d",
 			 version, AEFILE_VERSION);
-		return AEFILE_EVERSION;
+		return AM_EVERSION;
 	}
 	uint64_t body = aefile__get_u64(&in);
 	if (body > AEFILE_MAX_BYTES || body + AEFILE__HEAD + 4 != len) {
 		snprintf(err, errlen, "truncated or padded: %zu bytes, header says %llu",
 			 len, (unsigned long long)body + AEFILE__HEAD + 4);
-		return AEFILE_EFORMAT;
+		return AM_EFORMAT;
 	}
 	const unsigned char *c = data + len - 4;
 	uint32_t crc = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 |
 		       (uint32_t)c[3] << 24;
 	if (crc != aefile_crc32(data, len - 4)) {
 		snprintf(err, errlen, "checksum mismatch: the file is corrupt");
-		return AEFILE_EFORMAT;
+		return AM_EFORMAT;
 	}
 	in.left = (size_t)body;
 
@@ -335,9 +335,9 @@ int aefile_decode(const unsigned char *data, size_t len, ae_model *m, char *err,
 	if (in.bad || np > AE_MAX_PARAMS || np * 4 != in.left)
 		goto bad;
 	int arc = ae_model_alloc(m, err, errlen);
-	if (arc == AE_ENOMEM) {
+	if (arc == AM_ENOMEM) {
 		ae_model_cleanup(m);
-		return AEFILE_ENOMEM;
+		return AM_ENOMEM;
 	}
 	if (arc)
 		goto bad;
@@ -354,7 +354,7 @@ int aefile_decode(const unsigned char *data, size_t len, ae_model *m, char *err,
 bad:
 	ae_model_cleanup(m);
 	snprintf(err, errlen, "invalid model file: bad %s", what);
-	return AEFILE_EFORMAT;
+	return AM_EFORMAT;
 }
 
 /* ---- files ---------------------------------------------------------------- */
@@ -371,7 +371,7 @@ int aefile_save(const ae_model *m, const char *path, char *err, size_t errlen)
 	    sizeof tmp) {
 		free(buf);
 		snprintf(err, errlen, "path too long");
-		return AEFILE_EINVAL;
+		return AM_EINVAL;
 	}
 	FILE *f = fopen(tmp, "wb");
 	if (!f) {
@@ -379,7 +379,7 @@ int aefile_save(const ae_model *m, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", tmp, strerror(e));
 		free(buf);
 		errno = e;
-		return AEFILE_EIO;
+		return AM_EIO;
 	}
 	int ok = fwrite(buf, 1, len, f) == len;
 	ok = (fflush(f) == 0) && ok;
@@ -392,7 +392,7 @@ int aefile_save(const ae_model *m, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		unlink(tmp);
 		errno = e;
-		return AEFILE_EIO;
+		return AM_EIO;
 	}
 	return 0;
 }
@@ -404,7 +404,7 @@ static int aefile__slurp(FILE *f, size_t cap, unsigned char **out, size_t *len)
 	size_t alloc = 1 << 16, n = 0;
 	unsigned char *buf = malloc(alloc);
 	if (!buf)
-		return AEFILE_ENOMEM;
+		return AM_ENOMEM;
 	for (;;) {
 		if (n == alloc) {
 			if (alloc >= cap + 1)
@@ -413,7 +413,7 @@ static int aefile__slurp(FILE *f, size_t cap, unsigned char **out, size_t *len)
 			unsigned char *nb = realloc(buf, na);
 			if (!nb) {
 				free(buf);
-				return AEFILE_ENOMEM;
+				return AM_ENOMEM;
 			}
 			buf = nb;
 			alloc = na;
@@ -425,7 +425,7 @@ static int aefile__slurp(FILE *f, size_t cap, unsigned char **out, size_t *len)
 	}
 	if (ferror(f)) {
 		free(buf);
-		return AEFILE_EIO;
+		return AM_EIO;
 	}
 	*out = buf;
 	*len = n;
@@ -440,7 +440,7 @@ int aefile_load(const char *path, ae_model *m, char *err, size_t errlen)
 		int e = errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		errno = e;
-		return AEFILE_EIO;
+		return AM_EIO;
 	}
 	size_t cap = AEFILE_MAX_BYTES + AEFILE__HEAD + 4;
 	unsigned char *buf = NULL;
@@ -448,13 +448,13 @@ int aefile_load(const char *path, ae_model *m, char *err, size_t errlen)
 	int rc = aefile__slurp(f, cap, &buf, &len);
 	int e = errno;
 	fclose(f);
-	if (rc == AEFILE_ENOMEM) {
+	if (rc == AM_ENOMEM) {
 		snprintf(err, errlen, "%s: out of memory", path);
 	} else if (rc) {
 		snprintf(err, errlen, "%s: read: %s", path, strerror(e));
 	} else if (len > cap) {
 		snprintf(err, errlen, "%s: over %zu bytes, not a model file", path, cap);
-		rc = AEFILE_EFORMAT;
+		rc = AM_EFORMAT;
 	} else {
 		char e2[256];
 		rc = aefile_decode(buf, len, m, e2, sizeof e2);

@@ -20,8 +20,8 @@
  *   crc32     u32      CRC-32 (IEEE, as zlib) of every byte before it
  *
  * Loading treats the file as untrusted: the magic and version are checked
- * first (AEFILE_EVERSION: not ours or another version), then the length and
- * the CRC (AEFILE_EFORMAT: truncated or corrupt), then every count against
+ * first (AM_EVERSION: not ours or another version), then the length and
+ * the CRC (AM_EFORMAT: truncated or corrupt), then every count against
  * ae.h's caps, every float for finiteness, std > 0, the layer sizes against
  * window x channels and n_params against the sizes, and the body must be
  * consumed exactly. The error text names the problem and the file.
@@ -41,11 +41,14 @@
 #define AEFILE_VERSION 1
 #define AEFILE_MAX_BYTES ((size_t)AE_MAX_PARAMS * 4 + (1u << 20))
 
-#define AEFILE_EIO (-1)      /* cannot open/read/write: errno kept */
-#define AEFILE_EFORMAT (-2)  /* truncated, corrupt or invalid content */
-#define AEFILE_EVERSION (-3) /* not a model file, or another format version */
-#define AEFILE_ENOMEM (-4)
-#define AEFILE_EINVAL (-5) /* model not fit to save (e.g. no threshold) */
+/* Codes it returns (tree-wide, error.h):
+ *   AM_EIO       cannot open/read/write: errno kept
+ *   AM_EFORMAT   truncated, corrupt or invalid content
+ *   AM_EVERSION  not a model file, or another format version
+ *   AM_ENOMEM
+ *   AM_EINVAL    model not fit to save (e.g. no threshold)
+ */
+#include "error.h"
 
 /* CRC-32 (IEEE 802.3, reflected, init and final xor 0xffffffff). */
 uint32_t aefile_crc32(const void *data, size_t len);

@@ -39,7 +39,7 @@ static int buf__reserve(buf *b, size_t extra)
 {
 	size_t need;
 	if (extra > b->cap || b->len > b->cap - extra)
-		return BUF_ETOOBIG;
+		return AM_ETOOBIG;
 	need = b->len + extra + 1;
 	if (need > b->alloc) {
 		size_t n = b->alloc ? b->alloc : 64;
@@ -51,7 +51,7 @@ static int buf__reserve(buf *b, size_t extra)
 			n = b->cap + 1;
 		p = realloc(b->data, n);
 		if (!p)
-			return BUF_ENOMEM;
+			return AM_ENOMEM;
 		b->data = p;
 		b->alloc = n;
 	}
@@ -82,7 +82,7 @@ int buf_printf(buf *b, const char *fmt, ...)
 	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		return BUF_ENOMEM;
+		return AM_ENOMEM;
 	if ((size_t)n < sizeof(small))
 		return buf_add(b, small, (size_t)n);
 	{
@@ -131,7 +131,7 @@ int buf_add_json_num(buf *b, double v)
 {
 	char tmp[40];
 	if (!isfinite(v))
-		return BUF_ENOTFINITE;
+		return AM_ENOTFINITE;
 	if (v == 0)
 		return buf_add(b, "0", 1);
 	for (int prec = 6; prec <= 17; prec++) {
@@ -146,7 +146,7 @@ int buf_add_json_float(buf *b, float v)
 {
 	char tmp[40];
 	if (!isfinite(v))
-		return BUF_ENOTFINITE;
+		return AM_ENOTFINITE;
 	if (v == 0)
 		return buf_add(b, "0", 1);
 	for (int prec = 4; prec <= 9; prec++) {

@@ -83,12 +83,12 @@ static int config__range(const config_opt *o, double v, char *err, size_t errlen
 	if (v < o->min) {
 		config__err(err, errlen, "--%s: %g is below the minimum %g", o->name, v,
 			    o->min);
-		return CONFIG_EUSAGE;
+		return AM_EUSAGE;
 	}
 	if (v > o->max) {
 		config__err(err, errlen, "--%s: %g is above the maximum %g", o->name, v,
 			    o->max);
-		return CONFIG_EUSAGE;
+		return AM_EUSAGE;
 	}
 	return 0;
 }
@@ -98,11 +98,11 @@ static int config__list_add(config *cfg, config_list *l, const char *v, size_t l
 {
 	char **items = realloc(l->items, (l->n + 1) * sizeof(*items));
 	if (!items)
-		return CONFIG_ENOMEM;
+		return AM_ENOMEM;
 	l->items = items;
 	items[l->n] = config__own(cfg, v, len);
 	if (!items[l->n])
-		return CONFIG_ENOMEM;
+		return AM_ENOMEM;
 	l->n++;
 	return 0;
 }
@@ -117,7 +117,7 @@ static int config__set(config *cfg, const config_opt *o, const char *v, int spli
 	case CONFIG_STR: {
 		char *s = config__own(cfg, v, strlen(v));
 		if (!s)
-			return CONFIG_ENOMEM;
+			return AM_ENOMEM;
 		*(char **)o->dest = s;
 		return 0;
 	}
@@ -128,10 +128,10 @@ static int config__set(config *cfg, const config_opt *o, const char *v, int spli
 		if (errno || end == v || *end) {
 			config__err(err, errlen, "--%s: '%s' is not an integer", o->name,
 				    v);
-			return CONFIG_EUSAGE;
+			return AM_EUSAGE;
 		}
 		if (config__range(o, (double)n, err, errlen))
-			return CONFIG_EUSAGE;
+			return AM_EUSAGE;
 		*(long *)o->dest = n;
 		return 0;
 	}
@@ -142,10 +142,10 @@ static int config__set(config *cfg, const config_opt *o, const char *v, int spli
 		if (errno || end == v || *end || !isfinite(d)) {
 			config__err(err, errlen, "--%s: '%s' is not a finite number",
 				    o->name, v);
-			return CONFIG_EUSAGE;
+			return AM_EUSAGE;
 		}
 		if (config__range(o, d, err, errlen))
-			return CONFIG_EUSAGE;
+			return AM_EUSAGE;
 		*(double *)o->dest = d;
 		return 0;
 	}
@@ -154,7 +154,7 @@ static int config__set(config *cfg, const config_opt *o, const char *v, int spli
 			config__err(err, errlen,
 				    "--%s: '%s' is not a boolean (yes/no, 1/0)", o->name,
 				    v);
-			return CONFIG_EUSAGE;
+			return AM_EUSAGE;
 		}
 		return 0;
 	case CONFIG_LIST: {
@@ -170,13 +170,13 @@ static int config__set(config *cfg, const config_opt *o, const char *v, int spli
 			const char *comma = strchr(v, ',');
 			size_t len = comma ? (size_t)(comma - v) : strlen(v);
 			if (len && config__list_add(cfg, l, v, len))
-				return CONFIG_ENOMEM;
+				return AM_ENOMEM;
 			v += len + (comma ? 1 : 0);
 		}
 		return 0;
 	}
 	}
-	return CONFIG_EUSAGE;
+	return AM_EUSAGE;
 }
 
 static char *config__trim(char *s)
@@ -199,7 +199,7 @@ static int config__file(config *cfg, const char *path, char *err, size_t errlen)
 
 	if (!f) {
 		config__err(err, errlen, "config file %s: %s", path, strerror(errno));
-		return CONFIG_EUSAGE;
+		return AM_EUSAGE;
 	}
 	while (!rc && fgets(line, sizeof(line), f)) {
 		char *key, *val, *eq;
@@ -208,7 +208,7 @@ static int config__file(config *cfg, const char *path, char *err, size_t errlen)
 		if (!strchr(line, '\n') && !feof(f)) {
 			config__err(err, errlen, "%s:%u: line longer than %d bytes", path,
 				    lineno, CONFIG_LINE_MAX - 2);
-			rc = CONFIG_EUSAGE;
+			rc = AM_EUSAGE;
 			break;
 		}
 		key = config__trim(line);
@@ -218,7 +218,7 @@ static int config__file(config *cfg, const char *path, char *err, size_t errlen)
 		if (!eq) {
 			config__err(err, errlen, "%s:%u: expected 'name = value'", path,
 				    lineno);
-			rc = CONFIG_EUSAGE;
+			rc = AM_EUSAGE;
 			break;
 		}
 		*eq = '\0';
@@ -228,11 +228,11 @@ static int config__file(config *cfg, const char *path, char *err, size_t errlen)
 		if (!o || strcmp(key, "config") == 0) {
 			config__err(err, errlen, "%s:%u: unknown option '%s'", path,
 				    lineno, key);
-			rc = CONFIG_EUSAGE;
+			rc = AM_EUSAGE;
 			break;
 		}
 		rc = config__set(cfg, o, val, 1, 1, err, errlen);
-		if (rc == CONFIG_EUSAGE) {
+		if (rc == AM_EUSAGE) {
 			size_t l = strlen(err);
 			if (l + 32 < errlen)
 				snprintf(err + l, errlen - l, " (%s:%u)", path, lineno);
@@ -323,7 +323,7 @@ int config_load(config *cfg, const config_opt *opts, size_t n, int argc, char **
 	cfg->prog = prog;
 	if (n > sizeof(seen)) {
 		config__err(err, errlen, "too many options");
-		return CONFIG_EUSAGE;
+		return AM_EUSAGE;
 	}
 
 	/* --help wins over everything, even invalid values elsewhere. */
@@ -392,7 +392,7 @@ int config_load(config *cfg, const config_opt *opts, size_t n, int argc, char **
 			if (!o) {
 				config__err(err, errlen,
 					    "unknown option '%s' (see --help)", a);
-				rc = CONFIG_EUSAGE;
+				rc = AM_EUSAGE;
 				goto fail;
 			}
 			if (o->type == CONFIG_BOOL && !val)
@@ -401,7 +401,7 @@ int config_load(config *cfg, const config_opt *opts, size_t n, int argc, char **
 				if (i + 1 >= argc) {
 					config__err(err, errlen, "--%s needs a value",
 						    o->name);
-					rc = CONFIG_EUSAGE;
+					rc = AM_EUSAGE;
 					goto fail;
 				}
 				val = argv[++i];
@@ -413,7 +413,7 @@ int config_load(config *cfg, const config_opt *opts, size_t n, int argc, char **
 			if (!o) {
 				config__err(err, errlen,
 					    "unexpected argument '%s' (see --help)", a);
-				rc = CONFIG_EUSAGE;
+				rc = AM_EUSAGE;
 				goto fail;
 			}
 		}

@@ -49,9 +49,12 @@ typedef struct config_opt {
 } config_opt;
 
 #define CONFIG_OK 0
-#define CONFIG_HELP 1      /* --help was printed; exit 0 */
-#define CONFIG_EUSAGE (-1) /* bad flag, value or file: err says which */
-#define CONFIG_ENOMEM (-2)
+#define CONFIG_HELP 1 /* --help was printed; exit 0 */
+/* Codes it returns (tree-wide, error.h):
+ *   AM_EUSAGE  bad flag, value or file: err says which
+ *   AM_ENOMEM
+ */
+#include "error.h"
 
 typedef struct config {
 	const config_opt *opts;

@@ -115,13 +115,13 @@ static int csv__slurp(const char *path, char **data, size_t *len, char *err,
 		int e = errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		errno = e;
-		return CSV_EIO;
+		return AM_EIO;
 	}
 	size_t alloc = 1 << 16, n = 0;
 	char *b = malloc(alloc);
 	int rc = 0;
 	if (!b) {
-		rc = CSV_ENOMEM;
+		rc = AM_ENOMEM;
 		goto out;
 	}
 	for (;;) {
@@ -129,12 +129,12 @@ static int csv__slurp(const char *path, char **data, size_t *len, char *err,
 			if (alloc > CSV_MAX_BYTES) {
 				snprintf(err, errlen, "%s: file over %zu bytes", path,
 					 (size_t)CSV_MAX_BYTES);
-				rc = CSV_ETOOBIG;
+				rc = AM_ETOOBIG;
 				goto out;
 			}
 			char *nb = realloc(b, alloc * 2);
 			if (!nb) {
-				rc = CSV_ENOMEM;
+				rc = AM_ENOMEM;
 				goto out;
 			}
 			b = nb;
@@ -145,14 +145,14 @@ static int csv__slurp(const char *path, char **data, size_t *len, char *err,
 		if (n > CSV_MAX_BYTES) {
 			snprintf(err, errlen, "%s: file over %zu bytes", path,
 				 (size_t)CSV_MAX_BYTES);
-			rc = CSV_ETOOBIG;
+			rc = AM_ETOOBIG;
 			goto out;
 		}
 		if (got == 0) {
 			if (ferror(f)) {
 				int e = errno;
 				snprintf(err, errlen, "%s: read: %s", path, strerror(e));
-				rc = CSV_EIO;
+				rc = AM_EIO;
 			}
 			break;
 		}
@@ -161,7 +161,7 @@ out:
 	fclose(f);
 	if (rc) {
 		free(b);
-		if (rc == CSV_ENOMEM)
+		if (rc == AM_ENOMEM)
 			snprintf(err, errlen, "%s: out of memory", path);
 		return rc;
 	}
@@ -247,7 +247,7 @@ int csv_read_file(const char *path, csv_table *t, char *err, size_t errlen)
 		return rc;
 	csv__cell *cells = malloc(CSV_MAX_COLS * sizeof *cells);
 	if (!cells) {
-		rc = CSV_ENOMEM;
+		rc = AM_ENOMEM;
 		goto nomem;
 	}
 
@@ -262,7 +262,7 @@ int csv_read_file(const char *path, csv_table *t, char *err, size_t errlen)
 		if (n > CSV_MAX_LINE) {
 			snprintf(err, errlen, "%s:%zu: line over %d bytes", path,
 				 it.lineno, CSV_MAX_LINE);
-			rc = CSV_EFORMAT;
+			rc = AM_EFORMAT;
 			goto out;
 		}
 		if (csv__is_blank_line(line, n))
@@ -274,7 +274,7 @@ int csv_read_file(const char *path, csv_table *t, char *err, size_t errlen)
 		if (nc < 0) {
 			snprintf(err, errlen, "%s:%zu: more than %d columns", path,
 				 it.lineno, CSV_MAX_COLS);
-			rc = CSV_EFORMAT;
+			rc = AM_EFORMAT;
 			goto out;
 		}
 		if (!have_header) {
@@ -298,7 +298,7 @@ int csv_read_file(const char *path, csv_table *t, char *err, size_t errlen)
 		if ((size_t)nc != t->n_cols) {
 			snprintf(err, errlen, "%s:%zu: %d columns, header has %zu", path,
 				 it.lineno, nc, t->n_cols);
-			rc = CSV_EFORMAT;
+			rc = AM_EFORMAT;
 			goto out;
 		}
 		for (size_t c = 0; c < t->n_cols; c++) {
@@ -310,7 +310,7 @@ int csv_read_file(const char *path, csv_table *t, char *err, size_t errlen)
 	}
 	if (!have_header) {
 		snprintf(err, errlen, "%s: empty file, no header", path);
-		rc = CSV_EFORMAT;
+		rc = AM_EFORMAT;
 		goto out;
 	}
 	if (rows > 0 && t->n_cols > ((size_t)-1) / sizeof(double) / rows)
@@ -350,7 +350,7 @@ int csv_read_file(const char *path, csv_table *t, char *err, size_t errlen)
 	goto out;
 nomem:
 	snprintf(err, errlen, "%s: out of memory", path);
-	rc = CSV_ENOMEM;
+	rc = AM_ENOMEM;
 out:
 	free(cells);
 	free(data);

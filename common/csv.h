@@ -26,10 +26,13 @@
 #define CSV_MAX_COLS 256
 #define CSV_MAX_BYTES ((size_t)2 << 30)
 
-#define CSV_EIO (-1)     /* cannot open/read: errno kept */
-#define CSV_EFORMAT (-2) /* malformed: err names the line */
-#define CSV_ENOMEM (-3)
-#define CSV_ETOOBIG (-4)
+/* Codes it returns (tree-wide, error.h):
+ *   AM_EIO      cannot open/read: errno kept
+ *   AM_EFORMAT  malformed: err names the line
+ *   AM_ENOMEM
+ *   AM_ETOOBIG
+ */
+#include "error.h"
 
 typedef struct csv_table {
 	size_t n_cols;

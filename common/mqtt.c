@@ -677,26 +677,26 @@ static int options_check(const mqtt_options *o, char *err, size_t errlen)
 {
 	if (!o || !o->uri || !*o->uri) {
 		set_err(err, errlen, "mqtt: broker uri required");
-		return MQTT_EINVAL;
+		return AM_EINVAL;
 	}
 	if (!level_ok(o->root, MQTT_ROOT_MAX, 1) || o->root[0] == '/' ||
 	    o->root[0] == '$') {
 		set_err(err, errlen, "mqtt: bad topic root '%s'",
 			o->root ? o->root : "(null)");
-		return MQTT_EINVAL;
+		return AM_EINVAL;
 	}
 	if (!level_ok(o->service, MQTT_NAME_MAX, 0)) {
 		set_err(err, errlen, "mqtt: bad service name");
-		return MQTT_EINVAL;
+		return AM_EINVAL;
 	}
 	if (o->instance && !level_ok(o->instance, MQTT_NAME_MAX, 0)) {
 		set_err(err, errlen, "mqtt: bad instance name '%s'", o->instance);
-		return MQTT_EINVAL;
+		return AM_EINVAL;
 	}
 	if (o->client_id &&
 	    (!*o->client_id || strlen(o->client_id) > MQTT_NAME_MAX * 2)) {
 		set_err(err, errlen, "mqtt: bad client id");
-		return MQTT_EINVAL;
+		return AM_EINVAL;
 	}
 	if (o->keepalive_s < 1 || o->max_buffered < 1 || o->inbox_max < 1 ||
 	    o->metrics_interval_ms < 0 || o->reconnect_min_s < 1 ||
@@ -708,12 +708,12 @@ static int options_check(const mqtt_options *o, char *err, size_t errlen)
 		    "metrics_interval_ms %d, reconnect %d..%d s, connect_timeout %d s)",
 		    o->keepalive_s, o->max_buffered, o->inbox_max, o->metrics_interval_ms,
 		    o->reconnect_min_s, o->reconnect_max_s, o->connect_timeout_s);
-		return MQTT_EINVAL;
+		return AM_EINVAL;
 	}
 	if (o->persistent && o->session_expiry_s == 0) {
 		set_err(err, errlen,
 			"mqtt: persistent session needs session_expiry_s > 0");
-		return MQTT_EINVAL;
+		return AM_EINVAL;
 	}
 	return 0;
 }
@@ -747,16 +747,16 @@ static int copy_options(mqtt_client *c, const mqtt_options *o)
 		fail |= !c->instance;
 	}
 	if (fail)
-		return MQTT_ENOMEM;
+		return AM_ENOMEM;
 	c->client_id = o->client_id ? strdup(o->client_id)
 				    : printf_dup("%s-%s", c->service, c->instance);
 	c->prefix = printf_dup("%s/_svc/%s/%s", c->root, c->service, c->instance);
 	if (!c->client_id || !c->prefix)
-		return MQTT_ENOMEM;
+		return AM_ENOMEM;
 	c->status_topic = printf_dup("%s/status", c->prefix);
 	c->metrics_topic = printf_dup("%s/metrics", c->prefix);
 	if (!c->status_topic || !c->metrics_topic)
-		return MQTT_ENOMEM;
+		return AM_ENOMEM;
 	/* the copies own these now; keep o's pointers out of reach */
 	c->o.uri = c->uri;
 	c->o.root = c->root;
@@ -980,7 +980,7 @@ int mqtt_shutdown(mqtt_client *c, int timeout_ms)
 	int rc = 0, rc2;
 
 	if (!c)
-		return MQTT_EINVAL;
+		return AM_EINVAL;
 	if (atomic_exchange(&c->stopping, 1))
 		return c->shutdown_rc;
 	/* a messageArrived waiting for inbox space must not hold us up */
@@ -1010,7 +1010,7 @@ int mqtt_shutdown(mqtt_client *c, int timeout_ms)
 		if (n <= 0 && q == 0)
 			break;
 		if (clock_mono_ms() >= deadline) {
-			rc = MQTT_ETIMEOUT;
+			rc = AM_ETIMEOUT;
 			break;
 		}
 		clock_sleep_ms(5);
@@ -1057,13 +1057,13 @@ int mqtt_subscribe(mqtt_client *c, const char *filter, int qos)
 	int now, rc;
 
 	if (!c || !filter || !*filter || strlen(filter) > 65535 || qos < 0 || qos > 2)
-		return MQTT_EINVAL;
+		return AM_EINVAL;
 	if (atomic_load(&c->stopping))
-		return MQTT_ESTOPPED;
+		return AM_ESTOPPED;
 	s = calloc(1, sizeof(*s));
 	if (!s || !(s->filter = strdup(filter))) {
 		free(s);
-		return MQTT_ENOMEM;
+		return AM_ENOMEM;
 	}
 	s->qos = qos;
 	pthread_mutex_lock(&c->lock);
@@ -1081,7 +1081,7 @@ int mqtt_subscribe(mqtt_client *c, const char *filter, int qos)
 	api_enter(c);
 	rc = MQTTAsync_subscribe(c->h, s->filter, qos, &ro);
 	api_leave(c);
-	return rc == MQTTASYNC_SUCCESS ? 0 : MQTT_EPAHO; /* kept: retried on reconnect */
+	return rc == MQTTASYNC_SUCCESS ? 0 : AM_EBROKER; /* kept: retried on reconnect */
 }
 
 /* Well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code
@@ -1123,7 +1123,7 @@ static int utf8_ok(const char *s)
 	return 1;
 }
 
-/* Paho's answer to a publish handed over directly, as an MQTT_E* code. */
+/* Paho's answer to a publish handed over directly, as an AM_E* code. */
 static int publish_rc(mqtt_client *c, int rc)
 {
 	switch (rc) {
@@ -1134,13 +1134,13 @@ static int publish_rc(mqtt_client *c, int rc)
 	case MQTTASYNC_MAX_MESSAGES_INFLIGHT:
 	case MQTTASYNC_NO_MORE_MSGIDS:
 		metrics_add(c->s_overflow, 1);
-		return MQTT_EOVERFLOW;
+		return AM_EOVERFLOW;
 	case MQTTASYNC_BAD_UTF8_STRING:
 	case MQTTASYNC_BAD_QOS:
 	case MQTTASYNC_NULL_PARAMETER:
-		return MQTT_EINVAL;
+		return AM_EINVAL;
 	default:
-		return MQTT_EPAHO;
+		return AM_EBROKER;
 	}
 }
 
@@ -1153,19 +1153,19 @@ int mqtt_publish(mqtt_client *c, const char *topic, const void *payload, size_t 
 
 	if (!c || !topic || !*topic || strpbrk(topic, "+#") || qos < 0 || qos > 2 ||
 	    (len && !payload) || len > MQTT_PAYLOAD_MAX || !utf8_ok(topic))
-		return MQTT_EINVAL;
+		return AM_EINVAL;
 	tlen = strlen(topic);
 	if (tlen > 65535)
-		return MQTT_EINVAL;
+		return AM_EINVAL;
 	if (atomic_load(&c->stopping))
-		return MQTT_ESTOPPED;
+		return AM_ESTOPPED;
 	retained = retained ? 1 : 0;
 
 	pthread_mutex_lock(&c->lock);
 	if (c->out_count + c->paho_inflight >= c->o.max_buffered) {
 		pthread_mutex_unlock(&c->lock);
 		metrics_add(c->s_overflow, 1);
-		return MQTT_EOVERFLOW;
+		return AM_EOVERFLOW;
 	}
 	if (!c->out_head && !c->pumping && may_send_locked(c, qos)) {
 		/* nothing ahead of it: straight to Paho, no copy */
@@ -1186,7 +1186,7 @@ int mqtt_publish(mqtt_client *c, const char *topic, const void *payload, size_t 
 
 	it = malloc(sizeof(*it) + tlen + 1 + len);
 	if (!it)
-		return MQTT_ENOMEM;
+		return AM_ENOMEM;
 	it->next = NULL;
 	it->topic_len = tlen;
 	it->len = len;
@@ -1201,7 +1201,7 @@ int mqtt_publish(mqtt_client *c, const char *topic, const void *payload, size_t 
 		pthread_mutex_unlock(&c->lock); /* filled up meanwhile */
 		free(it);
 		metrics_add(c->s_overflow, 1);
-		return MQTT_EOVERFLOW;
+		return AM_EOVERFLOW;
 	}
 	if (c->out_tail)
 		c->out_tail->next = it;
@@ -1223,7 +1223,7 @@ int mqtt_publish_sensor(mqtt_client *c, const char *sensor, const char *kind,
 	char topic[MQTT_ROOT_MAX + 2 * MQTT_LEVEL_MAX + 8];
 
 	if (!c || !sensor_ok(sensor) || !sensor_ok(kind))
-		return MQTT_EINVAL;
+		return AM_EINVAL;
 	snprintf(topic, sizeof(topic), "%s/%s/%s", c->root, sensor, kind);
 	return mqtt_publish(c, topic, payload, len, qos, retained);
 }
@@ -1236,12 +1236,12 @@ int mqtt_wait_connected(mqtt_client *c, int timeout_ms)
 {
 	int ok;
 	if (!c)
-		return MQTT_EINVAL;
+		return AM_EINVAL;
 	pthread_mutex_lock(&c->lock);
 	ok = wait_flag_locked(c, &c->connected,
 			      clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0));
 	pthread_mutex_unlock(&c->lock);
-	return ok ? 0 : MQTT_ETIMEOUT;
+	return ok ? 0 : AM_ETIMEOUT;
 }
 
 /* ---- inbox ------------------------------------------------------------ */
@@ -1346,9 +1346,9 @@ int mqtt_publish_metrics(mqtt_client *c)
 	int rc;
 
 	if (!c || !c->m)
-		return MQTT_EINVAL;
+		return AM_EINVAL;
 	if (atomic_load(&c->stopping))
-		return MQTT_ESTOPPED;
+		return AM_ESTOPPED;
 	buf_init(&b, 16384);
 	rc = metrics_render(c->m, &b);
 	/* metrics_render ends with '}': reopen the object to add "t". */
@@ -1365,13 +1365,13 @@ int mqtt_publish_metrics(mqtt_client *c)
 	}
 	if (rc) {
 		buf_cleanup(&b);
-		return MQTT_ENOMEM;
+		return AM_ENOMEM;
 	}
 	rc = send_raw(c, c->metrics_topic, b.data, b.len, 0, 0);
 	buf_cleanup(&b);
 	if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES)
-		return MQTT_EOVERFLOW;
-	return rc == MQTTASYNC_SUCCESS ? 0 : MQTT_EPAHO;
+		return AM_EOVERFLOW;
+	return rc == MQTTASYNC_SUCCESS ? 0 : AM_EBROKER;
 }
 
 void mqtt_count_malformed(mqtt_client *c)

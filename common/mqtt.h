@@ -35,12 +35,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MQTT_EINVAL (-1) /* bad options or arguments */
-#define MQTT_ENOMEM (-2)
-#define MQTT_EPAHO (-3)     /* Paho refused the call (err says why) */
-#define MQTT_EOVERFLOW (-4) /* offline buffer / inflight full: dropped, counted */
-#define MQTT_ETIMEOUT (-5)
-#define MQTT_ESTOPPED (-6) /* client is shutting down */
+/* Codes it returns (tree-wide, error.h):
+ *   AM_EINVAL     bad options or arguments
+ *   AM_ENOMEM
+ *   AM_EBROKER    Paho refused the call (err says why)
+ *   AM_EOVERFLOW  offline buffer / inflight full: dropped, counted
+ *   AM_ETIMEOUT
+ *   AM_ESTOPPED   client is shutting down
+ */
+#include "error.h"
 
 struct mqtt_message;
 
@@ -109,7 +112,7 @@ mqtt_client *mqtt_new(const mqtt_options *o, metrics *m, char *err, size_t errle
 void mqtt_free(mqtt_client *c);
 
 /* Subscribe to a filter now (if connected) and after every reconnect.
- * Returns 0 or a negative MQTT_E*. */
+ * Returns 0 or a negative AM_E*. */
 int mqtt_subscribe(mqtt_client *c, const char *filter, int qos);
 
 /* Publish. qos 0..2; retained 0/1. Never blocks on the network: while
@@ -117,8 +120,8 @@ int mqtt_subscribe(mqtt_client *c, const char *filter, int qos);
  * are unacknowledged, the message is copied into the module's queue and
  * sent in order later; max_buffered bounds that queue plus the QoS>0
  * publishes awaiting acknowledgement; beyond that the message is dropped
- * and counted, and MQTT_EOVERFLOW returned. The topic must be valid UTF-8
- * without wildcards (else MQTT_EINVAL). */
+ * and counted, and AM_EOVERFLOW returned. The topic must be valid UTF-8
+ * without wildcards (else AM_EINVAL). */
 int mqtt_publish(mqtt_client *c, const char *topic, const void *payload, size_t len,
 		 int qos, int retained);
 
@@ -126,7 +129,7 @@ int mqtt_publish(mqtt_client *c, const char *topic, const void *payload, size_t 
 int mqtt_publish_sensor(mqtt_client *c, const char *sensor, const char *kind,
 			const void *payload, size_t len, int qos, int retained);
 
-/* Wait until connected, at most timeout_ms. 0 connected, MQTT_ETIMEOUT. */
+/* Wait until connected, at most timeout_ms. 0 connected, AM_ETIMEOUT. */
 int mqtt_wait_connected(mqtt_client *c, int timeout_ms);
 int mqtt_is_connected(mqtt_client *c);
 
@@ -150,7 +153,7 @@ void mqtt_count_malformed(mqtt_client *c);
 
 /* Orderly end: publish retained "offline" status, wait for in-flight
  * QoS>0 publishes up to timeout_ms, disconnect. mqtt_free() calls it if
- * the service did not. Returns 0, or MQTT_ETIMEOUT if messages remained. */
+ * the service did not. Returns 0, or AM_ETIMEOUT if messages remained. */
 int mqtt_shutdown(mqtt_client *c, int timeout_ms);
 
 /* Topic root and "{root}/_svc/{service}/{instance}" prefix of this client. */

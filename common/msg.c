@@ -12,8 +12,8 @@
  *
  * Rules beyond msg.h: timestamps are finite and >= 0; text fields (run,
  * channel names, model, ids, names, severity) are valid UTF-8 without
- * control characters; strings over their byte cap give MSG_ETOOBIG, except
- * the sensor id whose length is part of its pattern (MSG_EVALUE).
+ * control characters; strings over their byte cap give AM_ETOOBIG, except
+ * the sensor id whose length is part of its pattern (AM_EVALUE).
  *
  * Encoding is hand-written onto common/buf.h: raw messages are the hot path
  * (thousands per second), so no cJSON tree and no allocation — the buf
@@ -59,30 +59,6 @@ static int msg__fail(char *err, size_t errlen, int code, const char *fmt, ...)
 	return code;
 }
 
-const char *msg_strerror(int code)
-{
-	switch (code) {
-	case 0:
-		return "ok";
-	case MSG_EJSON:
-		return "not a JSON object";
-	case MSG_ETOOBIG:
-		return "over a size cap";
-	case MSG_EFIELD:
-		return "missing field or wrong type";
-	case MSG_EVALUE:
-		return "invalid value";
-	case MSG_EVERSION:
-		return "unsupported version";
-	case MSG_ESHAPE:
-		return "sample row length differs from channel count";
-	case MSG_ENOMEM:
-		return "out of memory";
-	default:
-		return "unknown error";
-	}
-}
-
 /* ---- names, ids, text -------------------------------------------------- */
 
 static int msg__sensor_char(unsigned char c)
@@ -102,20 +78,20 @@ int msg_sensor_valid(const char *s)
 	return i > 0;
 }
 
-/* MSG_EVALUE with the first reason s is not a sensor id (reads at most
+/* AM_EVALUE with the first reason s is not a sensor id (reads at most
  * MSG_SENSOR_MAX + 1 bytes, so an unterminated struct field is safe). */
 static int msg__sensor_check(const char *field, const char *s, char *err, size_t errlen)
 {
 	size_t n = strnlen(s, MSG_SENSOR_MAX + 1);
 	if (n == 0)
-		return msg__fail(err, errlen, MSG_EVALUE, "%s: empty sensor id", field);
+		return msg__fail(err, errlen, AM_EVALUE, "%s: empty sensor id", field);
 	if (n > MSG_SENSOR_MAX)
-		return msg__fail(err, errlen, MSG_EVALUE, "%s: sensor id over %d bytes",
+		return msg__fail(err, errlen, AM_EVALUE, "%s: sensor id over %d bytes",
 				 field, MSG_SENSOR_MAX);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (!msg__sensor_char(c))
-			return msg__fail(err, errlen, MSG_EVALUE,
+			return msg__fail(err, errlen, AM_EVALUE,
 					 "%s: byte %zu (0x%02x) not in [A-Za-z0-9._-]",
 					 field, i, c);
 	}
@@ -149,27 +125,27 @@ static size_t msg__utf8_len(const unsigned char *p)
 	return 0;
 }
 
-/* Check a text field: at most max bytes (MSG_ETOOBIG; reads at most max+1
+/* Check a text field: at most max bytes (AM_ETOOBIG; reads at most max+1
  * so unterminated struct arrays are caught), non-empty unless allow_empty,
- * valid UTF-8 without control characters (MSG_EVALUE). */
+ * valid UTF-8 without control characters (AM_EVALUE). */
 static int msg__text_check(const char *field, const char *s, size_t max, int allow_empty,
 			   char *err, size_t errlen)
 {
 	size_t n = strnlen(s, max + 1);
 	if (n > max)
-		return msg__fail(err, errlen, MSG_ETOOBIG, "%s: over %zu bytes", field,
+		return msg__fail(err, errlen, AM_ETOOBIG, "%s: over %zu bytes", field,
 				 max);
 	if (n == 0 && !allow_empty)
-		return msg__fail(err, errlen, MSG_EVALUE, "%s: empty", field);
+		return msg__fail(err, errlen, AM_EVALUE, "%s: empty", field);
 	for (size_t i = 0; i < n;) {
 		const unsigned char *p = (const unsigned char *)s + i;
 		size_t k;
 		if (*p < 0x20 || *p == 0x7f)
-			return msg__fail(err, errlen, MSG_EVALUE,
+			return msg__fail(err, errlen, AM_EVALUE,
 					 "%s: control character at byte %zu", field, i);
 		k = msg__utf8_len(p);
 		if (k == 0)
-			return msg__fail(err, errlen, MSG_EVALUE,
+			return msg__fail(err, errlen, AM_EVALUE,
 					 "%s: invalid UTF-8 at byte %zu", field, i);
 		i += k;
 	}
@@ -179,18 +155,18 @@ static int msg__text_check(const char *field, const char *s, size_t max, int all
 static int msg__time_check(const char *field, double t, char *err, size_t errlen)
 {
 	if (!isfinite(t))
-		return msg__fail(err, errlen, MSG_EVALUE, "%s: not finite", field);
+		return msg__fail(err, errlen, AM_EVALUE, "%s: not finite", field);
 	if (t < 0)
-		return msg__fail(err, errlen, MSG_EVALUE, "%s: negative time", field);
+		return msg__fail(err, errlen, AM_EVALUE, "%s: negative time", field);
 	return 0;
 }
 
 static int msg__rate_check(const char *field, double r, char *err, size_t errlen)
 {
 	if (!isfinite(r))
-		return msg__fail(err, errlen, MSG_EVALUE, "%s: not finite", field);
+		return msg__fail(err, errlen, AM_EVALUE, "%s: not finite", field);
 	if (r < 0 || r > 1)
-		return msg__fail(err, errlen, MSG_EVALUE, "%s: %g not in 0..1", field, r);
+		return msg__fail(err, errlen, AM_EVALUE, "%s: %g not in 0..1", field, r);
 	return 0;
 }
 
@@ -252,7 +228,7 @@ static int msg__state_check(const char *field, enum msg_state_kind s, char *err,
 			    size_t errlen)
 {
 	if ((unsigned)s >= MSG__NSTATES)
-		return msg__fail(err, errlen, MSG_EVALUE, "%s: unknown state %d", field,
+		return msg__fail(err, errlen, AM_EVALUE, "%s: unknown state %d", field,
 				 (int)s);
 	return 0;
 }
@@ -282,12 +258,12 @@ int msg_raw_reserve(msg_raw *m, size_t n_samples)
 {
 	size_t need, n;
 	if (!m)
-		return MSG_ENOMEM;
+		return AM_ENOMEM;
 	if (m->n_channels > MSG_MAX_CHANNELS || n_samples > MSG_MAX_SAMPLES)
-		return MSG_ETOOBIG;
+		return AM_ETOOBIG;
 	need = n_samples * m->n_channels;
 	if (need > MSG_MAX_VALUES)
-		return MSG_ETOOBIG;
+		return AM_ETOOBIG;
 	if (need <= m->samples_cap)
 		return 0;
 	n = m->samples_cap ? m->samples_cap : 64;
@@ -300,7 +276,7 @@ int msg_raw_reserve(msg_raw *m, size_t n_samples)
 	m->samples = malloc(n * sizeof(float));
 	if (!m->samples) {
 		m->samples_cap = 0;
-		return MSG_ENOMEM;
+		return AM_ENOMEM;
 	}
 	m->samples_cap = n;
 	return 0;
@@ -320,23 +296,23 @@ static int msg__raw_check(const msg_raw *m, int check_samples, char *err, size_t
 	    (rc = msg__time_check("t0", m->t0, err, errlen)))
 		return rc;
 	if (m->seq > (uint64_t)MSG__INT_MAX)
-		return msg__fail(err, errlen, MSG_EVALUE, "seq: over 2^53");
+		return msg__fail(err, errlen, AM_EVALUE, "seq: over 2^53");
 	if (!isfinite(m->rate_hz) || !(m->rate_hz > 0))
-		return msg__fail(err, errlen, MSG_EVALUE,
+		return msg__fail(err, errlen, AM_EVALUE,
 				 "rate_hz: must be finite and > 0");
 	if (m->has_frame0 && (m->frame0 < 0 || m->frame0 > (int64_t)MSG__INT_MAX))
-		return msg__fail(err, errlen, MSG_EVALUE,
+		return msg__fail(err, errlen, AM_EVALUE,
 				 "frame0: not an integer in 0..2^53");
 	if (nch == 0)
-		return msg__fail(err, errlen, MSG_EVALUE, "channels: empty");
+		return msg__fail(err, errlen, AM_EVALUE, "channels: empty");
 	if (nch > MSG_MAX_CHANNELS)
-		return msg__fail(err, errlen, MSG_ETOOBIG, "channels: %zu, max %d", nch,
+		return msg__fail(err, errlen, AM_ETOOBIG, "channels: %zu, max %d", nch,
 				 MSG_MAX_CHANNELS);
 	if (m->n_samples > MSG_MAX_SAMPLES)
-		return msg__fail(err, errlen, MSG_ETOOBIG, "samples: %zu rows, max %d",
+		return msg__fail(err, errlen, AM_ETOOBIG, "samples: %zu rows, max %d",
 				 m->n_samples, MSG_MAX_SAMPLES);
 	if (m->n_samples * nch > MSG_MAX_VALUES)
-		return msg__fail(err, errlen, MSG_ETOOBIG, "samples: %zu values, max %d",
+		return msg__fail(err, errlen, AM_ETOOBIG, "samples: %zu values, max %d",
 				 m->n_samples * nch, MSG_MAX_VALUES);
 	for (size_t i = 0; i < nch; i++) {
 		char field[24];
@@ -347,18 +323,18 @@ static int msg__raw_check(const msg_raw *m, int check_samples, char *err, size_t
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(m->channels[i], m->channels[j]) == 0)
 				return msg__fail(
-				    err, errlen, MSG_EVALUE,
+				    err, errlen, AM_EVALUE,
 				    "channels[%zu]: duplicate of channels[%zu]", i, j);
 	}
 	if (!check_samples)
 		return 0;
 	if (m->n_samples && (!m->samples || m->samples_cap < m->n_samples * nch))
-		return msg__fail(err, errlen, MSG_ESHAPE,
+		return msg__fail(err, errlen, AM_ESHAPE,
 				 "samples: storage holds %zu values, %zu needed",
 				 m->samples_cap, m->n_samples * nch);
 	for (size_t i = 0; i < m->n_samples * nch; i++)
 		if (!isfinite(m->samples[i]))
-			return msg__fail(err, errlen, MSG_EVALUE,
+			return msg__fail(err, errlen, AM_EVALUE,
 					 "samples[%zu][%zu]: not finite", i / nch,
 					 i % nch);
 	return 0;
@@ -373,11 +349,11 @@ static int msg__prediction_check(const msg_prediction *m, char *err, size_t errl
 	    (rc = msg__text_check("model", m->model, MSG_NAME_MAX, 0, err, errlen)))
 		return rc;
 	if (!isfinite(m->score))
-		return msg__fail(err, errlen, MSG_EVALUE, "score: not finite");
+		return msg__fail(err, errlen, AM_EVALUE, "score: not finite");
 	if (!isfinite(m->threshold))
-		return msg__fail(err, errlen, MSG_EVALUE, "threshold: not finite");
+		return msg__fail(err, errlen, AM_EVALUE, "threshold: not finite");
 	if (!isfinite(m->latency_ms) || m->latency_ms < 0)
-		return msg__fail(err, errlen, MSG_EVALUE,
+		return msg__fail(err, errlen, AM_EVALUE,
 				 "latency_ms: must be finite and >= 0");
 	return 0;
 }
@@ -393,7 +369,7 @@ static int msg__state_msg_check(const msg_state *m, char *err, size_t errlen)
 	    (rc = msg__text_check("alert_id", m->alert_id, MSG_ID_MAX, 1, err, errlen)))
 		return rc;
 	if (!isfinite(m->window_s) || !(m->window_s > 0))
-		return msg__fail(err, errlen, MSG_EVALUE,
+		return msg__fail(err, errlen, AM_EVALUE,
 				 "window_s: must be finite and > 0");
 	if (m->acked &&
 	    (rc = msg__text_check("acked_by", m->acked_by, MSG_NAME_MAX, 0, err, errlen)))
@@ -434,7 +410,7 @@ static int msg__scan(const char *json, size_t len, char *err, size_t errlen)
 {
 	int in_str = 0;
 	if (memchr(json, '\0', len))
-		return msg__fail(err, errlen, MSG_EJSON, "NUL byte in payload");
+		return msg__fail(err, errlen, AM_EJSON, "NUL byte in payload");
 	for (size_t i = 0; i < len; i++) {
 		char c = json[i];
 		if (!in_str) {
@@ -445,7 +421,7 @@ static int msg__scan(const char *json, size_t len, char *err, size_t errlen)
 			if (json[i + 1] == 'u' && i + 5 < len && json[i + 2] == '0' &&
 			    json[i + 3] == '0' && json[i + 4] == '0' &&
 			    json[i + 5] == '0')
-				return msg__fail(err, errlen, MSG_EVALUE,
+				return msg__fail(err, errlen, AM_EVALUE,
 						 "\\u0000 in a string at byte %zu", i);
 			i++; /* skip the escaped character */
 		}
@@ -462,28 +438,28 @@ static int msg__parse(const char *json, size_t len, cJSON **root, char *err,
 
 	*root = NULL;
 	if (!json || len == 0)
-		return msg__fail(err, errlen, MSG_EJSON, "empty payload");
+		return msg__fail(err, errlen, AM_EJSON, "empty payload");
 	if (len > MSG_MAX_PAYLOAD)
-		return msg__fail(err, errlen, MSG_ETOOBIG, "payload: %zu bytes, max %d",
+		return msg__fail(err, errlen, AM_ETOOBIG, "payload: %zu bytes, max %d",
 				 len, MSG_MAX_PAYLOAD);
 	if ((rc = msg__scan(json, len, err, errlen)))
 		return rc;
 	*root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
 	if (!*root) {
 		if (end && end >= json && end <= json + len)
-			return msg__fail(err, errlen, MSG_EJSON,
+			return msg__fail(err, errlen, AM_EJSON,
 					 "not JSON or truncated (at byte %zu of %zu)",
 					 (size_t)(end - json), len);
-		return msg__fail(err, errlen, MSG_EJSON, "not JSON or truncated");
+		return msg__fail(err, errlen, AM_EJSON, "not JSON or truncated");
 	}
 	while (end && end < json + len &&
 	       (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
 		end++;
 	if (end != json + len)
-		return msg__fail(err, errlen, MSG_EJSON,
+		return msg__fail(err, errlen, AM_EJSON,
 				 "trailing bytes after the JSON value");
 	if (!cJSON_IsObject(*root))
-		return msg__fail(err, errlen, MSG_EJSON, "not a JSON object");
+		return msg__fail(err, errlen, AM_EJSON, "not a JSON object");
 	return 0;
 }
 
@@ -496,11 +472,11 @@ static int msg__dec_version(const cJSON *o, char *err, size_t errlen)
 {
 	const cJSON *it = msg__item(o, "v");
 	if (!it)
-		return msg__fail(err, errlen, MSG_EFIELD, "v: missing");
+		return msg__fail(err, errlen, AM_EFIELD, "v: missing");
 	if (!cJSON_IsNumber(it))
-		return msg__fail(err, errlen, MSG_EFIELD, "v: not a number");
+		return msg__fail(err, errlen, AM_EFIELD, "v: not a number");
 	if (it->valuedouble != MSG_VERSION)
-		return msg__fail(err, errlen, MSG_EVERSION,
+		return msg__fail(err, errlen, AM_EVERSION,
 				 "v: version %g, this reader reads %d", it->valuedouble,
 				 MSG_VERSION);
 	return 0;
@@ -518,17 +494,17 @@ static int msg__dec_str(const cJSON *o, const char *key, int optional, char *dst
 	if (!it) {
 		if (optional)
 			return 1;
-		return msg__fail(err, errlen, MSG_EFIELD, "%s: missing", key);
+		return msg__fail(err, errlen, AM_EFIELD, "%s: missing", key);
 	}
 	if (!cJSON_IsString(it) || !it->valuestring)
-		return msg__fail(err, errlen, MSG_EFIELD, "%s: not a string", key);
+		return msg__fail(err, errlen, AM_EFIELD, "%s: not a string", key);
 	n = strlen(it->valuestring);
 	if (n >= dstsize) {
 		if (strcmp(key, "sensor") == 0)
-			return msg__fail(err, errlen, MSG_EVALUE,
+			return msg__fail(err, errlen, AM_EVALUE,
 					 "%s: sensor id over %d bytes", key,
 					 MSG_SENSOR_MAX);
-		return msg__fail(err, errlen, MSG_ETOOBIG, "%s: over %zu bytes", key,
+		return msg__fail(err, errlen, AM_ETOOBIG, "%s: over %zu bytes", key,
 				 dstsize - 1);
 	}
 	memcpy(dst, it->valuestring, n + 1);
@@ -544,10 +520,10 @@ static int msg__dec_num(const cJSON *o, const char *key, int optional, double *o
 	if (!it) {
 		if (optional)
 			return 1;
-		return msg__fail(err, errlen, MSG_EFIELD, "%s: missing", key);
+		return msg__fail(err, errlen, AM_EFIELD, "%s: missing", key);
 	}
 	if (!cJSON_IsNumber(it))
-		return msg__fail(err, errlen, MSG_EFIELD, "%s: not a number", key);
+		return msg__fail(err, errlen, AM_EFIELD, "%s: not a number", key);
 	*out = it->valuedouble;
 	return 0;
 }
@@ -561,8 +537,8 @@ static int msg__dec_uint(const cJSON *o, const char *key, int optional, double m
 	if (rc)
 		return rc;
 	if (!isfinite(d) || d < 0 || d > max || d != floor(d))
-		return msg__fail(err, errlen, MSG_EVALUE,
-				 "%s: not an integer in 0..%.17g", key, max);
+		return msg__fail(err, errlen, AM_EVALUE, "%s: not an integer in 0..%.17g",
+				 key, max);
 	*out = (uint64_t)d;
 	return 0;
 }
@@ -574,10 +550,10 @@ static int msg__dec_bool(const cJSON *o, const char *key, int optional, int *out
 	if (!it) {
 		if (optional)
 			return 1;
-		return msg__fail(err, errlen, MSG_EFIELD, "%s: missing", key);
+		return msg__fail(err, errlen, AM_EFIELD, "%s: missing", key);
 	}
 	if (!cJSON_IsBool(it))
-		return msg__fail(err, errlen, MSG_EFIELD, "%s: not a boolean", key);
+		return msg__fail(err, errlen, AM_EFIELD, "%s: not a boolean", key);
 	*out = cJSON_IsTrue(it) ? 1 : 0;
 	return 0;
 }
@@ -587,8 +563,8 @@ static int msg__dec_state(const cJSON *o, const char *key, enum msg_state_kind *
 {
 	char name[16];
 	int rc = msg__dec_str(o, key, 0, name, sizeof(name), err, errlen);
-	if (rc == MSG_ETOOBIG || (!rc && msg_state_parse(name, out) != 0))
-		return msg__fail(err, errlen, MSG_EVALUE,
+	if (rc == AM_ETOOBIG || (!rc && msg_state_parse(name, out) != 0))
+		return msg__fail(err, errlen, AM_EVALUE,
 				 "%s: not one of OK, FAILURE, STALE", key);
 	return rc;
 }
@@ -600,21 +576,21 @@ static int msg__dec_channels(const cJSON *o, msg_raw *out, char *err, size_t err
 	const cJSON *arr = msg__item(o, "channels"), *it;
 	size_t n = 0;
 	if (!arr)
-		return msg__fail(err, errlen, MSG_EFIELD, "channels: missing");
+		return msg__fail(err, errlen, AM_EFIELD, "channels: missing");
 	if (!cJSON_IsArray(arr))
-		return msg__fail(err, errlen, MSG_EFIELD, "channels: not an array");
+		return msg__fail(err, errlen, AM_EFIELD, "channels: not an array");
 	cJSON_ArrayForEach(it, arr)
 	{
 		size_t len;
 		if (n >= MSG_MAX_CHANNELS)
-			return msg__fail(err, errlen, MSG_ETOOBIG, "channels: over %d",
+			return msg__fail(err, errlen, AM_ETOOBIG, "channels: over %d",
 					 MSG_MAX_CHANNELS);
 		if (!cJSON_IsString(it) || !it->valuestring)
-			return msg__fail(err, errlen, MSG_EFIELD,
+			return msg__fail(err, errlen, AM_EFIELD,
 					 "channels[%zu]: not a string", n);
 		len = strlen(it->valuestring);
 		if (len > MSG_CHANNEL_MAX)
-			return msg__fail(err, errlen, MSG_ETOOBIG,
+			return msg__fail(err, errlen, AM_ETOOBIG,
 					 "channels[%zu]: over %d bytes", n,
 					 MSG_CHANNEL_MAX);
 		memcpy(out->channels[n], it->valuestring, len + 1);
@@ -632,27 +608,27 @@ static int msg__dec_samples(const cJSON *o, msg_raw *out, char *err, size_t errl
 	int rc;
 
 	if (!arr)
-		return msg__fail(err, errlen, MSG_EFIELD, "samples: missing");
+		return msg__fail(err, errlen, AM_EFIELD, "samples: missing");
 	if (!cJSON_IsArray(arr))
-		return msg__fail(err, errlen, MSG_EFIELD, "samples: not an array");
+		return msg__fail(err, errlen, AM_EFIELD, "samples: not an array");
 	cJSON_ArrayForEach(row, arr)
 	{
 		if (++rows > MSG_MAX_SAMPLES)
-			return msg__fail(err, errlen, MSG_ETOOBIG,
-					 "samples: over %d rows", MSG_MAX_SAMPLES);
+			return msg__fail(err, errlen, AM_ETOOBIG, "samples: over %d rows",
+					 MSG_MAX_SAMPLES);
 	}
 	if (rows * nch > MSG_MAX_VALUES)
-		return msg__fail(err, errlen, MSG_ETOOBIG, "samples: %zu values, max %d",
+		return msg__fail(err, errlen, AM_ETOOBIG, "samples: %zu values, max %d",
 				 rows * nch, MSG_MAX_VALUES);
 	rc = msg_raw_reserve(out, rows);
 	if (rc)
-		return msg__fail(err, errlen, rc, "samples: %s", msg_strerror(rc));
+		return msg__fail(err, errlen, rc, "samples: %s", am_strerror(rc));
 	cJSON_ArrayForEach(row, arr)
 	{
 		float *dst = out->samples + i * nch;
 		size_t j = 0;
 		if (!cJSON_IsArray(row))
-			return msg__fail(err, errlen, MSG_EFIELD,
+			return msg__fail(err, errlen, AM_EFIELD,
 					 "samples[%zu]: not an array", i);
 		cJSON_ArrayForEach(it, row)
 		{
@@ -660,16 +636,16 @@ static int msg__dec_samples(const cJSON *o, msg_raw *out, char *err, size_t errl
 				double d;
 				if (!cJSON_IsNumber(it))
 					return msg__fail(
-					    err, errlen, MSG_EFIELD,
+					    err, errlen, AM_EFIELD,
 					    "samples[%zu][%zu]: not a number", i, j);
 				d = it->valuedouble;
 				if (!isfinite(d))
-					return msg__fail(err, errlen, MSG_EVALUE,
+					return msg__fail(err, errlen, AM_EVALUE,
 							 "samples[%zu][%zu]: not finite",
 							 i, j);
 				if (fabs(d) >= MSG__FLT_LIMIT)
 					return msg__fail(
-					    err, errlen, MSG_EVALUE,
+					    err, errlen, AM_EVALUE,
 					    "samples[%zu][%zu]: beyond float range", i,
 					    j);
 				dst[j] = (float)d;
@@ -678,7 +654,7 @@ static int msg__dec_samples(const cJSON *o, msg_raw *out, char *err, size_t errl
 		}
 		if (j != nch)
 			return msg__fail(
-			    err, errlen, MSG_ESHAPE,
+			    err, errlen, AM_ESHAPE,
 			    "samples[%zu]: %zu values, expected %zu (channels)", i, j,
 			    nch);
 		i++;
@@ -694,7 +670,7 @@ int msg_raw_decode(const char *json, size_t len, msg_raw *out, char *err, size_t
 	int rc;
 
 	if (!out)
-		return msg__fail(err, errlen, MSG_EFIELD, "no output struct");
+		return msg__fail(err, errlen, AM_EFIELD, "no output struct");
 	out->n_samples = 0;
 	out->n_channels = 0;
 	out->has_frame0 = 0;
@@ -749,7 +725,7 @@ static int msg__enc_start(char *out, size_t cap, size_t *len, buf *b, char *err,
 	if (len)
 		*len = 0;
 	if (!out || cap < 2)
-		return msg__fail(err, errlen, MSG_ETOOBIG, "output buffer too small");
+		return msg__fail(err, errlen, AM_ETOOBIG, "output buffer too small");
 	msg__wrap(b, out, cap);
 	return 0;
 }
@@ -759,14 +735,14 @@ static int msg__enc_end(int brc, buf *b, size_t *len, char *err, size_t errlen)
 {
 	if (brc) {
 		b->data[0] = '\0';
-		if (brc == BUF_ETOOBIG)
-			return msg__fail(err, errlen, MSG_ETOOBIG,
+		if (brc == AM_ETOOBIG)
+			return msg__fail(err, errlen, AM_ETOOBIG,
 					 "encoded payload over %zu bytes (output cap)",
 					 b->cap);
-		if (brc == BUF_ENOTFINITE)
-			return msg__fail(err, errlen, MSG_EVALUE,
+		if (brc == AM_ENOTFINITE)
+			return msg__fail(err, errlen, AM_EVALUE,
 					 "a number is not finite");
-		return msg__fail(err, errlen, MSG_ENOMEM, "out of memory");
+		return msg__fail(err, errlen, AM_ENOMEM, "out of memory");
 	}
 	if (len)
 		*len = b->len;
@@ -824,7 +800,7 @@ int msg_raw_encode(const msg_raw *m, char *out, size_t cap, size_t *len, char *e
 	if ((rc = msg__enc_start(out, cap, len, &b, err, errlen)))
 		return rc;
 	if (!m)
-		return msg__fail(err, errlen, MSG_EFIELD, "no message");
+		return msg__fail(err, errlen, AM_EFIELD, "no message");
 	if ((rc = msg__raw_check(m, 1, err, errlen)))
 		return rc;
 	nch = m->n_channels;
@@ -885,7 +861,7 @@ int msg_prediction_decode(const char *json, size_t len, msg_prediction *out, cha
 
 	memset(&m, 0, sizeof(m));
 	if (!out)
-		return msg__fail(err, errlen, MSG_EFIELD, "no output struct");
+		return msg__fail(err, errlen, AM_EFIELD, "no output struct");
 	if ((rc = msg__parse(json, len, &root, err, errlen)) ||
 	    (rc = msg__dec_version(root, err, errlen)) ||
 	    (rc = msg__dec_str(root, "sensor", 0, m.sensor, sizeof(m.sensor), err,
@@ -918,7 +894,7 @@ int msg_prediction_encode(const msg_prediction *m, char *out, size_t cap, size_t
 	if ((rc = msg__enc_start(out, cap, len, &b, err, errlen)))
 		return rc;
 	if (!m)
-		return msg__fail(err, errlen, MSG_EFIELD, "no message");
+		return msg__fail(err, errlen, AM_EFIELD, "no message");
 	if ((rc = msg__prediction_check(m, err, errlen)))
 		return rc;
 	rc = msg__enc_head(&b);
@@ -958,7 +934,7 @@ int msg_state_decode(const char *json, size_t len, msg_state *out, char *err,
 
 	memset(&m, 0, sizeof(m));
 	if (!out)
-		return msg__fail(err, errlen, MSG_EFIELD, "no output struct");
+		return msg__fail(err, errlen, AM_EFIELD, "no output struct");
 	if ((rc = msg__parse(json, len, &root, err, errlen)) ||
 	    (rc = msg__dec_version(root, err, errlen)) ||
 	    (rc = msg__dec_str(root, "sensor", 0, m.sensor, sizeof(m.sensor), err,
@@ -998,7 +974,7 @@ int msg_state_encode(const msg_state *m, char *out, size_t cap, size_t *len, cha
 	if ((rc = msg__enc_start(out, cap, len, &b, err, errlen)))
 		return rc;
 	if (!m)
-		return msg__fail(err, errlen, MSG_EFIELD, "no message");
+		return msg__fail(err, errlen, AM_EFIELD, "no message");
 	if ((rc = msg__state_msg_check(m, err, errlen)))
 		return rc;
 	rc = msg__enc_head(&b);
@@ -1037,7 +1013,7 @@ int msg_alert_decode(const char *json, size_t len, msg_alert *out, char *err,
 
 	memset(&m, 0, sizeof(m));
 	if (!out)
-		return msg__fail(err, errlen, MSG_EFIELD, "no output struct");
+		return msg__fail(err, errlen, AM_EFIELD, "no output struct");
 	if ((rc = msg__parse(json, len, &root, err, errlen)) ||
 	    (rc = msg__dec_version(root, err, errlen)) ||
 	    (rc = msg__dec_str(root, "id", 0, m.id, sizeof(m.id), err, errlen)) ||
@@ -1066,7 +1042,7 @@ int msg_alert_encode(const msg_alert *m, char *out, size_t cap, size_t *len, cha
 	if ((rc = msg__enc_start(out, cap, len, &b, err, errlen)))
 		return rc;
 	if (!m)
-		return msg__fail(err, errlen, MSG_EFIELD, "no message");
+		return msg__fail(err, errlen, AM_EFIELD, "no message");
 	if ((rc = msg__alert_check(m, err, errlen)))
 		return rc;
 	rc = msg__enc_head(&b);
@@ -1099,7 +1075,7 @@ int msg_ack_decode(const char *json, size_t len, msg_ack *out, char *err, size_t
 
 	memset(&m, 0, sizeof(m));
 	if (!out)
-		return msg__fail(err, errlen, MSG_EFIELD, "no output struct");
+		return msg__fail(err, errlen, AM_EFIELD, "no output struct");
 	if ((rc = msg__parse(json, len, &root, err, errlen)) ||
 	    (rc = msg__dec_version(root, err, errlen)) ||
 	    (rc = msg__dec_str(root, "id", 0, m.id, sizeof(m.id), err, errlen)) ||
@@ -1122,7 +1098,7 @@ int msg_ack_encode(const msg_ack *m, char *out, size_t cap, size_t *len, char *e
 	if ((rc = msg__enc_start(out, cap, len, &b, err, errlen)))
 		return rc;
 	if (!m)
-		return msg__fail(err, errlen, MSG_EFIELD, "no message");
+		return msg__fail(err, errlen, AM_EFIELD, "no message");
 	if ((rc = msg__ack_check(m, err, errlen)))
 		return rc;
 	rc = msg__enc_head(&b);

@@ -5,7 +5,7 @@
  * caps (payload bytes, samples, channels, string lengths), accept finite
  * numbers only, check the sensor-id pattern and refuse sample rows whose
  * length differs from the channel count. Each refusal returns a negative
- * MSG_E* code and writes a one-line reason into err (never logs).
+ * AM_E* code and writes a one-line reason into err (never logs).
  *
  * Encoders write compact JSON with the shortest number text that reads back
  * to the same value; they refuse what a decoder would refuse (so nothing
@@ -34,14 +34,16 @@
 #define MSG_NAME_MAX 64                       /* model name, operator name, etc. */
 #define MSG_ERR_MAX 160                       /* recommended err buffer size */
 
-/* Error codes (negative). */
-#define MSG_EJSON (-1)    /* not JSON, truncated, not an object */
-#define MSG_ETOOBIG (-2)  /* payload or a count over its cap */
-#define MSG_EFIELD (-3)   /* missing field or wrong type */
-#define MSG_EVALUE (-4)   /* value out of range, NaN/Inf, bad pattern */
-#define MSG_EVERSION (-5) /* "v" is not a version we read */
-#define MSG_ESHAPE (-6)   /* ragged rows, row length != channel count */
-#define MSG_ENOMEM (-7)
+/* Codes it returns (tree-wide, error.h):
+ *   AM_EJSON     not JSON, truncated, not an object
+ *   AM_ETOOBIG   payload or a count over its cap
+ *   AM_EFIELD    missing field or wrong type
+ *   AM_EVALUE    value out of range, NaN/Inf, bad pattern
+ *   AM_EVERSION  "v" is not a version we read
+ *   AM_ESHAPE    ragged rows, row length != channel count
+ *   AM_ENOMEM
+ */
+#include "error.h"
 
 /* 1 if s matches [A-Za-z0-9._-]{1,64}, else 0. */
 int msg_sensor_valid(const char *s);
@@ -72,12 +74,12 @@ typedef struct msg_raw {
 void msg_raw_init(msg_raw *m);
 void msg_raw_cleanup(msg_raw *m);
 /* Make room for n_samples rows of m->n_channels values (keeps nothing).
- * Returns 0 or MSG_ENOMEM / MSG_ETOOBIG. */
+ * Returns 0 or AM_ENOMEM / AM_ETOOBIG. */
 int msg_raw_reserve(msg_raw *m, size_t n_samples);
 
 int msg_raw_decode(const char *json, size_t len, msg_raw *out, char *err, size_t errlen);
 /* Writes at most cap bytes (plus NUL) into out; *len gets the length.
- * MSG_ETOOBIG when it does not fit or exceeds MSG_MAX_PAYLOAD. */
+ * AM_ETOOBIG when it does not fit or exceeds MSG_MAX_PAYLOAD. */
 int msg_raw_encode(const msg_raw *m, char *out, size_t cap, size_t *len, char *err,
 		   size_t errlen);
 
@@ -147,8 +149,5 @@ typedef struct msg_ack {
 int msg_ack_decode(const char *json, size_t len, msg_ack *out, char *err, size_t errlen);
 int msg_ack_encode(const msg_ack *m, char *out, size_t cap, size_t *len, char *err,
 		   size_t errlen);
-
-/* Human-readable name of an MSG_E* code. */
-const char *msg_strerror(int code);
 
 #endif

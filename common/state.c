@@ -54,14 +54,14 @@ int state_init(state_machine *m, const state_params *p, char *err, size_t errlen
 		bad = "capacity must be in [min_windows, 2^24]";
 	if (bad) {
 		snprintf(err, errlen, "state: %s", bad);
-		return STATE_EINVAL;
+		return AM_EINVAL;
 	}
 	m->t = malloc(q->capacity * sizeof *m->t);
 	m->a = malloc(q->capacity);
 	if (!m->t || !m->a) {
 		state_cleanup(m);
 		snprintf(err, errlen, "state: out of memory");
-		return STATE_ENOMEM;
+		return AM_ENOMEM;
 	}
 	m->cur = STATE_OK;
 	return 0;
@@ -119,11 +119,11 @@ static int state__move(state_machine *m, state_kind to, double t, state_transiti
 int state_push(state_machine *m, double t, int anomaly, state_transition *tr)
 {
 	if (!isfinite(t))
-		return STATE_EINVAL;
+		return AM_EINVAL;
 	if (m->n > 0) {
 		double last = m->t[(m->head + m->n - 1) % m->p.capacity];
 		if (t < last)
-			return STATE_EORDER;
+			return AM_EORDER;
 	}
 	if (m->n == m->p.capacity)
 		state__drop_oldest(m);

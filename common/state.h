@@ -37,9 +37,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STATE_EINVAL (-1) /* bad parameters, or t not finite */
-#define STATE_ENOMEM (-2)
-#define STATE_EORDER (-3) /* t earlier than the latest label: dropped */
+/* Codes it returns (tree-wide, error.h):
+ *   AM_EINVAL  bad parameters, or t not finite
+ *   AM_ENOMEM
+ *   AM_EORDER  t earlier than the latest label: dropped
+ */
+#include "error.h"
 
 typedef enum state_kind { STATE_OK = 0, STATE_FAILURE = 1, STATE_STALE = 2 } state_kind;
 
@@ -75,14 +78,14 @@ typedef struct state_machine {
 	double since; /* time of the last transition (0: none yet) */
 } state_machine;
 
-/* Returns 0, STATE_EINVAL (err says which parameter) or STATE_ENOMEM.
+/* Returns 0, AM_EINVAL (err says which parameter) or AM_ENOMEM.
  * p NULL: defaults. The machine starts OK with no evidence. */
 int state_init(state_machine *m, const state_params *p, char *err, size_t errlen);
 void state_cleanup(state_machine *m);
 
 /* Record a window label at time t (seconds, non-decreasing) and evaluate.
  * Returns 1 and fills *tr (if not NULL) on a transition, 0 without one,
- * STATE_EINVAL for a non-finite t, STATE_EORDER if t goes back in time. */
+ * AM_EINVAL for a non-finite t, AM_EORDER if t goes back in time. */
 int state_push(state_machine *m, double t, int anomaly, state_transition *tr);
 
 /* Force the state (STALE, or back to OK from STALE) at time t. Returns 1

@@ -18,7 +18,7 @@ int svc_exit_code(int rc)
 {
 	if (rc == 1)
 		return 0; /* --help */
-	return rc == CONFIG_EUSAGE ? 2 : (rc ? 1 : 0);
+	return rc == AM_EUSAGE ? 2 : (rc ? 1 : 0);
 }
 
 int svc_init(svc *s, const svc_params *p, int argc, char **argv)
@@ -75,7 +75,7 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 			all[n++] = always[i];
 		if (p->n_opts + n > SVC_OPTS_MAX) {
 			fprintf(stderr, "%s: too many options\n", p->name);
-			return CONFIG_EUSAGE;
+			return AM_EUSAGE;
 		}
 		for (size_t i = 0; i < p->n_opts; i++)
 			all[n++] = p->opts[i];
@@ -83,7 +83,7 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 		{
 			config_opt *stable = malloc(n * sizeof(*stable));
 			if (!stable)
-				return CONFIG_ENOMEM;
+				return AM_ENOMEM;
 			memcpy(stable, all, n * sizeof(*stable));
 			rc = config_load(&s->cfg, stable, n, argc, argv, p->name,
 					 p->summary, err, sizeof(err));
@@ -102,7 +102,7 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 			"%s: --log-level: '%s' is not one of error, warn, info, debug\n",
 			p->name, s->log_level);
 		svc_cleanup(s);
-		return CONFIG_EUSAGE;
+		return AM_EUSAGE;
 	}
 	log_init(p->name, lvl);
 	if (signals_install((unsigned)s->shutdown_deadline_s)) {

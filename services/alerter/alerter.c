@@ -137,11 +137,11 @@ static void alerter__prediction(alerter *a, const char *sensor, const mqtt_messa
 		return;
 	}
 	rc = tracker_prediction(a->t, &p, clock_mono_ms());
-	if (rc == TRACKER_EORDER)
+	if (rc == AM_EORDER)
 		log_every_msg(&a->le_order, ALERTER_LOG_EVERY_MS, LOG_LVL_DEBUG,
 			      "%s: duplicate or out-of-order prediction t=%.3f dropped",
 			      sensor, p.t);
-	else if (rc == TRACKER_EFULL)
+	else if (rc == AM_EFULL)
 		log_every_msg(
 		    &a->le_full, ALERTER_LOG_EVERY_MS, LOG_LVL_WARN,
 		    "%s: not tracked, already tracking %zu sensors (--max-sensors)",

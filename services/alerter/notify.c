@@ -113,7 +113,7 @@ static int notify__sink_init(notify_sink *s, notify *owner, size_t cap,
 	atomic_init(&s->stop, 0);
 	s->ring = calloc(cap, sizeof(*s->ring));
 	if (!s->ring)
-		return NOTIFY_ENOMEM;
+		return AM_ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -586,7 +586,7 @@ int notify_alert(notify *n, const char *sensor, const char *transition, const ch
 	int rc = NOTIFY_QUEUED;
 
 	if (!n || !sensor || !transition || !json || len == 0 || len > NOTIFY_JSON_MAX)
-		return NOTIFY_EINVAL;
+		return AM_EINVAL;
 	if (!n->url && !n->command)
 		return NOTIFY_QUEUED;
 	if (notify__limited(n, sensor, transition, now_ms)) {

@@ -35,10 +35,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NOTIFY_EINVAL (-1)
-#define NOTIFY_ENOMEM (-2)
-#define NOTIFY_ECURL (-3)   /* libcurl could not be set up */
-#define NOTIFY_ETHREAD (-4) /* a worker thread could not start */
+/* Codes it returns (tree-wide, error.h):
+ *   AM_EINVAL
+ *   AM_ENOMEM
+ *   AM_ECURL    libcurl could not be set up
+ *   AM_ETHREAD  a worker thread could not start
+ */
+#include "error.h"
 
 #define NOTIFY_JSON_MAX (64 * 1024) /* bytes of one alert payload */
 
@@ -82,7 +85,7 @@ void notify_free(notify *n);
  * form the rate-limit key; json/len is the alert payload (copied, at most
  * NOTIFY_JSON_MAX bytes); now_ms is the caller's monotonic clock in ms
  * (clock_mono_ms(); tests pass their own). Returns NOTIFY_QUEUED,
- * NOTIFY_LIMITED, NOTIFY_DROPPED or NOTIFY_EINVAL. Never blocks on I/O. */
+ * NOTIFY_LIMITED, NOTIFY_DROPPED or AM_EINVAL. Never blocks on I/O. */
 int notify_alert(notify *n, const char *sensor, const char *transition, const char *json,
 		 size_t len, int64_t now_ms);
 

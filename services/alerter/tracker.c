@@ -143,7 +143,7 @@ static tracker_sensor *tracker__find(const tracker *t, const char *name)
 	return t->hash[i] ? t->s[t->hash[i] - 1] : NULL;
 }
 
-/* Find or create. *rc gets TRACKER_EFULL / TRACKER_ENOMEM on NULL. */
+/* Find or create. *rc gets AM_EFULL / AM_ENOMEM on NULL. */
 static tracker_sensor *tracker__get(tracker *t, const char *name, int64_t now_ms, int *rc)
 {
 	size_t i;
@@ -151,7 +151,7 @@ static tracker_sensor *tracker__get(tracker *t, const char *name, int64_t now_ms
 	char err[128];
 
 	if (!name[0] || strlen(name) > MSG_SENSOR_MAX) { /* callers pass decoded ids */
-		*rc = TRACKER_EINVAL;
+		*rc = AM_EINVAL;
 		return NULL;
 	}
 	i = tracker__slot(t, name);
@@ -159,13 +159,13 @@ static tracker_sensor *tracker__get(tracker *t, const char *name, int64_t now_ms
 		return t->s[t->hash[i] - 1];
 	if (t->n == t->p.max_sensors) {
 		t->st.refused++;
-		*rc = TRACKER_EFULL;
+		*rc = AM_EFULL;
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s || state_init(&s->m, &t->p.sp, err, sizeof(err))) {
 		free(s);
-		*rc = TRACKER_ENOMEM;
+		*rc = AM_ENOMEM;
 		return NULL;
 	}
 	snprintf(s->name, sizeof(s->name), "%s", name);
@@ -240,7 +240,7 @@ int tracker_restore(tracker *t, const msg_state *st, int64_t now_ms)
 	int rc = 0;
 
 	if (!t || !st || t->started)
-		return TRACKER_EINVAL;
+		return AM_EINVAL;
 	s = tracker__get(t, st->sensor, now_ms, &rc);
 	if (!s)
 		return rc;
@@ -304,21 +304,21 @@ int tracker_prediction(tracker *t, const msg_prediction *p, int64_t now_ms)
 	int rc = 0;
 
 	if (!t || !p || !isfinite(p->t))
-		return TRACKER_EINVAL;
+		return AM_EINVAL;
 	s = tracker__get(t, p->sensor, now_ms, &rc);
 	if (!s)
 		return rc;
 	if (s->has_t && p->t <= s->last_t) {
 		if (s->last_t - p->t <= TRACKER_REWIND_S) {
 			t->st.out_of_order++;
-			return TRACKER_EORDER;
+			return AM_EORDER;
 		}
 		tracker__rewind(t, s, p->t);
 	}
 	rc = state_push(&s->m, p->t, p->anomaly, NULL);
 	if (rc < 0) {
 		t->st.out_of_order++;
-		return TRACKER_EORDER;
+		return AM_EORDER;
 	}
 	t->st.predictions++;
 	s->has_t = 1;

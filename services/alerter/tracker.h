@@ -45,10 +45,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TRACKER_EINVAL (-1)
-#define TRACKER_ENOMEM (-2)
-#define TRACKER_EFULL (-3)  /* max_sensors reached: new sensor refused */
-#define TRACKER_EORDER (-4) /* duplicate or out-of-order prediction: dropped */
+/* Codes it returns (tree-wide, error.h):
+ *   AM_EINVAL
+ *   AM_ENOMEM
+ *   AM_EFULL   max_sensors reached: new sensor refused
+ *   AM_EORDER  duplicate or out-of-order prediction: dropped
+ */
+#include "error.h"
 
 /* A prediction more than this far behind the sensor's newest one is not a
  * reordering but a clock that went back (or a new replay): the evidence is
@@ -87,7 +90,7 @@ tracker *tracker_new(const tracker_params *p, tracker_emit_fn emit, void *ud, ch
 void tracker_free(tracker *t);
 
 /* Start-up only (before tracker_start): take a retained state message.
- * Returns 0, TRACKER_EINVAL after start or for a bad message, TRACKER_EFULL. */
+ * Returns 0, AM_EINVAL after start or for a bad message, AM_EFULL. */
 int tracker_restore(tracker *t, const msg_state *st, int64_t now_ms);
 
 /* End the restoring phase and emit what changed meanwhile. Idempotent. */
@@ -95,7 +98,7 @@ void tracker_start(tracker *t, int64_t now_ms);
 int tracker_started(const tracker *t);
 
 /* Take one prediction (now_ms: monotonic arrival time). Returns 0,
- * TRACKER_EORDER, TRACKER_EFULL or TRACKER_EINVAL. */
+ * AM_EORDER, AM_EFULL or AM_EINVAL. */
 int tracker_prediction(tracker *t, const msg_prediction *p, int64_t now_ms);
 
 /* An ack arrived on {root}/{sensor}/ack. Returns 1 accepted (state

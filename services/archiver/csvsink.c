@@ -35,7 +35,7 @@ struct csvsink {
 static int csvsink__err(int e, const char *what, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "csv: %s: %s", what, strerror(e));
-	return e == ENOSPC || e == EDQUOT ? CSVSINK_EFULL : CSVSINK_EIO;
+	return e == ENOSPC || e == EDQUOT ? AM_EFULL : AM_EIO;
 }
 
 int csvsink_open(csvsink **out, const char *dir, char *err, size_t errlen)
@@ -44,14 +44,14 @@ int csvsink_open(csvsink **out, const char *dir, char *err, size_t errlen)
 	*out = NULL;
 	if (!dir || !*dir || strlen(dir) >= sizeof(k->dir)) {
 		snprintf(err, errlen, "csv: bad directory");
-		return CSVSINK_EINVAL;
+		return AM_EINVAL;
 	}
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		return csvsink__err(errno, dir, err, errlen);
 	k = calloc(1, sizeof(*k));
 	if (!k) {
 		snprintf(err, errlen, "csv: out of memory");
-		return CSVSINK_ENOMEM;
+		return AM_ENOMEM;
 	}
 	snprintf(k->dir, sizeof(k->dir), "%s", dir);
 	*out = k;
@@ -121,7 +121,7 @@ static int csvsink__open_file(csvsink *k, csvsink_file *cf, const char *sensor,
 		return 0;
 	}
 	snprintf(err, errlen, "csv: too many channel sets for %s on %s", sensor, date);
-	return CSVSINK_EIO;
+	return AM_EIO;
 }
 
 static int csvsink__file(csvsink *k, const char *sensor, int64_t day, const char *header,
@@ -168,7 +168,7 @@ int csvsink_put(csvsink *k, const msg_raw *m, char *err, size_t errlen)
 
 	if (!nc || !m->n_samples || !(m->rate_hz > 0)) {
 		snprintf(err, errlen, "csv: empty or invalid message");
-		return CSVSINK_EINVAL;
+		return AM_EINVAL;
 	}
 	hl += (size_t)snprintf(header, sizeof(header), "t");
 	for (size_t c = 0; c < nc && hl < sizeof(header); c++)
@@ -176,7 +176,7 @@ int csvsink_put(csvsink *k, const msg_raw *m, char *err, size_t errlen)
 				       m->channels[c]);
 	if (hl + 1 >= sizeof(header)) {
 		snprintf(err, errlen, "csv: header too long");
-		return CSVSINK_EINVAL;
+		return AM_EINVAL;
 	}
 	header[hl++] = '\n';
 	header[hl] = 0;

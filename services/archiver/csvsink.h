@@ -21,10 +21,13 @@
 
 #include <stddef.h>
 
-#define CSVSINK_EINVAL (-1)
-#define CSVSINK_ENOMEM (-2)
-#define CSVSINK_EIO (-3)
-#define CSVSINK_EFULL (-4)
+/* Codes it returns (tree-wide, error.h):
+ *   AM_EINVAL
+ *   AM_ENOMEM
+ *   AM_EIO
+ *   AM_EFULL
+ */
+#include "error.h"
 
 typedef struct csvsink csvsink;
 
@@ -32,10 +35,10 @@ int csvsink_open(csvsink **out, const char *dir, char *err, size_t errlen);
 void csvsink_close(csvsink *k);
 
 /* Append the samples of m to its sensor's file of the day of each sample
- * (a message spanning midnight is split). Returns 0 or CSVSINK_E*. */
+ * (a message spanning midnight is split). Returns 0 or AM_E*. */
 int csvsink_put(csvsink *k, const msg_raw *m, char *err, size_t errlen);
 
-/* fflush every open file. Returns 0 or CSVSINK_EIO/EFULL. */
+/* fflush every open file. Returns 0 or AM_EIO/EFULL. */
 int csvsink_flush(csvsink *k, char *err, size_t errlen);
 
 #endif

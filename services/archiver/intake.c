@@ -114,7 +114,7 @@ int intake_arrival(void *ud, const mqtt_message *msg)
 				  sizeof(err));
 		if (rc == 0)
 			break;
-		if (rc == SPOOL_EINVAL) {
+		if (rc == AM_EINVAL) {
 			/* larger than any valid message: drop like a malformed one */
 			if (in->mq)
 				mqtt_count_malformed(in->mq);
@@ -205,7 +205,7 @@ static int intake__one(intake *in, const spool_record *r, double now)
 		    csvsink_put(in->csv, &intake__raw, err, sizeof(err))) {
 			metrics_add(in->m.csv_errors, 1);
 			if (!in->st)
-				rc = STORE_EIO;
+				rc = AM_EIO;
 			else
 				log_every_msg(&intake__log_db, INTAKE_LOG_MS,
 					      LOG_LVL_ERROR, "%s", err);
@@ -230,7 +230,7 @@ static int intake__one(intake *in, const spool_record *r, double now)
 		intake__malformed(in, r->topic, "unexpected topic");
 		return 0;
 	}
-	if (rc == STORE_EINVAL) {
+	if (rc == AM_EINVAL) {
 		intake__malformed(in, r->topic, err);
 		return 0;
 	}

@@ -95,7 +95,7 @@ static int64_t spool__scan(const spool *sp, int64_t after, int max)
 static int spool__err(int e, const char *what, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "spool: %s: %s", what, strerror(e));
-	return e == ENOSPC || e == EDQUOT ? SPOOL_EFULL : SPOOL_EIO;
+	return e == ENOSPC || e == EDQUOT ? AM_EFULL : AM_EIO;
 }
 
 /* Open generation gen for writing (creating it). Called with mu held or
@@ -127,14 +127,14 @@ int spool_open(spool **out, const char *dir, spool_pos from, int64_t rotate_byte
 	*out = NULL;
 	if (!dir || !*dir || strlen(dir) >= sizeof(sp->dir)) {
 		snprintf(err, errlen, "spool: bad directory");
-		return SPOOL_EINVAL;
+		return AM_EINVAL;
 	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return spool__err(errno, dir, err, errlen);
 	sp = calloc(1, sizeof(*sp));
 	if (!sp) {
 		snprintf(err, errlen, "spool: out of memory");
-		return SPOOL_ENOMEM;
+		return AM_ENOMEM;
 	}
 	snprintf(sp->dir, sizeof(sp->dir), "%s", dir);
 	pthread_mutex_init(&sp->mu, NULL);
@@ -193,7 +193,7 @@ int spool_append(spool *sp, const char *topic, const void *payload, size_t len, 
 
 	if (tlen > SPOOL_TOPIC_MAX || 2 + tlen + len > SPOOL_BODY_MAX) {
 		snprintf(err, errlen, "spool: message too large (%zu bytes)", len);
-		return SPOOL_EINVAL;
+		return AM_EINVAL;
 	}
 	t16 = (uint16_t)tlen;
 	hdr[0] = SPOOL_MAGIC;
@@ -304,7 +304,7 @@ int spool_next(spool *sp, spool_record *rec, char *err, size_t errlen)
 			char *b = realloc(sp->buf, (size_t)hdr[1] + 1);
 			if (!b) {
 				snprintf(err, errlen, "spool: out of memory");
-				return SPOOL_ENOMEM;
+				return AM_ENOMEM;
 			}
 			sp->buf = b;
 			sp->cap = (size_t)hdr[1] + 1;
@@ -334,7 +334,7 @@ int spool_next(spool *sp, spool_record *rec, char *err, size_t errlen)
 			continue;
 		snprintf(err, errlen, "spool: damaged record in the live file at %lld",
 			 (long long)sp->roff);
-		return SPOOL_EIO;
+		return AM_EIO;
 	}
 }
 

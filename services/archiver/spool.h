@@ -37,10 +37,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SPOOL_EINVAL (-1)
-#define SPOOL_ENOMEM (-2)
-#define SPOOL_EIO (-3)   /* err has strerror */
-#define SPOOL_EFULL (-4) /* ENOSPC/EDQUOT: nothing written */
+/* Codes it returns (tree-wide, error.h):
+ *   AM_EINVAL
+ *   AM_ENOMEM
+ *   AM_EIO     err has strerror
+ *   AM_EFULL   ENOSPC/EDQUOT: nothing written
+ */
+#include "error.h"
 
 #define SPOOL_TOPIC_MAX 1024
 #define SPOOL_BODY_MAX (2 + SPOOL_TOPIC_MAX + 1024 * 1024 + 1024)
@@ -60,19 +63,19 @@ typedef struct spool_record {
 
 /* Open dir (created if missing), start a new generation for appends and
  * position the reader at `from` (a committed cursor; {0,0}: the oldest
- * file). rotate_bytes 0: 64 MiB. Returns 0 or SPOOL_E*. */
+ * file). rotate_bytes 0: 64 MiB. Returns 0 or AM_E*. */
 int spool_open(spool **out, const char *dir, spool_pos from, int64_t rotate_bytes,
 	       char *err, size_t errlen);
 void spool_close(spool *sp);
 
 /* Append one message (thread-safe against the reader). On failure the file
  * is cut back to the previous record end: nothing partial stays. Returns 0,
- * SPOOL_EFULL or SPOOL_EIO / SPOOL_EINVAL (topic or payload too long). */
+ * AM_EFULL or AM_EIO / AM_EINVAL (topic or payload too long). */
 int spool_append(spool *sp, const char *topic, const void *payload, size_t len, char *err,
 		 size_t errlen);
 
 /* Next complete record at the read position: 1 and *rec, 0 when none yet,
- * negative SPOOL_E* on a read error. Skips to the next generation at the
+ * negative AM_E* on a read error. Skips to the next generation at the
  * end (or a torn tail) of an older file. */
 int spool_next(spool *sp, spool_record *rec, char *err, size_t errlen);
 
@@ -85,7 +88,7 @@ spool_pos spool_tell(const spool *sp);
  * (so that a caught-up reader can commit a cursor in the new one
  * and release the old file: the spool shrinks without waiting for new
  * messages, which matters on a full disk). Returns 1 and *pos = {new gen, 0}
- * when rotated, 0 when not needed, negative SPOOL_E* on error. */
+ * when rotated, 0 when not needed, negative AM_E* on error. */
 int spool_rotate(spool *sp, int64_t min_bytes, spool_pos *pos, char *err, size_t errlen);
 
 /* Delete the files of generations before pos.gen (they are committed). */

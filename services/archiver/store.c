@@ -143,7 +143,7 @@ void store_options_default(store_options *o)
 	o->busy_timeout_ms = 5000;
 }
 
-/* Map the database's last error to a STORE_E* code and describe it. Disk
+/* Map the database's last error to a AM_E* code and describe it. Disk
  * full shows up as SQLITE_FULL or as an I/O error whose errno is ENOSPC. */
 static int store__fail(store *s, const char *what, char *err, size_t errlen)
 {
@@ -152,13 +152,13 @@ static int store__fail(store *s, const char *what, char *err, size_t errlen)
 	int rc;
 
 	if ((code & 0xff) == SQLITE_FULL || sys == ENOSPC || sys == EDQUOT)
-		rc = STORE_EFULL;
+		rc = AM_EFULL;
 	else if ((code & 0xff) == SQLITE_IOERR)
-		rc = STORE_EIO;
+		rc = AM_EIO;
 	else if ((code & 0xff) == SQLITE_NOMEM)
-		rc = STORE_ENOMEM;
+		rc = AM_ENOMEM;
 	else
-		rc = STORE_EDB;
+		rc = AM_EDB;
 	if (err && errlen)
 		snprintf(err, errlen, "%s: %s%s%s", what, sqlite3_errmsg(s->db),
 			 sys ? ": " : "", sys ? strerror(sys) : "");
@@ -248,12 +248,12 @@ int store_open(store **out, const store_options *o, char *err, size_t errlen)
 	*out = NULL;
 	if (!o || !o->path || !*o->path) {
 		snprintf(err, errlen, "store: no database path");
-		return STORE_EINVAL;
+		return AM_EINVAL;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "store: out of memory");
-		return STORE_ENOMEM;
+		return AM_ENOMEM;
 	}
 	s->o = *o;
 	if (s->o.retention_batch <= 0)
@@ -262,7 +262,7 @@ int store_open(store **out, const store_options *o, char *err, size_t errlen)
 		s->o.busy_timeout_ms = 5000;
 	if (sqlite3_open_v2(o->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 			    NULL) != SQLITE_OK) {
-		rc = s->db ? store__fail(s, o->path, err, errlen) : STORE_ENOMEM;
+		rc = s->db ? store__fail(s, o->path, err, errlen) : AM_ENOMEM;
 		goto out;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
@@ -304,7 +304,7 @@ int store_open(store **out, const store_options *o, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: schema version %g, this archiver reads %d",
 			 o->path, store__meta_double(s, "schema_version"),
 			 STORE_SCHEMA_VERSION);
-		rc = STORE_EDB;
+		rc = AM_EDB;
 		goto out;
 	}
 	s->max_span = s->pend_span = store__meta_double(s, "max_span");
@@ -540,7 +540,7 @@ int store_put_raw(store *s, const msg_raw *m, double now, int *dup, char *err,
 		*dup = 0;
 	if (!n || !nc || !(m->rate_hz > 0) || !m->samples || m->seq > INT64_MAX) {
 		snprintf(err, errlen, "store: empty or invalid raw message");
-		return STORE_EINVAL;
+		return AM_EINVAL;
 	}
 	rc = store__begin(s, err, errlen);
 	if (rc)
@@ -553,7 +553,7 @@ int store_put_raw(store *s, const msg_raw *m, double now, int *dup, char *err,
 		if (!b) {
 			store_rollback(s);
 			snprintf(err, errlen, "store: out of memory");
-			return STORE_ENOMEM;
+			return AM_ENOMEM;
 		}
 		s->blob = b;
 		s->blob_cap = n * nc;
@@ -766,7 +766,7 @@ int store_retention_step(store *s, double now, int *deleted, char *err, size_t e
 	*deleted = 0;
 	if (s->in_txn) {
 		snprintf(err, errlen, "store: retention with a batch open");
-		return STORE_EINVAL;
+		return AM_EINVAL;
 	}
 	if (s->o.retention_days <= 0 && s->o.max_bytes <= 0)
 		return 0;
@@ -891,7 +891,7 @@ int store_export(store *s, const char *sensor, double from, double to,
 		*skipped = 0;
 	if (n_channels > MSG_MAX_CHANNELS) {
 		snprintf(err, errlen, "export: too many channels");
-		return STORE_EINVAL;
+		return AM_EINVAL;
 	}
 	for (size_t i = 0; i < n_channels; i++)
 		snprintf(want[n_want++], sizeof(want[0]), "%s", channels[i]);
@@ -904,7 +904,7 @@ int store_export(store *s, const char *sensor, double from, double to,
 	}
 	if (sensor_id < 0) {
 		snprintf(err, errlen, "export: no data for sensor '%s'", sensor);
-		return STORE_ENOTFOUND;
+		return AM_ENOTFOUND;
 	}
 	if (sqlite3_prepare_v2(
 		s->db,
@@ -983,11 +983,11 @@ int store_export(store *s, const char *sensor, double from, double to,
 	if (!nrows) {
 		snprintf(err, errlen, "export: no samples of '%s' in [%.3f, %.3f)%s",
 			 sensor, from, to, nskip ? " with the requested channels" : "");
-		return STORE_ENOTFOUND;
+		return AM_ENOTFOUND;
 	}
 	if (ferror(out)) {
 		snprintf(err, errlen, "export: write error: %s", strerror(errno));
-		return STORE_EIO;
+		return AM_EIO;
 	}
 	return 0;
 }

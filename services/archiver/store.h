@@ -8,7 +8,7 @@
  * and the caller decides when to store_commit() (every N messages or T ms).
  * A failed statement or commit rolls the whole open batch back, clears
  * every in-memory cache that could describe rolled-back rows, and returns
- * STORE_EFULL (disk or max size full), STORE_EIO (I/O error) or STORE_EDB;
+ * AM_EFULL (disk or max size full), AM_EIO (I/O error) or AM_EDB;
  * the caller re-feeds the batch from its own durable copy later. The
  * database is never left half-written (SQLite's WAL guarantees that).
  *
@@ -28,12 +28,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define STORE_EINVAL (-1) /* bad argument */
-#define STORE_ENOMEM (-2)
-#define STORE_EDB (-3)   /* SQLite error (err says which) */
-#define STORE_EFULL (-4) /* disk full or max_page_count reached */
-#define STORE_EIO (-5)   /* I/O error */
-#define STORE_ENOTFOUND (-6)
+/* Codes it returns (tree-wide, error.h):
+ *   AM_EINVAL     bad argument
+ *   AM_ENOMEM
+ *   AM_EDB        SQLite error (err says which)
+ *   AM_EFULL      disk full or max_page_count reached
+ *   AM_EIO        I/O error
+ *   AM_ENOTFOUND
+ */
+#include "error.h"
 
 typedef struct store_options {
 	const char *path;       /* database file (required) */
@@ -61,12 +64,12 @@ typedef struct store store;
 
 /* Open (creating if needed) the database at o->path in WAL mode,
  * synchronous=NORMAL, auto_vacuum=INCREMENTAL. Returns 0 and *out, or a
- * negative STORE_E* with err filled. */
+ * negative AM_E* with err filled. */
 int store_open(store **out, const store_options *o, char *err, size_t errlen);
 void store_close(store *s);
 
 /* Add one raw message to the open batch. *dup (may be NULL) is set to 1
- * when the message was already stored and dropped. Returns 0 or STORE_E*
+ * when the message was already stored and dropped. Returns 0 or AM_E*
  * (after which the batch is rolled back). */
 int store_put_raw(store *s, const msg_raw *m, double now, int *dup, char *err,
 		  size_t errlen);
@@ -93,7 +96,7 @@ void store_rollback(store *s);
  * messages older than retention_days or while the database is above
  * max_bytes, older predictions/alerts/gaps, then frees pages with an
  * incremental vacuum. *deleted gets the messages removed (0: nothing left
- * to do). Returns 0 or STORE_E*. */
+ * to do). Returns 0 or AM_E*. */
 int store_retention_step(store *s, double now, int *deleted, char *err, size_t errlen);
 
 /* Bytes the database uses (pages in use, free pages excluded). */
@@ -106,8 +109,8 @@ void store_get_stats(const store *s, store_stats *st);
  * messages lacking one of them are skipped and counted in *skipped. Gaps
  * (recorded missing seqs) of the runs in the range are written to gaps_out
  * (may be NULL) as lines "gap,<run>,<seq_from>,<seq_to>,<t_before>,<t_after>".
- * *rows (may be NULL) gets the sample rows written. Returns 0, STORE_ENOTFOUND
- * when nothing matched, or STORE_E*. */
+ * *rows (may be NULL) gets the sample rows written. Returns 0, AM_ENOTFOUND
+ * when nothing matched, or AM_E*. */
 int store_export(store *s, const char *sensor, double from, double to,
 		 const char (*channels)[MSG_CHANNEL_MAX + 1], size_t n_channels,
 		 FILE *out, FILE *gaps_out, int64_t *rows, int64_t *skipped, char *err,

@@ -31,11 +31,11 @@ int lpbus_encode(uint16_t id, uint16_t function, const void *payload, size_t len
 		 uint8_t *out, size_t cap, size_t *outlen)
 {
 	if (len > LPBUS_MAX_PAYLOAD)
-		return LPBUS_ETOOBIG;
+		return AM_ETOOBIG;
 	if (len > 0 && !payload)
-		return LPBUS_EINVAL;
+		return AM_EINVAL;
 	if (!out || cap < len + LPBUS_OVERHEAD)
-		return LPBUS_ETOOBIG;
+		return AM_ETOOBIG;
 	out[0] = LPBUS_START;
 	wr16(out + 1, id);
 	wr16(out + 3, function);

@@ -28,8 +28,11 @@
 #define LPBUS_MAX_PAYLOAD 128
 #define LPBUS_MAX_FRAME (LPBUS_MAX_PAYLOAD + LPBUS_OVERHEAD)
 
-#define LPBUS_ETOOBIG (-1) /* payload over LPBUS_MAX_PAYLOAD or out buffer too small */
-#define LPBUS_EINVAL (-2)
+/* Codes it returns (tree-wide, error.h):
+ *   AM_ETOOBIG  payload over LPBUS_MAX_PAYLOAD or out buffer too small
+ *   AM_EINVAL
+ */
+#include "error.h"
 
 typedef struct lpbus_frame {
 	uint16_t id;
@@ -59,8 +62,8 @@ uint16_t lpbus_checksum(uint16_t id, uint16_t function, const uint8_t *payload,
 			size_t len);
 
 /* Encode one frame into out (cap bytes). *outlen gets its size (len + 11).
- * Returns 0, LPBUS_ETOOBIG (payload over the cap or out too small) or
- * LPBUS_EINVAL (payload NULL with len > 0). */
+ * Returns 0, AM_ETOOBIG (payload over the cap or out too small) or
+ * AM_EINVAL (payload NULL with len > 0). */
 int lpbus_encode(uint16_t id, uint16_t function, const void *payload, size_t len,
 		 uint8_t *out, size_t cap, size_t *outlen);
 

@@ -113,7 +113,7 @@ int lpms_config_encode(const lpms_config *c, uint32_t *reg)
 {
 	int idx = lpms_rate_index(c->rate_hz);
 	if (idx < 0)
-		return LPMS_EINVAL;
+		return AM_EINVAL;
 	*reg = (uint32_t)idx | (c->mask & LPMS_OUT_ALL) | (c->int16 ? LPMS_CFG_16BIT : 0);
 	return 0;
 }
@@ -174,7 +174,7 @@ int lpms_decode_data(const uint8_t *payload, size_t len, const lpms_format *f,
 {
 	size_t pos = 4;
 	if (len != lpms_data_len(f))
-		return LPMS_ELENGTH;
+		return AM_ELENGTH;
 	memset(out, 0, sizeof(*out));
 	out->ticks = lpms_get_u32(payload);
 	out->mask = f->mask & LPMS_OUT_ALL;
@@ -196,10 +196,10 @@ int lpms_decode_data(const uint8_t *payload, size_t len, const lpms_format *f,
 				pos += 4;
 			}
 			if (!isfinite(wire))
-				return LPMS_EVALUE;
+				return AM_EVALUE;
 			dst[k] = (float)(wire * fd->factor);
 			if (!isfinite(dst[k]))
-				return LPMS_EVALUE;
+				return AM_EVALUE;
 		}
 	}
 	return 0;
@@ -210,7 +210,7 @@ int lpms_encode_data(const lpms_sample *s, const lpms_format *f, uint8_t *out, s
 {
 	size_t need = lpms_data_len(f), pos = 4;
 	if (cap < need)
-		return LPMS_ETOOBIG;
+		return AM_ETOOBIG;
 	lpms_put_u32(out, s->ticks);
 	for (size_t i = 0; i < N_FIELDS; i++) {
 		const lpms_field *fd = &fields[i];
@@ -221,7 +221,7 @@ int lpms_encode_data(const lpms_sample *s, const lpms_format *f, uint8_t *out, s
 		for (size_t k = 0; k < fd->n; k++) {
 			double wire = (double)src[k] / fd->factor;
 			if (!isfinite(wire))
-				return LPMS_EVALUE;
+				return AM_EVALUE;
 			if (f->int16) {
 				double v = nearbyint(wire * field_div(fd, f));
 				int16_t q;
@@ -281,11 +281,11 @@ void lpms_calib_apply(const lpms_calib *c, lpms_sample *s)
 int lpms_read_floats(const uint8_t *payload, size_t len, float *out, size_t n)
 {
 	if (len != n * 4)
-		return LPMS_ELENGTH;
+		return AM_ELENGTH;
 	for (size_t i = 0; i < n; i++) {
 		out[i] = get_f32(payload + 4 * i);
 		if (!isfinite(out[i]))
-			return LPMS_EVALUE;
+			return AM_EVALUE;
 	}
 	return 0;
 }
@@ -316,7 +316,7 @@ int lpms_calib_set(lpms_calib *c, uint16_t fn, const uint8_t *payload, size_t le
 		dst = c->gyr_align, n = 9;
 		break;
 	default:
-		return LPMS_EINVAL;
+		return AM_EINVAL;
 	}
 	rc = lpms_read_floats(payload, len, tmp, n);
 	if (rc)
@@ -361,5 +361,5 @@ int lpms_sample_set(lpms_sample *s, const char *name, float v, uint32_t *bit)
 					*bit = fields[i].bit;
 				return 0;
 			}
-	return LPMS_EINVAL;
+	return AM_EINVAL;
 }

@@ -73,10 +73,13 @@
 #define LPMS_MAX_CHANNELS 30
 #define LPMS_CHANNEL_MAX 16
 
-#define LPMS_EINVAL (-1)  /* bad argument (unknown rate, bad mask) */
-#define LPMS_ELENGTH (-2) /* payload length does not match mask and mode */
-#define LPMS_EVALUE (-3)  /* non-finite value */
-#define LPMS_ETOOBIG (-4) /* out buffer too small */
+/* Codes it returns (tree-wide, error.h):
+ *   AM_EINVAL   bad argument (unknown rate, bad mask)
+ *   AM_ELENGTH  payload length does not match mask and mode
+ *   AM_EVALUE   non-finite value
+ *   AM_ETOOBIG  out buffer too small
+ */
+#include "error.h"
 
 /* A decoded sample in contract units. Fields not in mask are left 0. */
 typedef struct lpms_sample {
@@ -116,7 +119,7 @@ typedef struct lpms_config {
 	int int16;
 } lpms_config;
 void lpms_config_decode(uint32_t reg, lpms_config *out);
-/* Build a register from rate, mask and mode. LPMS_EINVAL for a bad rate. */
+/* Build a register from rate, mask and mode. AM_EINVAL for a bad rate. */
 int lpms_config_encode(const lpms_config *c, uint32_t *reg);
 
 /* int16 divisor for quaternion/Euler from the firmware version. */
@@ -125,13 +128,13 @@ int lpms_quat_scale(uint32_t major, uint32_t minor, uint32_t build);
 /* Bytes of a data payload for this format (timestamp included). */
 size_t lpms_data_len(const lpms_format *f);
 
-/* Decode a function-9 payload. Returns 0, LPMS_ELENGTH or LPMS_EVALUE. */
+/* Decode a function-9 payload. Returns 0, AM_ELENGTH or AM_EVALUE. */
 int lpms_decode_data(const uint8_t *payload, size_t len, const lpms_format *f,
 		     lpms_sample *out);
 
 /* Encode s (contract units) as a function-9 payload for format f. int16
  * values saturate at the type's range. *len gets the size. Returns 0,
- * LPMS_ETOOBIG or LPMS_EVALUE (non-finite input). */
+ * AM_ETOOBIG or AM_EVALUE (non-finite input). */
 int lpms_encode_data(const lpms_sample *s, const lpms_format *f, uint8_t *out, size_t cap,
 		     size_t *len);
 
@@ -145,10 +148,10 @@ void lpms_calib_identity(lpms_calib *c);
 /* Apply to acc, gyr and mag of s when present in s->mask. */
 void lpms_calib_apply(const lpms_calib *c, lpms_sample *s);
 /* Read n little-endian floats from a reply; exactly n*4 bytes, all finite.
- * Returns 0, LPMS_ELENGTH or LPMS_EVALUE. */
+ * Returns 0, AM_ELENGTH or AM_EVALUE. */
 int lpms_read_floats(const uint8_t *payload, size_t len, float *out, size_t n);
 /* Store the calibration reply of function code fn into c. Returns 0,
- * LPMS_EINVAL (not a calibration code), LPMS_ELENGTH or LPMS_EVALUE. */
+ * AM_EINVAL (not a calibration code), AM_ELENGTH or AM_EVALUE. */
 int lpms_calib_set(lpms_calib *c, uint16_t fn, const uint8_t *payload, size_t len);
 
 /* Little-endian u32 helpers for command payloads. */
@@ -162,7 +165,7 @@ size_t lpms_channels(uint32_t mask, char names[][LPMS_CHANNEL_MAX], size_t max);
 /* Values of s for mask, in lpms_channels() order; returns the count. */
 size_t lpms_sample_values(const lpms_sample *s, uint32_t mask, float *vals, size_t max);
 /* Set a field of s by contract channel name (for CSV replay). Returns 0, or
- * LPMS_EINVAL when the name is not an LPMS channel. *bit gets its mask bit. */
+ * AM_EINVAL when the name is not an LPMS channel. *bit gets its mask bit. */
 int lpms_sample_set(lpms_sample *s, const char *name, float v, uint32_t *bit);
 
 #endif

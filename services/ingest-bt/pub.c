@@ -12,7 +12,7 @@ int pub_init(pub_batch *b, const char *sensor, const char *run, size_t max_sampl
 	msg_raw_init(&b->m);
 	if (max_samples < 1 || max_samples > MSG_MAX_SAMPLES || max_ms < 1 ||
 	    strlen(sensor) > MSG_SENSOR_MAX || strlen(run) > MSG_RUN_MAX)
-		return PUB_EINVAL;
+		return AM_EINVAL;
 	snprintf(b->m.sensor, sizeof(b->m.sensor), "%s", sensor);
 	snprintf(b->m.run, sizeof(b->m.run), "%s", run);
 	b->max_samples = max_samples;
@@ -52,16 +52,16 @@ int pub_add(pub_batch *b, uint32_t layout, const char *const *names, size_t n_ch
 	if (row == 0) {
 		if (n_ch < 1 || n_ch > MSG_MAX_CHANNELS ||
 		    n_ch * b->max_samples > MSG_MAX_VALUES)
-			return PUB_EINVAL;
+			return AM_EINVAL;
 		for (size_t i = 0; i < n_ch; i++) {
 			if (strlen(names[i]) > MSG_CHANNEL_MAX)
-				return PUB_EINVAL;
+				return AM_EINVAL;
 			snprintf(b->m.channels[i], sizeof(b->m.channels[i]), "%s",
 				 names[i]);
 		}
 		b->m.n_channels = n_ch;
 		if (msg_raw_reserve(&b->m, b->max_samples))
-			return PUB_ENOMEM;
+			return AM_ENOMEM;
 		b->layout = layout;
 		b->m.rate_hz = rate_hz;
 		b->m.t0 = wall;
@@ -101,7 +101,7 @@ int pub_take(pub_batch *b, const char **json, size_t *len, char *err, size_t err
 		if (!p) {
 			b->m.n_samples = 0;
 			snprintf(err, errlen, "out of memory");
-			return PUB_ENOMEM;
+			return AM_ENOMEM;
 		}
 		b->json = p;
 		b->json_cap = need;
@@ -109,7 +109,7 @@ int pub_take(pub_batch *b, const char **json, size_t *len, char *err, size_t err
 	rc = msg_raw_encode(&b->m, b->json, b->json_cap, len, err, errlen);
 	b->m.n_samples = 0;
 	if (rc)
-		return PUB_EENCODE;
+		return AM_EENCODE;
 	b->m.seq++;
 	*json = b->json;
 	return 0;

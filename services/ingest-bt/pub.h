@@ -15,9 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PUB_ENOMEM (-1)
-#define PUB_EINVAL (-2)  /* layout over MSG_MAX_CHANNELS, bad names */
-#define PUB_EENCODE (-3) /* the encoder refused the batch (err says why) */
+/* Codes it returns (tree-wide, error.h):
+ *   AM_ENOMEM
+ *   AM_EINVAL   layout over MSG_MAX_CHANNELS, bad names
+ *   AM_EENCODE  the encoder refused the batch (err says why)
+ */
+#include "error.h"
 
 typedef struct pub_batch {
 	msg_raw m;
@@ -40,8 +43,8 @@ void pub_cleanup(pub_batch *b);
 int pub_continues(const pub_batch *b, uint32_t layout, double rate_hz, int64_t frame);
 
 /* Append one row. An empty batch takes the layout: names (n_ch of them),
- * rate and t0 = wall (UNIX seconds) of this row. Returns 0, PUB_EINVAL or
- * PUB_ENOMEM. The caller has checked pub_continues(). */
+ * rate and t0 = wall (UNIX seconds) of this row. Returns 0, AM_EINVAL or
+ * AM_ENOMEM. The caller has checked pub_continues(). */
 int pub_add(pub_batch *b, uint32_t layout, const char *const *names, size_t n_ch,
 	    double rate_hz, int64_t frame, const float *vals, double wall,
 	    int64_t now_ms);
@@ -54,7 +57,7 @@ size_t pub_rows(const pub_batch *b);
 
 /* Encode the batch as JSON into *json and *len (owned by b, valid until the
  * next call), take the next seq and empty the batch. Returns 0, or
- * PUB_EENCODE (the batch is dropped; seq not consumed). */
+ * AM_EENCODE (the batch is dropped; seq not consumed). */
 int pub_take(pub_batch *b, const char **json, size_t *len, char *err, size_t errlen);
 
 #endif

@@ -150,7 +150,7 @@ static void publish(sensor *s)
 		metrics_add(s->ctr->publish_failed, 1);
 		log_every_msg(&s->le_pub, 10000, LOG_LVL_WARN,
 			      "sensor %s: publish failed (%d)%s", s->spec.sensor, rc,
-			      rc == MQTT_EOVERFLOW ? ": offline buffer full" : "");
+			      rc == AM_EOVERFLOW ? ": offline buffer full" : "");
 		return;
 	}
 	metrics_add(s->ctr->published, 1);

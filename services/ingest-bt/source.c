@@ -110,7 +110,7 @@ int source_parse(const char *spec, int index, src_spec *out, char *err, size_t e
 	memset(out, 0, sizeof(*out));
 	if (strlen(spec) >= sizeof(body)) {
 		snprintf(err, errlen, "source '%.40s...' is too long", spec);
-		return SRC_EINVAL;
+		return AM_EINVAL;
 	}
 	if (!strncmp(spec, "bt:", 3))
 		out->kind = SRC_BT, rest = spec + 3;
@@ -126,7 +126,7 @@ int source_parse(const char *spec, int index, src_spec *out, char *err, size_t e
 		    "source '%s': expected bt:MAC, serial:DEV[@baud], tcp:HOST:PORT or "
 		    "csv:PATH[@speed], each optionally followed by #sensor",
 		    spec);
-		return SRC_EINVAL;
+		return AM_EINVAL;
 	}
 	copy_str(body, sizeof(body), rest);
 	hash = strrchr(body, '#');
@@ -137,7 +137,7 @@ int source_parse(const char *spec, int index, src_spec *out, char *err, size_t e
 			    err, errlen,
 			    "source '%s': sensor id '%s' must match [A-Za-z0-9._-]{1,64}",
 			    spec, hash + 1);
-			return SRC_EINVAL;
+			return AM_EINVAL;
 		}
 		copy_str(out->sensor, sizeof(out->sensor), hash + 1);
 	}
@@ -148,7 +148,7 @@ int source_parse(const char *spec, int index, src_spec *out, char *err, size_t e
 				 "source '%s': '%s' is not a Bluetooth address "
 				 "(AA:BB:CC:DD:EE:FF)",
 				 spec, body);
-			return SRC_EINVAL;
+			return AM_EINVAL;
 		}
 		copy_str(out->path, sizeof(out->path), body);
 		if (!hash)
@@ -171,7 +171,7 @@ int source_parse(const char *spec, int index, src_spec *out, char *err, size_t e
 					snprintf(err, errlen,
 						 "source '%s': bad baud rate '%s'", spec,
 						 at + 1);
-					return SRC_EINVAL;
+					return AM_EINVAL;
 				}
 			} else {
 				char *end;
@@ -183,13 +183,13 @@ int source_parse(const char *spec, int index, src_spec *out, char *err, size_t e
 					    "source '%s': speed '%s' must be a number in "
 					    "(0, 1000]",
 					    spec, at + 1);
-					return SRC_EINVAL;
+					return AM_EINVAL;
 				}
 			}
 		}
 		if (!body[0]) {
 			snprintf(err, errlen, "source '%s': empty path", spec);
-			return SRC_EINVAL;
+			return AM_EINVAL;
 		}
 		copy_str(out->path, sizeof(out->path), body);
 		break;
@@ -199,7 +199,7 @@ int source_parse(const char *spec, int index, src_spec *out, char *err, size_t e
 		if (!colon || colon == body || parse_long(colon + 1, 1, 65535, &port)) {
 			snprintf(err, errlen, "source '%s': expected tcp:HOST:PORT",
 				 spec);
-			return SRC_EINVAL;
+			return AM_EINVAL;
 		}
 		*colon = '\0';
 		out->port = (int)port;
@@ -244,12 +244,12 @@ static int open_serial(const src_spec *s, int *fd, char *err, size_t errlen)
 	if (!sp) {
 		snprintf(err, errlen, "serial %s: unsupported baud rate %ld", s->path,
 			 s->baud);
-		return SRC_EINVAL;
+		return AM_EINVAL;
 	}
 	f = open(s->path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (f < 0) {
 		snprintf(err, errlen, "serial %s: %s", s->path, strerror(errno));
-		return SRC_EIO;
+		return AM_EIO;
 	}
 	if (tcgetattr(f, &t) == 0) {
 		cfmakeraw(&t);
@@ -260,7 +260,7 @@ static int open_serial(const src_spec *s, int *fd, char *err, size_t errlen)
 			snprintf(err, errlen, "serial %s: cannot set raw mode: %s",
 				 s->path, strerror(errno));
 			close(f);
-			return SRC_EIO;
+			return AM_EIO;
 		}
 		tcflush(f, TCIOFLUSH); /* bytes from before we took the line */
 	}
@@ -281,14 +281,14 @@ static int open_tcp(const src_spec *s, int *fd, int *pending, char *err, size_t 
 	if (rc) {
 		snprintf(err, errlen, "tcp %s:%d: %s", s->path, s->port,
 			 gai_strerror(rc));
-		return SRC_EIO;
+		return AM_EIO;
 	}
 	f = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (f < 0) {
 		snprintf(err, errlen, "tcp %s:%d: socket: %s", s->path, s->port,
 			 strerror(errno));
 		freeaddrinfo(res);
-		return SRC_EIO;
+		return AM_EIO;
 	}
 	setsockopt(f, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	rc = connect(f, res->ai_addr, res->ai_addrlen);
@@ -296,7 +296,7 @@ static int open_tcp(const src_spec *s, int *fd, int *pending, char *err, size_t 
 	if (rc && errno != EINPROGRESS) {
 		snprintf(err, errlen, "tcp %s:%d: %s", s->path, s->port, strerror(errno));
 		close(f);
-		return SRC_EIO;
+		return AM_EIO;
 	}
 	*pending = rc != 0;
 	*fd = f;
@@ -314,7 +314,7 @@ static int open_bt(const src_spec *s, int *fd, int *pending, char *err, size_t e
 		    "bt %s: cannot create an RFCOMM socket (%s): no Bluetooth support or "
 		    "adapter on this host",
 		    s->path, strerror(errno));
-		return SRC_EIO;
+		return AM_EIO;
 	}
 	memset(&a, 0, sizeof(a));
 	a.rc_family = AF_BLUETOOTH;
@@ -328,7 +328,7 @@ static int open_bt(const src_spec *s, int *fd, int *pending, char *err, size_t e
 			     ? " (no adapter up, or the sensor is off / not paired)"
 			     : "");
 		close(f);
-		return SRC_EIO;
+		return AM_EIO;
 	}
 	*pending = 1;
 	*fd = f;
@@ -350,7 +350,7 @@ int source_open(const src_spec *s, int *fd, int *pending, char *err, size_t errl
 		break;
 	}
 	snprintf(err, errlen, "csv sources have no stream");
-	return SRC_EINVAL;
+	return AM_EINVAL;
 }
 
 int source_finish(int fd, char *err, size_t errlen)
@@ -362,7 +362,7 @@ int source_finish(int fd, char *err, size_t errlen)
 	if (e) {
 		snprintf(err, errlen, "connect: %s", strerror(e));
 		errno = e;
-		return SRC_EIO;
+		return AM_EIO;
 	}
 	return 0;
 }

@@ -28,8 +28,11 @@ enum src_kind { SRC_BT, SRC_SERIAL, SRC_TCP, SRC_CSV };
 #define SRC_DEFAULT_BAUD 921600
 #define SRC_BT_CHANNEL 1
 
-#define SRC_EINVAL (-1) /* malformed spec */
-#define SRC_EIO (-2)    /* cannot open/connect now (retry later); errno kept */
+/* Codes it returns (tree-wide, error.h):
+ *   AM_EINVAL  malformed spec
+ *   AM_EIO     cannot open/connect now (retry later); errno kept
+ */
+#include "error.h"
 
 typedef struct src_spec {
 	enum src_kind kind;
@@ -42,7 +45,7 @@ typedef struct src_spec {
 } src_spec;
 
 /* Parse one source option. index: position among sources (for the default
- * name). Returns 0 or SRC_EINVAL with the reason in err. */
+ * name). Returns 0 or AM_EINVAL with the reason in err. */
 int source_parse(const char *spec, int index, src_spec *out, char *err, size_t errlen);
 
 /* Parse "AA:BB:CC:DD:EE:FF" (hex, either case, exactly 17 characters) into
@@ -50,11 +53,11 @@ int source_parse(const char *spec, int index, src_spec *out, char *err, size_t e
 int source_parse_bdaddr(const char *s, uint8_t out[6]);
 
 /* Start connecting/opening. *fd gets a non-blocking descriptor, *pending 1
- * while a connect is in progress. Returns 0, SRC_EINVAL (csv has no fd) or
- * SRC_EIO with the reason in err. */
+ * while a connect is in progress. Returns 0, AM_EINVAL (csv has no fd) or
+ * AM_EIO with the reason in err. */
 int source_open(const src_spec *s, int *fd, int *pending, char *err, size_t errlen);
 
-/* Complete a pending connect (after POLLOUT). Returns 0 or SRC_EIO. */
+/* Complete a pending connect (after POLLOUT). Returns 0 or AM_EIO. */
 int source_finish(int fd, char *err, size_t errlen);
 
 /* "bt", "serial", "tcp" or "csv". */

@@ -165,7 +165,7 @@ static int ae_eval__score(const ae_model *m, const ae_eval_params *p, const floa
 	s->t_end = malloc((s->nw ? s->nw : 1) * sizeof *s->t_end);
 	if (!s->score || !s->t_end || ae_score_rows(m, rows, n, s->score, &w) < 0) {
 		snprintf(err, errlen, "out of memory scoring %zu rows", n);
-		rc = AE_ENOMEM;
+		rc = AM_ENOMEM;
 		ae_eval__scored_cleanup(s);
 		goto out;
 	}
@@ -251,7 +251,7 @@ int ae_eval_skab_file(const ae_eval_params *p, const char *in_path, const char *
 	if (n <= p->train_rows + 1) {
 		snprintf(err, errlen, "%s: %zu rows, need more than %zu", in_path, n,
 			 p->train_rows + 1);
-		rc = AE_ENODATA;
+		rc = AM_ENODATA;
 		goto out;
 	}
 	rc = ae_fit(&m, rows, p->train_rows, &p->train, NULL, NULL, err, errlen);
@@ -265,7 +265,7 @@ int ae_eval_skab_file(const ae_eval_params *p, const char *in_path, const char *
 	st = malloc(nt * sizeof *st);
 	if (!times || !score || !label || !st) {
 		snprintf(err, errlen, "out of memory");
-		rc = AE_ENOMEM;
+		rc = AM_ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < nt; i++) {
@@ -469,7 +469,7 @@ static int ae_eval__recording(const ae_model *m, const char *path, float **rows,
 	if (!*times) {
 		free(*rows);
 		*rows = NULL;
-		rc = AE_ENOMEM;
+		rc = AM_ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < *n; i++)
@@ -582,7 +582,7 @@ int ae_eval_lpms(const ae_eval_params *p, const char *normal_csv, const char *pr
 		snprintf(err, errlen,
 			 "%s: %zu rows too few for a %zu-row tail and training",
 			 normal_csv, nn, tail);
-		rc = AE_ENODATA;
+		rc = AM_ENODATA;
 		goto out;
 	}
 	if (report)

@@ -42,12 +42,12 @@ int models_add_rule(model_map *mm, const char *spec, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "--model '%s': expected GLOB=PATH (pattern 1..%d bytes, a path)",
 			 spec, MODELS_PATTERN_MAX);
-		return MODELS_EINVAL;
+		return AM_EINVAL;
 	}
 	if (mm->n_rules == MODELS_MAX_RULES) {
 		snprintf(err, errlen, "--model '%s': more than %d rules", spec,
 			 MODELS_MAX_RULES);
-		return MODELS_EINVAL;
+		return AM_EINVAL;
 	}
 	for (slot = 0; slot < mm->n_slots; slot++)
 		if (strcmp(mm->slots[slot].path, path) == 0)
@@ -56,7 +56,7 @@ int models_add_rule(model_map *mm, const char *spec, char *err, size_t errlen)
 		if (mm->n_slots == MODELS_MAX_SLOTS) {
 			snprintf(err, errlen, "--model '%s': more than %d distinct files",
 				 spec, MODELS_MAX_SLOTS);
-			return MODELS_EINVAL;
+			return AM_EINVAL;
 		}
 		memset(&mm->slots[slot], 0, sizeof(mm->slots[slot]));
 		memcpy(mm->slots[slot].path, path, strlen(path) + 1);
@@ -92,13 +92,13 @@ int models_read_file(const char *path, ae_model *m, uint32_t *crc, uint64_t id[4
 	struct stat st;
 	unsigned char *data = NULL;
 	size_t got = 0, size;
-	int rc = AEFILE_EIO;
+	int rc = AM_EIO;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	memset(id, 0, 4 * sizeof(id[0]));
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return AEFILE_EIO;
+		return AM_EIO;
 	}
 	if (fstat(fd, &st) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -109,14 +109,14 @@ int models_read_file(const char *path, ae_model *m, uint32_t *crc, uint64_t id[4
 	    (size_t)st.st_size > AEFILE_MAX_BYTES) {
 		snprintf(err, errlen, "%s: not a model file (%lld bytes)", path,
 			 (long long)st.st_size);
-		rc = AEFILE_EFORMAT;
+		rc = AM_EFORMAT;
 		goto out;
 	}
 	size = (size_t)st.st_size;
 	data = malloc(size);
 	if (!data) {
 		snprintf(err, errlen, "%s: out of memory", path);
-		rc = AEFILE_ENOMEM;
+		rc = AM_ENOMEM;
 		goto out;
 	}
 	while (got < size) {
@@ -126,7 +126,7 @@ int models_read_file(const char *path, ae_model *m, uint32_t *crc, uint64_t id[4
 		if (n <= 0) {
 			snprintf(err, errlen, "%s: %s", path,
 				 n < 0 ? strerror(errno) : "shrank while being read");
-			rc = n < 0 ? AEFILE_EIO : AEFILE_EFORMAT;
+			rc = n < 0 ? AM_EIO : AM_EFORMAT;
 			goto out;
 		}
 		got += (size_t)n;
@@ -197,7 +197,7 @@ int models_load_all(model_map *mm, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < mm->n_slots; i++)
 		if (models__load(&mm->slots[i], err, errlen) < 0)
-			return MODELS_ELOAD;
+			return AM_ELOAD;
 	return 0;
 }
 

@@ -35,8 +35,11 @@
 #define MODELS_MAX_SLOTS 16
 #define MODELS_PATTERN_MAX 128
 
-#define MODELS_EINVAL (-1) /* bad rule text or too many rules/files */
-#define MODELS_ELOAD (-2)  /* a model file could not be loaded */
+/* Codes it returns (tree-wide, error.h):
+ *   AM_EINVAL  bad rule text or too many rules/files
+ *   AM_ELOAD   a model file could not be loaded
+ */
+#include "error.h"
 
 typedef struct model_slot {
 	char path[PATH_MAX];
@@ -67,10 +70,10 @@ void models_init(model_map *mm);
 void models_cleanup(model_map *mm);
 
 /* Add a rule "GLOB=PATH" (or a bare PATH, meaning "*=PATH"). Returns 0 or
- * MODELS_EINVAL with err. */
+ * AM_EINVAL with err. */
 int models_add_rule(model_map *mm, const char *spec, char *err, size_t errlen);
 
-/* Load every slot's file. Returns 0, or MODELS_ELOAD with err naming the
+/* Load every slot's file. Returns 0, or AM_ELOAD with err naming the
  * file and the problem (at start-up a missing model is fatal). */
 int models_load_all(model_map *mm, char *err, size_t errlen);
 
@@ -88,7 +91,7 @@ typedef void (*models_report_fn)(void *ud, size_t slot, enum models_event ev,
 int models_refresh(model_map *mm, int force, models_report_fn report, void *ud);
 
 /* Read and check one model file: fills m (caller cleans up) and the file's
- * CRC. Returns 0 or an AEFILE_E* code with err. Exposed for tests. */
+ * CRC. Returns 0 or an AM_E* code with err. Exposed for tests. */
 int models_read_file(const char *path, ae_model *m, uint32_t *crc, uint64_t id[4],
 		     char *err, size_t errlen);
 

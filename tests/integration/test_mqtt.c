@@ -244,18 +244,17 @@ static void test_roundtrip(void **state)
 
 	/* refused at the edge: not a contract sensor id, wildcards */
 	assert_int_equal(mqtt_publish_sensor(pub, "bad/sensor", "raw", "{}", 2, 1, 0),
-			 MQTT_EINVAL);
+			 AM_EINVAL);
 	assert_int_equal(mqtt_publish_sensor(pub, "a+b", "raw", "{}", 2, 1, 0),
-			 MQTT_EINVAL);
-	assert_int_equal(mqtt_publish(pub, "factory/#", "{}", 2, 1, 0), MQTT_EINVAL);
+			 AM_EINVAL);
+	assert_int_equal(mqtt_publish(pub, "factory/#", "{}", 2, 1, 0), AM_EINVAL);
 	/* not UTF-8 (a queued message could not report Paho's refusal later):
 	 * a stray byte, an overlong '/', a surrogate */
-	assert_int_equal(mqtt_publish(pub, "factory/\xff/raw", "{}", 2, 1, 0),
-			 MQTT_EINVAL);
+	assert_int_equal(mqtt_publish(pub, "factory/\xff/raw", "{}", 2, 1, 0), AM_EINVAL);
 	assert_int_equal(mqtt_publish(pub, "factory/\xc0\xaf/raw", "{}", 2, 1, 0),
-			 MQTT_EINVAL);
+			 AM_EINVAL);
 	assert_int_equal(mqtt_publish(pub, "factory/\xed\xa0\x80/raw", "{}", 2, 1, 0),
-			 MQTT_EINVAL);
+			 AM_EINVAL);
 	assert_int_equal(mqtt_publish(pub, "factory/caf\xc3\xa9/raw", "{}", 2, 1, 0), 0);
 
 	mqtt_free(cons);
@@ -334,7 +333,7 @@ static void test_status_retained(void **state)
 	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "state")),
 			    "offline");
 	cJSON_Delete(j);
-	assert_int_equal(mqtt_publish(c, "factory/x/raw", "{}", 2, 1, 0), MQTT_ESTOPPED);
+	assert_int_equal(mqtt_publish(c, "factory/x/raw", "{}", 2, 1, 0), AM_ESTOPPED);
 
 	mqtt_free(c);
 	harness_sub_free(early);
@@ -532,7 +531,7 @@ static void test_buffer_across_restart(void **state)
 		int rc = mqtt_publish_sensor(pub, "s5", "raw", raw, (size_t)len, 1, 0);
 		if (rc == 0)
 			ok++;
-		else if (rc == MQTT_EOVERFLOW)
+		else if (rc == AM_EOVERFLOW)
 			over++;
 	}
 	assert_int_equal(ok, 50);
@@ -576,7 +575,7 @@ static void test_broker_down_at_start(void **state)
 		    mqtt_publish_sensor(pub, "s8", "raw", raw, (size_t)len, 1, 0), 0);
 	}
 	assert_int_equal(mqtt_is_connected(pub), 0);
-	assert_int_equal(mqtt_wait_connected(pub, 200), MQTT_ETIMEOUT);
+	assert_int_equal(mqtt_wait_connected(pub, 200), AM_ETIMEOUT);
 
 	assert_int_equal(harness_broker_up(&f->broker), 0);
 	assert_int_equal(mqtt_wait_connected(pub, WAIT_MS * 2), 0);
@@ -888,7 +887,7 @@ static void test_burst_after_restart(void **state)
 	assert_int_equal(metric(f->m, "outbound_queued"), N_BURST);
 	/* max_buffered counts the queue: one more is refused and counted */
 	assert_int_equal(mqtt_publish_sensor(pub, "s10", "raw", "{}", 2, 1, 0),
-			 MQTT_EOVERFLOW);
+			 AM_EOVERFLOW);
 	assert_int_equal(metric(f->m, "overflow_dropped"), 1);
 
 	assert_int_equal(harness_broker_up(&f->broker), 0);

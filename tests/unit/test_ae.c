@@ -264,7 +264,7 @@ static void test_windows_and_scaler(void **state)
 	/* window 2 starts at row 4: its first value is row 4, channel 0 */
 	assert_true(win[2 * 8] == st[8]);
 	assert_true(win[3 * 8 + 7] == st[19]);
-	assert_int_equal(ae_fit_scaler(&m, rows, 1, err, sizeof err), AE_ENODATA);
+	assert_int_equal(ae_fit_scaler(&m, rows, 1, err, sizeof err), AM_ENODATA);
 	ae_model_cleanup(&m);
 }
 
@@ -275,13 +275,13 @@ static void test_bad_specs(void **state)
 	char err[256];
 	size_t hidden[] = {0};
 	ae_spec s = {ch3, 3, 10, 1, hidden, 1, AE_ACT_TANH, AE_ACT_LINEAR};
-	assert_int_equal(ae_model_init(&m, &s, err, sizeof err), AE_EINVAL);
+	assert_int_equal(ae_model_init(&m, &s, err, sizeof err), AM_EINVAL);
 	size_t h2[] = {4};
 	s.hidden = h2;
 	s.window = 0;
-	assert_int_equal(ae_model_init(&m, &s, err, sizeof err), AE_EINVAL);
+	assert_int_equal(ae_model_init(&m, &s, err, sizeof err), AM_EINVAL);
 	s.window = 30000; /* 90000 inputs: over the width cap */
-	assert_int_equal(ae_model_init(&m, &s, err, sizeof err), AE_EINVAL);
+	assert_int_equal(ae_model_init(&m, &s, err, sizeof err), AM_EINVAL);
 	ae_model_cleanup(&m);
 	enum ae_act a;
 	assert_int_equal(ae_act_parse("sigmoid", &a), 0);
@@ -315,10 +315,10 @@ static void test_rows_from_table(void **state)
 	free(rows);
 	snprintf(m.channels[1], AE_NAME_MAX, "t");
 	assert_int_equal(ae_rows_from_table(&m, &t, 0, &rows, &n, err, sizeof err),
-			 AE_ENODATA);
+			 AM_ENODATA);
 	snprintf(m.channels[1], AE_NAME_MAX, "zz");
 	assert_int_equal(ae_rows_from_table(&m, &t, 0, &rows, &n, err, sizeof err),
-			 AE_ENODATA);
+			 AM_ENODATA);
 	assert_non_null(strstr(err, "zz"));
 	ae_model_cleanup(&m);
 }

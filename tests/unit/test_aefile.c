@@ -128,7 +128,7 @@ static void test_untrained_not_saved(void **state)
 	unsigned char *buf;
 	size_t len;
 	char err[256];
-	assert_int_equal(aefile_encode(&m, &buf, &len, err, sizeof err), AEFILE_EINVAL);
+	assert_int_equal(aefile_encode(&m, &buf, &len, err, sizeof err), AM_EINVAL);
 	ae_model_cleanup(&m);
 }
 
@@ -144,11 +144,10 @@ static void test_truncated_refused(void **state)
 	/* every proper prefix is refused */
 	for (size_t n = 0; n < len; n++) {
 		int rc = aefile_decode(buf, n, &back, err, sizeof err);
-		assert_true(rc == AEFILE_EFORMAT || (n < 8 && rc == AEFILE_EVERSION));
+		assert_true(rc == AM_EFORMAT || (n < 8 && rc == AM_EVERSION));
 		assert_null(back.params);
 	}
-	assert_int_equal(aefile_decode(buf, len - 1, &back, err, sizeof err),
-			 AEFILE_EFORMAT);
+	assert_int_equal(aefile_decode(buf, len - 1, &back, err, sizeof err), AM_EFORMAT);
 	assert_non_null(strstr(err, "truncated"));
 
 	/* a truncated file on disk: the error names the file */
@@ -157,7 +156,7 @@ static void test_truncated_refused(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, buf, len / 2), (ssize_t)(len / 2));
 	close(fd);
-	assert_int_equal(aefile_load(path, &back, err, sizeof err), AEFILE_EFORMAT);
+	assert_int_equal(aefile_load(path, &back, err, sizeof err), AM_EFORMAT);
 	assert_non_null(strstr(err, path));
 	unlink(path);
 	free(buf);
@@ -181,12 +180,12 @@ static void test_corrupt_refused(void **state)
 			buf[i] ^= (unsigned char)(1u << bit);
 			if (rc == 0)
 				fail_msg("flip of byte %zu bit %d accepted", i, bit);
-			assert_true(rc == AEFILE_EFORMAT || rc == AEFILE_EVERSION);
+			assert_true(rc == AM_EFORMAT || rc == AM_EVERSION);
 			assert_null(back.params);
 		}
 	}
 	buf[len / 2] ^= 0x40;
-	assert_int_equal(aefile_decode(buf, len, &back, err, sizeof err), AEFILE_EFORMAT);
+	assert_int_equal(aefile_decode(buf, len, &back, err, sizeof err), AM_EFORMAT);
 	assert_non_null(strstr(err, "corrupt"));
 	free(buf);
 	ae_model_cleanup(&m);
@@ -211,14 +210,12 @@ static void test_incompatible_refused(void **state)
 	assert_int_equal(aefile_encode(&m, &buf, &len, err, sizeof err), 0);
 	buf[8] = 2; /* version 2 */
 	reseal(buf, len);
-	assert_int_equal(aefile_decode(buf, len, &back, err, sizeof err),
-			 AEFILE_EVERSION);
+	assert_int_equal(aefile_decode(buf, len, &back, err, sizeof err), AM_EVERSION);
 	assert_non_null(strstr(err, "version 2"));
 	buf[8] = 1;
 	buf[0] = 'X';
 	reseal(buf, len);
-	assert_int_equal(aefile_decode(buf, len, &back, err, sizeof err),
-			 AEFILE_EVERSION);
+	assert_int_equal(aefile_decode(buf, len, &back, err, sizeof err), AM_EVERSION);
 	assert_non_null(strstr(err, "magic"));
 	free(buf);
 	ae_model_cleanup(&m);
@@ -246,7 +243,7 @@ static void test_hostile_counts_refused(void **state)
 		buf[off] = vals[i];
 		reseal(buf, len);
 		assert_int_equal(aefile_decode(buf, len, &back, err, sizeof err),
-				 AEFILE_EFORMAT);
+				 AM_EFORMAT);
 		assert_null(back.params);
 	}
 	buf[off] = keep;
@@ -255,13 +252,13 @@ static void test_hostile_counts_refused(void **state)
 	float nan_ = NAN;
 	memcpy(buf + mean_off, &nan_, 4);
 	reseal(buf, len);
-	assert_int_equal(aefile_decode(buf, len, &back, err, sizeof err), AEFILE_EFORMAT);
+	assert_int_equal(aefile_decode(buf, len, &back, err, sizeof err), AM_EFORMAT);
 	assert_non_null(strstr(err, "standardisation"));
 	free(buf);
 
-	/* a missing file: AEFILE_EIO with errno kept */
+	/* a missing file: AM_EIO with errno kept */
 	assert_int_equal(aefile_load("/nonexistent/model.aem", &back, err, sizeof err),
-			 AEFILE_EIO);
+			 AM_EIO);
 	assert_int_equal(errno, ENOENT);
 	ae_model_cleanup(&m);
 }

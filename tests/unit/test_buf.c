@@ -38,17 +38,17 @@ static void test_add_and_cap(void **state)
 	assert_int_equal(buf_adds(&b, "hello"), 0);
 	assert_int_equal(buf_add(&b, "", 0), 0);
 	assert_string_equal(b.data, "hello");
-	assert_int_equal(buf_adds(&b, "world!"), BUF_ETOOBIG); /* 11 > 10 */
+	assert_int_equal(buf_adds(&b, "world!"), AM_ETOOBIG); /* 11 > 10 */
 	assert_string_equal(b.data, "hello");
 	assert_int_equal(b.len, 5);
 	assert_int_equal(buf_adds(&b, "world"), 0); /* exactly the cap */
 	assert_string_equal(b.data, "helloworld");
 	assert_int_equal(b.len, 10);
-	assert_int_equal(buf_add(&b, "x", 1), BUF_ETOOBIG);
-	assert_int_equal(buf_printf(&b, "%d", 1), BUF_ETOOBIG);
-	assert_int_equal(buf_add_json_str(&b, ""), BUF_ETOOBIG);
-	assert_int_equal(buf_add_json_num(&b, 1), BUF_ETOOBIG);
-	assert_int_equal(buf_add_json_float(&b, 1), BUF_ETOOBIG);
+	assert_int_equal(buf_add(&b, "x", 1), AM_ETOOBIG);
+	assert_int_equal(buf_printf(&b, "%d", 1), AM_ETOOBIG);
+	assert_int_equal(buf_add_json_str(&b, ""), AM_ETOOBIG);
+	assert_int_equal(buf_add_json_num(&b, 1), AM_ETOOBIG);
+	assert_int_equal(buf_add_json_float(&b, 1), AM_ETOOBIG);
 	assert_string_equal(b.data, "helloworld");
 	buf_cleanup(&b);
 	buf_cleanup(&b); /* twice is fine */
@@ -68,7 +68,7 @@ static void test_growth(void **state)
 	assert_int_equal(b.data[b.len], '\0');
 	for (size_t i = 0; i < b.len; i++)
 		assert_int_equal(b.data[i], '0' + (int)(i % 10));
-	assert_int_equal(buf_add(&b, "x", 1), BUF_ETOOBIG);
+	assert_int_equal(buf_add(&b, "x", 1), AM_ETOOBIG);
 	buf_cleanup(&b);
 }
 
@@ -125,7 +125,7 @@ static void test_printf_long(void **state)
 	assert_int_equal(b.data[0], '<');
 	assert_int_equal(memcmp(b.data + 1, want, 1000), 0);
 	assert_string_equal(b.data + 1001, ">");
-	assert_int_equal(buf_printf(&b, "%s", want), BUF_ETOOBIG); /* 2002 > 2000 */
+	assert_int_equal(buf_printf(&b, "%s", want), AM_ETOOBIG); /* 2002 > 2000 */
 	assert_int_equal(b.len, 1002);
 	assert_int_equal(b.data[1002], '\0');
 	buf_cleanup(&b);
@@ -146,7 +146,7 @@ static void test_fixed_memory(void **state)
 	for (int i = 0; i < 100; i++) {
 		int rc = buf_add_json_float(&b, 0.123456789f);
 		if (rc) {
-			assert_int_equal(rc, BUF_ETOOBIG);
+			assert_int_equal(rc, AM_ETOOBIG);
 			break;
 		}
 		assert_int_equal(buf_add(&b, ",", 1), 0);
@@ -201,7 +201,7 @@ static void test_json_str(void **state)
 	/* a string that does not fit leaves nothing behind, even half-escaped */
 	buf_init(&b, 12);
 	assert_int_equal(buf_adds(&b, "ab"), 0);
-	assert_int_equal(buf_add_json_str(&b, "\x01\x02"), BUF_ETOOBIG); /* 14 bytes */
+	assert_int_equal(buf_add_json_str(&b, "\x01\x02"), AM_ETOOBIG); /* 14 bytes */
 	assert_int_equal(b.len, 2);
 	assert_string_equal(b.data, "ab");
 	assert_int_equal(buf_add_json_str(&b, "12345678"), 0); /* exactly 12 */
@@ -234,9 +234,9 @@ static void test_json_num(void **state)
 	assert_string_equal(num_text(&b, -2.5), "-2.5");
 	assert_string_equal(num_text(&b, 1764151200.12), "1764151200.12");
 	assert_string_equal(num_text(&b, 0.1 + 0.2), "0.30000000000000004");
-	assert_int_equal(buf_add_json_num(&b, NAN), BUF_ENOTFINITE);
-	assert_int_equal(buf_add_json_num(&b, INFINITY), BUF_ENOTFINITE);
-	assert_int_equal(buf_add_json_num(&b, -INFINITY), BUF_ENOTFINITE);
+	assert_int_equal(buf_add_json_num(&b, NAN), AM_ENOTFINITE);
+	assert_int_equal(buf_add_json_num(&b, INFINITY), AM_ENOTFINITE);
+	assert_int_equal(buf_add_json_num(&b, -INFINITY), AM_ENOTFINITE);
 	buf_reset(&b);
 	for (int i = 0; i < 20000; i++) {
 		uint64_t u = rng();
@@ -284,8 +284,8 @@ static void test_json_float(void **state)
 	assert_string_equal(float_text(&b, 123456.0f), "123456");
 	assert_string_equal(float_text(&b, FLT_MAX), "3.4028235e+38");
 	assert_string_equal(float_text(&b, 16777216.0f), "16777216");
-	assert_int_equal(buf_add_json_float(&b, NAN), BUF_ENOTFINITE);
-	assert_int_equal(buf_add_json_float(&b, -INFINITY), BUF_ENOTFINITE);
+	assert_int_equal(buf_add_json_float(&b, NAN), AM_ENOTFINITE);
+	assert_int_equal(buf_add_json_float(&b, -INFINITY), AM_ENOTFINITE);
 	for (int i = 0; i < 50000; i++) {
 		uint32_t u = (uint32_t)rng();
 		float v;

@@ -130,21 +130,21 @@ static void test_ranges_and_types(void **state)
 	char *novalue[] = {"t", "--name", NULL};
 	(void)state;
 
-	assert_int_equal(load(&c, err, sizeof(err), 3, big), CONFIG_EUSAGE);
+	assert_int_equal(load(&c, err, sizeof(err), 3, big), AM_EUSAGE);
 	assert_non_null(strstr(err, "--port"));
 	assert_non_null(strstr(err, "65535"));
-	assert_int_equal(load(&c, err, sizeof(err), 2, word), CONFIG_EUSAGE);
+	assert_int_equal(load(&c, err, sizeof(err), 2, word), AM_EUSAGE);
 	assert_non_null(strstr(err, "not an integer"));
-	assert_int_equal(load(&c, err, sizeof(err), 3, rate), CONFIG_EUSAGE);
+	assert_int_equal(load(&c, err, sizeof(err), 3, rate), AM_EUSAGE);
 	assert_non_null(strstr(err, "finite"));
-	assert_int_equal(load(&c, err, sizeof(err), 2, boolv), CONFIG_EUSAGE);
-	assert_int_equal(load(&c, err, sizeof(err), 2, unknown), CONFIG_EUSAGE);
+	assert_int_equal(load(&c, err, sizeof(err), 2, boolv), AM_EUSAGE);
+	assert_int_equal(load(&c, err, sizeof(err), 2, unknown), AM_EUSAGE);
 	assert_non_null(strstr(err, "--nope"));
-	assert_int_equal(load(&c, err, sizeof(err), 2, novalue), CONFIG_EUSAGE);
+	assert_int_equal(load(&c, err, sizeof(err), 2, novalue), AM_EUSAGE);
 	assert_non_null(strstr(err, "needs a value"));
 
 	setenv("ANOMESH_PORT", "0", 1);
-	assert_int_equal(load(&c, err, sizeof(err), 1, big), CONFIG_EUSAGE);
+	assert_int_equal(load(&c, err, sizeof(err), 1, big), AM_EUSAGE);
 	assert_non_null(strstr(err, "ANOMESH_PORT"));
 	unsetenv("ANOMESH_PORT");
 }
@@ -157,11 +157,11 @@ static void test_file_errors(void **state)
 	char *argv[] = {"t", "--config", bad, NULL};
 	char *missing[] = {"t", "--config", "/nonexistent/anomesh.conf", NULL};
 	(void)state;
-	assert_int_equal(load(&c, err, sizeof(err), 3, argv), CONFIG_EUSAGE);
+	assert_int_equal(load(&c, err, sizeof(err), 3, argv), AM_EUSAGE);
 	assert_non_null(strstr(err, ":2:"));
 	assert_non_null(strstr(err, "bogus"));
 	unlink(bad);
-	assert_int_equal(load(&c, err, sizeof(err), 3, missing), CONFIG_EUSAGE);
+	assert_int_equal(load(&c, err, sizeof(err), 3, missing), AM_EUSAGE);
 	assert_non_null(strstr(err, "No such file"));
 }
 

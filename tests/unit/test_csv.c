@@ -126,7 +126,7 @@ static void test_ragged_refused(void **state)
 	char path[64], err[256];
 	write_tmp(path, sizeof path, s, strlen(s));
 	csv_table t;
-	assert_int_equal(csv_read_file(path, &t, err, sizeof err), CSV_EFORMAT);
+	assert_int_equal(csv_read_file(path, &t, err, sizeof err), AM_EFORMAT);
 	unlink(path);
 	assert_non_null(strstr(err, ":4:"));
 	assert_null(t.values);
@@ -146,7 +146,7 @@ static void test_long_line_refused(void **state)
 	write_tmp(path, sizeof path, s, strlen(s));
 	free(s);
 	csv_table t;
-	assert_int_equal(csv_read_file(path, &t, err, sizeof err), CSV_EFORMAT);
+	assert_int_equal(csv_read_file(path, &t, err, sizeof err), AM_EFORMAT);
 	unlink(path);
 	assert_non_null(strstr(err, ":2:"));
 }
@@ -157,7 +157,7 @@ static void test_missing_file(void **state)
 	csv_table t;
 	char err[256];
 	assert_int_equal(csv_read_file("/nonexistent/anomesh.csv", &t, err, sizeof err),
-			 CSV_EIO);
+			 AM_EIO);
 	assert_int_equal(errno, ENOENT);
 	assert_non_null(strstr(err, "/nonexistent/anomesh.csv"));
 }
@@ -168,7 +168,7 @@ static void test_empty_file(void **state)
 	char path[64], err[256];
 	write_tmp(path, sizeof path, "", 0);
 	csv_table t;
-	assert_int_equal(csv_read_file(path, &t, err, sizeof err), CSV_EFORMAT);
+	assert_int_equal(csv_read_file(path, &t, err, sizeof err), AM_EFORMAT);
 	unlink(path);
 }
 

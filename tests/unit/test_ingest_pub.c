@@ -100,14 +100,13 @@ static void test_batch_breaks(void **state)
 		size_t len;
 		char err[MSG_ERR_MAX];
 		assert_int_equal(pub_add(&b, 1, names, 3, 50, 0, v, 1.0, 0), 0);
-		assert_int_equal(pub_take(&b, &json, &len, err, sizeof(err)),
-				 PUB_EENCODE);
+		assert_int_equal(pub_take(&b, &json, &len, err, sizeof(err)), AM_EENCODE);
 		assert_int_equal(pub_rows(&b), 0);
 	}
 	pub_cleanup(&b);
-	assert_int_equal(pub_init(&b, "a", "r", 0, 200), PUB_EINVAL);
+	assert_int_equal(pub_init(&b, "a", "r", 0, 200), AM_EINVAL);
 	pub_cleanup(&b);
-	assert_int_equal(pub_init(&b, "a", "r", 10, 0), PUB_EINVAL);
+	assert_int_equal(pub_init(&b, "a", "r", 10, 0), AM_EINVAL);
 	pub_cleanup(&b);
 }
 

@@ -234,7 +234,7 @@ static void test_source_parse(void **state)
 	assert_string_equal(s.sensor, "arm1");
 	assert_string_equal(s.path, "00:04:3E:9B:1A:FF");
 	assert_int_equal(source_parse("bt:00:04:3E:9B:1A", 0, &s, err, sizeof(err)),
-			 SRC_EINVAL);
+			 AM_EINVAL);
 	assert_non_null(strstr(err, "not a Bluetooth address"));
 	assert_int_equal(source_parse("tcp:127.0.0.1:5000", 2, &s, err, sizeof(err)), 0);
 	assert_int_equal(s.kind, SRC_TCP);
@@ -242,8 +242,8 @@ static void test_source_parse(void **state)
 	assert_string_equal(s.path, "127.0.0.1");
 	assert_string_equal(s.sensor, "lpms3");
 	assert_int_equal(source_parse("tcp:127.0.0.1:70000", 0, &s, err, sizeof(err)),
-			 SRC_EINVAL);
-	assert_int_equal(source_parse("tcp:5000", 0, &s, err, sizeof(err)), SRC_EINVAL);
+			 AM_EINVAL);
+	assert_int_equal(source_parse("tcp:5000", 0, &s, err, sizeof(err)), AM_EINVAL);
 	assert_int_equal(
 	    source_parse("serial:/dev/ttyUSB0@115200#b2", 0, &s, err, sizeof(err)), 0);
 	assert_int_equal(s.baud, 115200);
@@ -252,18 +252,18 @@ static void test_source_parse(void **state)
 	assert_int_equal(source_parse("serial:/dev/ttyUSB0", 0, &s, err, sizeof(err)), 0);
 	assert_int_equal(s.baud, SRC_DEFAULT_BAUD);
 	assert_int_equal(source_parse("serial:/dev/x@fast", 0, &s, err, sizeof(err)),
-			 SRC_EINVAL);
+			 AM_EINVAL);
 	assert_int_equal(source_parse("csv:/data/a.csv@10#arm", 0, &s, err, sizeof(err)),
 			 0);
 	assert_int_equal(s.kind, SRC_CSV);
 	assert_true(s.speed == 10.0);
 	assert_string_equal(s.path, "/data/a.csv");
 	assert_int_equal(source_parse("csv:/data/a.csv@0", 0, &s, err, sizeof(err)),
-			 SRC_EINVAL);
+			 AM_EINVAL);
 	assert_int_equal(source_parse("csv:a.csv#bad/id", 0, &s, err, sizeof(err)),
-			 SRC_EINVAL);
+			 AM_EINVAL);
 	assert_non_null(strstr(err, "sensor id"));
-	assert_int_equal(source_parse("usb:x", 0, &s, err, sizeof(err)), SRC_EINVAL);
+	assert_int_equal(source_parse("usb:x", 0, &s, err, sizeof(err)), AM_EINVAL);
 }
 
 static void test_bt_without_adapter(void **state)
@@ -282,7 +282,7 @@ static void test_bt_without_adapter(void **state)
 		assert_int_equal(pending, 1);
 		close(fd);
 	} else {
-		assert_int_equal(rc, SRC_EIO);
+		assert_int_equal(rc, AM_EIO);
 		assert_non_null(strstr(err, "bt 00:04:3E:00:00:01"));
 	}
 }

@@ -108,10 +108,9 @@ static void test_encode_limits(void **state)
 	size_t len;
 	(void)state;
 	assert_int_equal(lpbus_encode(1, 9, big, sizeof(big), out, sizeof(out), &len),
-			 LPBUS_ETOOBIG);
-	assert_int_equal(lpbus_encode(1, 9, big, 10, out, 20, &len), LPBUS_ETOOBIG);
-	assert_int_equal(lpbus_encode(1, 9, NULL, 4, out, sizeof(out), &len),
-			 LPBUS_EINVAL);
+			 AM_ETOOBIG);
+	assert_int_equal(lpbus_encode(1, 9, big, 10, out, 20, &len), AM_ETOOBIG);
+	assert_int_equal(lpbus_encode(1, 9, NULL, 4, out, sizeof(out), &len), AM_EINVAL);
 	assert_int_equal(
 	    lpbus_encode(1, 9, big, LPBUS_MAX_PAYLOAD, out, sizeof(out), &len), 0);
 	assert_int_equal(len, LPBUS_MAX_FRAME);

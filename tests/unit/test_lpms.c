@@ -49,7 +49,7 @@ static void test_rates_and_config(void **state)
 	assert_int_equal(d.int16, 1);
 	assert_int_equal(d.mask, c.mask);
 	c.rate_hz = 7;
-	assert_int_equal(lpms_config_encode(&c, &reg), LPMS_EINVAL);
+	assert_int_equal(lpms_config_encode(&c, &reg), AM_EINVAL);
 	lpms_config_decode(7u, &d); /* invalid rate index */
 	assert_int_equal(d.rate_hz, 0);
 }
@@ -96,11 +96,11 @@ static void test_decode_float_by_hand(void **state)
 	assert_float_equal(s.pressure, 101.3f, 1e-5);
 	assert_float_equal(s.mag[0], 0.0f, 0); /* absent stays 0 */
 	/* wrong length: one byte short, one too many */
-	assert_int_equal(lpms_decode_data(p, 43, &f, &s), LPMS_ELENGTH);
-	assert_int_equal(lpms_decode_data(p, 45, &f, &s), LPMS_ELENGTH);
+	assert_int_equal(lpms_decode_data(p, 43, &f, &s), AM_ELENGTH);
+	assert_int_equal(lpms_decode_data(p, 45, &f, &s), AM_ELENGTH);
 	/* NaN refused */
 	put_f(p + 16, NAN);
-	assert_int_equal(lpms_decode_data(p, sizeof(p), &f, &s), LPMS_EVALUE);
+	assert_int_equal(lpms_decode_data(p, sizeof(p), &f, &s), AM_EVALUE);
 }
 
 static void put_i16(uint8_t *p, int16_t v)
@@ -276,8 +276,8 @@ static void test_int16_saturates(void **state)
 	assert_float_equal(b.acc[0], 32.767f, 1e-6);
 	assert_float_equal(b.acc[1], -32.768f, 1e-6);
 	a.acc[2] = INFINITY;
-	assert_int_equal(lpms_encode_data(&a, &f, p, sizeof(p), &len), LPMS_EVALUE);
-	assert_int_equal(lpms_encode_data(&a, &f, p, 5, &len), LPMS_ETOOBIG);
+	assert_int_equal(lpms_encode_data(&a, &f, p, sizeof(p), &len), AM_EVALUE);
+	assert_int_equal(lpms_encode_data(&a, &f, p, 5, &len), AM_ETOOBIG);
 }
 
 static void test_channels(void **state)
@@ -307,7 +307,7 @@ static void test_channels(void **state)
 	assert_int_equal(lpms_sample_set(&s, "quat_y", 0.5f, &bit), 0);
 	assert_int_equal(bit, LPMS_OUT_QUAT);
 	assert_int_equal(lpms_sample_set(&s, "heave", 2.0f, &bit), 0);
-	assert_int_equal(lpms_sample_set(&s, "humidity", 1.0f, &bit), LPMS_EINVAL);
+	assert_int_equal(lpms_sample_set(&s, "humidity", 1.0f, &bit), AM_EINVAL);
 	assert_int_equal(lpms_sample_values(&s, LPMS_OUT_QUAT | LPMS_OUT_HEAVE, v, 30),
 			 5);
 	assert_float_equal(v[2], 0.5f, 0);
@@ -337,11 +337,11 @@ static void test_calibration(void **state)
 	for (int i = 0; i < 9; i++)
 		put_f(p + 4 * i, rot[i]);
 	assert_int_equal(lpms_calib_set(&c, LPMS_GET_ACC_ALIGNMENT, p, 36), 0);
-	assert_int_equal(lpms_calib_set(&c, LPMS_GET_ACC_ALIGNMENT, p, 12), LPMS_ELENGTH);
-	assert_int_equal(lpms_calib_set(&c, LPMS_GET_GYR_BIAS, p, 36), LPMS_ELENGTH);
-	assert_int_equal(lpms_calib_set(&c, LPMS_GET_CONFIG, p, 12), LPMS_EINVAL);
+	assert_int_equal(lpms_calib_set(&c, LPMS_GET_ACC_ALIGNMENT, p, 12), AM_ELENGTH);
+	assert_int_equal(lpms_calib_set(&c, LPMS_GET_GYR_BIAS, p, 36), AM_ELENGTH);
+	assert_int_equal(lpms_calib_set(&c, LPMS_GET_CONFIG, p, 12), AM_EINVAL);
 	put_f(p, NAN);
-	assert_int_equal(lpms_calib_set(&c, LPMS_GET_MAG_SOFT_IRON, p, 36), LPMS_EVALUE);
+	assert_int_equal(lpms_calib_set(&c, LPMS_GET_MAG_SOFT_IRON, p, 36), AM_EVALUE);
 	lpms_calib_apply(&c, &s);
 	/* (1,2,3) - (0.1,-0.2,0.3) = (0.9,2.2,2.7) -> (-2.2, 0.9, 5.4) */
 	assert_float_equal(s.acc[0], -2.2f, 1e-6);

@@ -95,7 +95,7 @@ static void test_render(void **state)
 	buf_cleanup(&b);
 
 	buf_init(&b, 10); /* too small: refused */
-	assert_int_equal(metrics_render(m, &b), BUF_ETOOBIG);
+	assert_int_equal(metrics_render(m, &b), AM_ETOOBIG);
 	buf_cleanup(&b);
 	metrics_free(m);
 }

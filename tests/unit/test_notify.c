@@ -333,7 +333,7 @@ static void test_invalid_and_noop(void **state)
 	assert_non_null(n);
 	assert_int_equal(notify_alert(n, "m1", "OK>FAILURE", ALERT, strlen(ALERT), 0),
 			 NOTIFY_QUEUED);
-	assert_int_equal(notify_alert(n, "m1", "OK>FAILURE", ALERT, 0, 0), NOTIFY_EINVAL);
+	assert_int_equal(notify_alert(n, "m1", "OK>FAILURE", ALERT, 0, 0), AM_EINVAL);
 	assert_int_equal(notify_pending(n), 0);
 	notify_free(n);
 	notify_free(NULL);

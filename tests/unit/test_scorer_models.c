@@ -96,8 +96,8 @@ static void test_rules_and_lookup(void **state)
 	assert_int_equal(models_add_rule(&mm, path_of("b.aem"), err, sizeof err), 0);
 	assert_int_equal(mm.n_rules, 3);
 	assert_int_equal(mm.n_slots, 2); /* a.aem loaded once */
-	assert_int_equal(models_add_rule(&mm, "=x.aem", err, sizeof err), MODELS_EINVAL);
-	assert_int_equal(models_add_rule(&mm, "arm*=", err, sizeof err), MODELS_EINVAL);
+	assert_int_equal(models_add_rule(&mm, "=x.aem", err, sizeof err), AM_EINVAL);
+	assert_int_equal(models_add_rule(&mm, "arm*=", err, sizeof err), AM_EINVAL);
 	assert_int_equal(models_load_all(&mm, err, sizeof err), 0);
 
 	assert_int_equal(models_lookup(&mm, "arm1-lpms"), 0);
@@ -115,7 +115,7 @@ static void test_rules_and_lookup(void **state)
 	models_init(&mm);
 	assert_int_equal(models_add_rule(&mm, "arm*=nope.aem", err, sizeof err), 0);
 	assert_int_equal(models_lookup(&mm, "pump"), -1);
-	assert_int_equal(models_load_all(&mm, err, sizeof err), MODELS_ELOAD);
+	assert_int_equal(models_load_all(&mm, err, sizeof err), AM_ELOAD);
 	assert_non_null(strstr(err, "nope.aem"));
 	models_cleanup(&mm);
 }

@@ -30,11 +30,11 @@ static void test_defaults_and_names(void **state)
 	state_machine m;
 	char err[128];
 	p.exit_rate = p.enter_rate;
-	assert_int_equal(state_init(&m, &p, err, sizeof err), STATE_EINVAL);
+	assert_int_equal(state_init(&m, &p, err, sizeof err), AM_EINVAL);
 	assert_true(err[0] != '\0');
 	state_defaults(&p);
 	p.min_windows = 0;
-	assert_int_equal(state_init(&m, &p, err, sizeof err), STATE_EINVAL);
+	assert_int_equal(state_init(&m, &p, err, sizeof err), AM_EINVAL);
 	state_cleanup(&m);
 }
 
@@ -142,8 +142,8 @@ static void test_time_window_expires(void **state)
 	assert_int_equal(state_count(&m), 1);
 	assert_true(state_rate(&m) == 1.0);
 	assert_int_equal(state_get(&m), STATE_OK);
-	assert_int_equal(state_push(&m, 69.0, 1, &tr), STATE_EORDER);
-	assert_int_equal(state_push(&m, NAN, 1, &tr), STATE_EINVAL);
+	assert_int_equal(state_push(&m, 69.0, 1, &tr), AM_EORDER);
+	assert_int_equal(state_push(&m, NAN, 1, &tr), AM_EINVAL);
 	state_cleanup(&m);
 }
 

@@ -162,11 +162,11 @@ static void test_insert_export(void **state)
 
 	/* unknown sensor, empty range */
 	assert_int_equal(export_str(s, "nope", 0, 1e12, NULL, 0, &csv, &gaps, &rows),
-			 STORE_ENOTFOUND);
+			 AM_ENOTFOUND);
 	free(csv);
 	free(gaps);
 	assert_int_equal(export_str(s, "arm1", 0, 10, NULL, 0, &csv, &gaps, &rows),
-			 STORE_ENOTFOUND);
+			 AM_ENOTFOUND);
 	free(csv);
 	free(gaps);
 	store_close(s);
@@ -189,7 +189,7 @@ static void test_export_channels(void **state)
 	free(csv);
 	free(gaps);
 	assert_int_equal(export_str(s, "arm1", 0, 1e12, bad, 1, &csv, &gaps, &rows),
-			 STORE_ENOTFOUND);
+			 AM_ENOTFOUND);
 	free(csv);
 	free(gaps);
 	store_close(s);
@@ -379,7 +379,7 @@ static void test_retention_age(void **state)
 	assert_int_equal(total, 50);
 	assert_int_equal(
 	    export_str(s, "arm1", 0, now - 86400, NULL, 0, &csv, &gaps, &rows),
-	    STORE_ENOTFOUND);
+	    AM_ENOTFOUND);
 	free(csv);
 	free(gaps);
 	assert_int_equal(
@@ -438,7 +438,7 @@ static void test_retention_size(void **state)
 	free(gaps);
 	assert_int_equal(
 	    export_str(s, "arm1", 0, T_BASE + 2, NULL, 0, &csv, &gaps, &rows),
-	    STORE_ENOTFOUND);
+	    AM_ENOTFOUND);
 	free(csv);
 	free(gaps);
 	store_close(s);
@@ -478,7 +478,7 @@ static void test_full(void **state)
 		if (rc)
 			break;
 	}
-	assert_int_equal(rc, STORE_EFULL);
+	assert_int_equal(rc, AM_EFULL);
 	assert_non_null(strstr(err, "full"));
 	assert_int_equal(store_pending(s), 0); /* the failed batch is gone */
 	/* still full: the same batch again fails the same way, cleanly */
@@ -489,7 +489,7 @@ static void test_full(void **state)
 	}
 	if (!rc)
 		rc = store_commit(s, err, sizeof(err));
-	assert_int_equal(rc, STORE_EFULL);
+	assert_int_equal(rc, AM_EFULL);
 	store_close(s);
 
 	/* space again: everything committed is there and the rest goes in */
@@ -523,7 +523,7 @@ static void integrity_ok(const char *path)
 }
 
 /* A real full file system: a 1 MiB tmpfs (needs CAP_SYS_ADMIN; skipped
- * without). ENOSPC must come back as STORE_EFULL, lose nothing committed,
+ * without). ENOSPC must come back as AM_EFULL, lose nothing committed,
  * and the store must carry on once the file system has room again. */
 static void test_full_tmpfs(void **state)
 {
@@ -558,7 +558,7 @@ static void test_full_tmpfs(void **state)
 		if (rc)
 			break;
 	}
-	assert_int_equal(rc, STORE_EFULL);
+	assert_int_equal(rc, AM_EFULL);
 	assert_true(committed > 0);
 	/* more room: the same open store resumes from the first uncommitted
 	 * message (what the archiver does after its periodic retry) */

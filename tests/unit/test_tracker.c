@@ -323,7 +323,7 @@ static void test_restore_failure_no_duplicate(void **state)
 	tracker_get_stats(t, &ss);
 	assert_int_equal(ss.restored, 1);
 	assert_int_equal(ss.transitions, 1);
-	assert_int_equal(tracker_restore(t, &st, 0), TRACKER_EINVAL); /* after start */
+	assert_int_equal(tracker_restore(t, &st, 0), AM_EINVAL); /* after start */
 	tracker_free(t);
 }
 
@@ -427,9 +427,9 @@ static void test_order_and_cap(void **state)
 	snprintf(p.sensor, sizeof(p.sensor), "m1");
 	p.t = 1000;
 	assert_int_equal(tracker_prediction(t, &p, 0), 0);
-	assert_int_equal(tracker_prediction(t, &p, 0), TRACKER_EORDER); /* duplicate */
+	assert_int_equal(tracker_prediction(t, &p, 0), AM_EORDER); /* duplicate */
 	p.t = 999;
-	assert_int_equal(tracker_prediction(t, &p, 0), TRACKER_EORDER);
+	assert_int_equal(tracker_prediction(t, &p, 0), AM_EORDER);
 	p.t = 500; /* the clock went back a long way: taken, evidence reset */
 	assert_int_equal(tracker_prediction(t, &p, 0), 0);
 	tracker_get_stats(t, &ss);
@@ -443,7 +443,7 @@ static void test_order_and_cap(void **state)
 	}
 	snprintf(name, sizeof(name), "m5");
 	snprintf(p.sensor, sizeof(p.sensor), "%s", name);
-	assert_int_equal(tracker_prediction(t, &p, 0), TRACKER_EFULL);
+	assert_int_equal(tracker_prediction(t, &p, 0), AM_EFULL);
 	assert_int_equal(tracker_sensors(t), 4);
 	tracker_free(t);
 	tracker_free(NULL);
