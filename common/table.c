@@ -75,7 +75,8 @@ static int table__grow(table *t)
 		size_t j;
 		if (!s->key || s->key == TABLE_TOMB)
 			continue;
-		for (j = (size_t)s->hash & (cap - 1); slots[j].key; j = (j + 1) & (cap - 1))
+		for (j = (size_t)s->hash & (cap - 1); slots[j].key;
+		     j = (j + 1) & (cap - 1))
 			;
 		slots[j] = *s;
 	}

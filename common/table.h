@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 typedef struct table_slot {
-	char *key;    /* NULL: empty; TABLE_TOMB: deleted */
+	char *key; /* NULL: empty; TABLE_TOMB: deleted */
 	uint64_t hash;
 	void *val;
 } table_slot;

@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-#define TOPIC_SVC "_svc"  /* the level under {root} for service topics */
+#define TOPIC_SVC "_svc"   /* the level under {root} for service topics */
 #define TOPIC_ROOT_MAX 128 /* bytes of a root (may contain '/') */
 #define TOPIC_NAME_MAX 128 /* bytes of a service or instance name */
 #define TOPIC_MAX 512      /* enough for any topic built here */
@@ -38,7 +38,7 @@ enum topic_kind {
 
 typedef struct topic_ref {
 	enum topic_kind kind;
-	char sensor[TEXT_SENSOR_MAX + 1];    /* sensor kinds; else "" */
+	char sensor[TEXT_SENSOR_MAX + 1];  /* sensor kinds; else "" */
 	char service[TOPIC_NAME_MAX + 1];  /* _svc kinds; else "" */
 	char instance[TOPIC_NAME_MAX + 1]; /* _svc kinds; else "" */
 } topic_ref;

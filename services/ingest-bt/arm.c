@@ -17,10 +17,10 @@
 /* cycle layout, fractions of cycle_s: dwell A, sweep, dwell B, sweep */
 #define ARM_DWELL 0.15
 #define ARM_SWEEP 0.35
-#define ARM_YAW_DEG 80.0   /* sweep from -80 to +80 degrees */
-#define ARM_LIFT_DEG 6.0   /* pitch arc during a sweep */
-#define ARM_RADIUS_M 1.2   /* base axis to sensor */
-#define ARM_DIP_M 0.06     /* gripper dip while dwelling */
+#define ARM_YAW_DEG 80.0    /* sweep from -80 to +80 degrees */
+#define ARM_LIFT_DEG 6.0    /* pitch arc during a sweep */
+#define ARM_RADIUS_M 1.2    /* base axis to sensor */
+#define ARM_DIP_M 0.06      /* gripper dip while dwelling */
 #define ARM_MOUNT_ROLL 92.0 /* the sensor sits on its side, as on the real arm */
 #define ARM_MOUNT_PITCH (-2.0)
 #define ARM_IMPACT_SLOT_S 0.25 /* at most one impact per slot */
@@ -280,7 +280,8 @@ static void arm__fault(const arm_params *p, double t, double lin[3], double *gyr
 		/* servo hunting around the backlash even at standstill */
 		w = 0.55 + 0.45 * sp;
 		w = w * sin(2 * ARM_PI * 7.5 * t + phase) +
-		    arm__impacts(p, ARM_S_WORN, t, 1.0 * sp + 0.3, 0.3, 12.0, 0.05) + knock;
+		    arm__impacts(p, ARM_S_WORN, t, 1.0 * sp + 0.3, 0.3, 12.0, 0.05) +
+		    knock;
 		lin[0] = g * 0.22 * w;
 		lin[1] = g * 0.03 * w;
 		lin[2] = g * 0.05 * w;
@@ -321,7 +322,8 @@ void arm_sample(const arm_params *p, uint64_t k, unsigned rate_hz, lpms_sample *
 		double l = -lin_b[i] + fl[i] + n + (i != 1 ? settle : 0);
 		s->linacc[i] = (float)l;
 		s->acc[i] = (float)(l - up_b[i]);
-		s->mag[i] = (float)(mag_b[i] + 0.4 * arm__gauss(p->seed, idx, 3 + (unsigned)i));
+		s->mag[i] =
+		    (float)(mag_b[i] + 0.4 * arm__gauss(p->seed, idx, 3 + (unsigned)i));
 	}
 	/* body rates from ZYX Euler rates */
 	dr = (qp.roll - qm.roll) / (2 * h);
@@ -337,7 +339,8 @@ void arm_sample(const arm_params *p, uint64_t k, unsigned rate_hz, lpms_sample *
 	s->euler[1] = (float)(q.pitch + 0.02 * arm__gauss(p->seed, idx, 10));
 	s->euler[2] = (float)q.yaw;
 	hr = q.roll * ARM_D2R / 2, hp = q.pitch * ARM_D2R / 2, hy = q.yaw * ARM_D2R / 2;
-	cr = cos(hr), sr = sin(hr), cp = cos(hp), sp = sin(hp), cy = cos(hy), sy = sin(hy);
+	cr = cos(hr), sr = sin(hr), cp = cos(hp), sp = sin(hp), cy = cos(hy),
+	sy = sin(hy);
 	s->quat[0] = (float)(cr * cp * cy + sr * sp * sy);
 	s->quat[1] = (float)(sr * cp * cy - cr * sp * sy);
 	s->quat[2] = (float)(cr * sp * cy + sr * cp * sy);

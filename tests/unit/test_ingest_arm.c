@@ -51,7 +51,8 @@ static void test_physically_consistent(void **state)
 				  s.quat[2] * s.quat[2] + s.quat[3] * s.quat[3]);
 			assert_true(fabs(qn - 1) < 1e-5);
 			/* gravity is acc minus linacc: 1 g, on y mostly (on its side) */
-			g = sqrt(pow(s.acc[0] - s.linacc[0], 2) + pow(s.acc[1] - s.linacc[1], 2) +
+			g = sqrt(pow(s.acc[0] - s.linacc[0], 2) +
+				 pow(s.acc[1] - s.linacc[1], 2) +
 				 pow(s.acc[2] - s.linacc[2], 2));
 			assert_true(fabs(g - 1) < 1e-4);
 			assert_true(s.acc[1] - s.linacc[1] < -0.99);

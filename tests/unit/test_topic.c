@@ -18,7 +18,8 @@ static void test_build_and_parse_sensor_topics(void **state)
 	topic_ref r;
 	(void)state;
 	for (int k = TOPIC_RAW; k <= TOPIC_ACK; k++) {
-		int n = topic_sensor(t, sizeof(t), "factory", "arm1-lpms", (enum topic_kind)k);
+		int n = topic_sensor(t, sizeof(t), "factory", "arm1-lpms",
+				     (enum topic_kind)k);
 		assert_true(n > 0);
 		assert_int_equal((size_t)n, strlen(t));
 		assert_int_equal(topic_parse(t, "factory", &r), k);
@@ -63,13 +64,23 @@ static void test_build_and_parse_svc_topics(void **state)
 static void test_parse_refuses_other_shapes(void **state)
 {
 	static const char *const bad[] = {
-	    "factory/arm1/raw/x",       "factory/arm1/rawx",   "factory/arm1/",
-	    "factory//raw",             "factory/arm 1/raw",   "other/arm1/raw",
-	    "factoryX/arm1/raw",        "factory/arm1",        "factory",
-	    "factory/_svc/scorer/status", "factory/_svc/scorer/i/bogus",
-	    "factory/_svc/scorer/i/status/x", "factory/_svc//i/status",
-	    "factory/_svc/s/+/status",  "factory/arm+/raw",
-	    "factory/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/raw",
+	    "factory/arm1/raw/x",
+	    "factory/arm1/rawx",
+	    "factory/arm1/",
+	    "factory//raw",
+	    "factory/arm 1/raw",
+	    "other/arm1/raw",
+	    "factoryX/arm1/raw",
+	    "factory/arm1",
+	    "factory",
+	    "factory/_svc/scorer/status",
+	    "factory/_svc/scorer/i/bogus",
+	    "factory/_svc/scorer/i/status/x",
+	    "factory/_svc//i/status",
+	    "factory/_svc/s/+/status",
+	    "factory/arm+/raw",
+	    "factory/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/"
+	    "raw",
 	};
 	topic_ref r;
 	(void)state;
@@ -80,8 +91,10 @@ static void test_parse_refuses_other_shapes(void **state)
 	}
 	/* exactly 64 bytes is a sensor id */
 	assert_int_equal(
-	    topic_parse("factory/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/raw",
-			"factory", &r),
+	    topic_parse(
+		"factory/"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/raw",
+		"factory", &r),
 	    TOPIC_RAW);
 	assert_int_equal(topic_parse(NULL, "factory", &r), TOPIC_NONE);
 }
@@ -90,10 +103,13 @@ static void test_builders_refuse(void **state)
 {
 	char t[TOPIC_MAX], small[12];
 	(void)state;
-	assert_int_equal(topic_sensor(t, sizeof(t), "factory", "a/b", TOPIC_RAW), AM_EINVAL);
+	assert_int_equal(topic_sensor(t, sizeof(t), "factory", "a/b", TOPIC_RAW),
+			 AM_EINVAL);
 	assert_int_equal(topic_sensor(t, sizeof(t), "factory", "", TOPIC_RAW), AM_EINVAL);
-	assert_int_equal(topic_sensor(t, sizeof(t), "fac+tory", "a", TOPIC_RAW), AM_EINVAL);
-	assert_int_equal(topic_sensor(t, sizeof(t), "/factory", "a", TOPIC_RAW), AM_EINVAL);
+	assert_int_equal(topic_sensor(t, sizeof(t), "fac+tory", "a", TOPIC_RAW),
+			 AM_EINVAL);
+	assert_int_equal(topic_sensor(t, sizeof(t), "/factory", "a", TOPIC_RAW),
+			 AM_EINVAL);
 	assert_int_equal(topic_sensor(t, sizeof(t), "$SYS", "a", TOPIC_RAW), AM_EINVAL);
 	assert_int_equal(topic_sensor(t, sizeof(t), "factory", "a", TOPIC_SVC_STATUS),
 			 AM_EINVAL);
@@ -103,7 +119,8 @@ static void test_builders_refuse(void **state)
 			 AM_EINVAL);
 	assert_int_equal(topic_svc(t, sizeof(t), "factory", "s", "i#", TOPIC_SVC_STATUS),
 			 AM_EINVAL);
-	assert_int_equal(topic_svc(t, sizeof(t), "factory", "s", "i", TOPIC_RAW), AM_EINVAL);
+	assert_int_equal(topic_svc(t, sizeof(t), "factory", "s", "i", TOPIC_RAW),
+			 AM_EINVAL);
 }
 
 static void test_text_rules(void **state)
