@@ -5,6 +5,7 @@
 #   services/<svc>/*.c  (not *main.c) -> $(B)/lib<svc>.a   (the service's modules)
 #   services/<svc>/main.c            -> $(BIN)/<svc>
 #   services/<svc>/<prog>_main.c     -> $(BIN)/<prog with _ as ->  (e.g. lpms_emu_main.c -> lpms-emu)
+#   bench/<prog>_main.c              -> $(BIN)/<prog with _ as ->  (benchmarks, load generators)
 #   tests/harness/*.c                -> $(B)/libharness.a
 #   tests/unit/test_*.c              -> $(B)/t/test_*       (cmocka; links every lib)
 #   tests/integration/test_*.c       -> $(B)/t/itest_*      (cmocka + a real mosquitto)
@@ -66,7 +67,7 @@ svc_lib = $(B)/lib$(1).a
 SVC_LIBS := $(foreach s,$(SERVICES),$(if $(call svc_mod_src,$(s)),$(call svc_lib,$(s))))
 
 # programs: name -> main source
-MAIN_SRC := $(wildcard services/*/main.c services/*/*_main.c)
+MAIN_SRC := $(wildcard services/*/main.c services/*/*_main.c bench/*_main.c)
 prog_of = $(if $(filter main.c,$(notdir $(1))),$(notdir $(patsubst %/,%,$(dir $(1)))),$(subst _,-,$(patsubst %_main.c,%,$(notdir $(1)))))
 PROGS := $(foreach m,$(MAIN_SRC),$(call prog_of,$(m)))
 PROG_BINS := $(PROGS:%=$(BIN)/%)
@@ -217,7 +218,7 @@ lint:
 	@clang-format --dry-run --Werror $(C_FILES)
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	  --inline-suppr --suppress=missingIncludeSystem -Icommon -D__GNUC__ \
-	  common services
+	  common services bench
 
 format:
 	clang-format -i $(C_FILES)
