@@ -2,6 +2,7 @@
 #
 # Layout drives the build; no list of files is kept here:
 #   common/*.c                       -> $(B)/libanomesh.a   (linked by everything)
+#   ae/*.c                           -> $(B)/libae.a        (the model: inference, training, data, file)
 #   services/<svc>/*.c  (not *main.c) -> $(B)/lib<svc>.a   (the service's modules)
 #   services/<svc>/main.c            -> $(BIN)/<svc>
 #   services/<svc>/<prog>_main.c     -> $(BIN)/<prog with _ as ->  (e.g. lpms_emu_main.c -> lpms-emu)
@@ -50,7 +51,7 @@ OPT := -O2 -g
 LDSAN :=
 endif
 
-CPPFLAGS += -D_GNU_SOURCE -Icommon -I/usr/include/x86_64-linux-gnu/openblas-pthread \
+CPPFLAGS += -D_GNU_SOURCE -Icommon -Iae -I/usr/include/x86_64-linux-gnu/openblas-pthread \
             -I/usr/include/openblas $(PKG_CFLAGS)
 CFLAGS += -std=c11 $(OPT) $(WARN) -MMD -MP
 LDFLAGS += $(LDSAN)
@@ -60,6 +61,9 @@ LDLIBS += -lpaho-mqtt3a $(PKG_LIBS) -lcjson -lopenblas -lbluetooth -lutil -lpthr
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 LIBCOMMON := $(B)/libanomesh.a
+AE_SRC := $(wildcard ae/*.c)
+AE_OBJ := $(AE_SRC:%.c=$(B)/%.o)
+LIBAE := $(B)/libae.a
 
 SERVICES := $(notdir $(patsubst %/,%,$(wildcard services/*/)))
 svc_mod_src = $(filter-out %main.c,$(wildcard services/$(1)/*.c))
@@ -80,7 +84,7 @@ ITEST_SRC := $(wildcard tests/integration/test_*.c)
 ITEST_BINS := $(ITEST_SRC:tests/integration/test_%.c=$(B)/t/itest_%)
 SCRIPT_TESTS := $(wildcard tests/scripts/test_*.sh)
 
-ALL_OBJ := $(COMMON_OBJ) $(HARNESS_SRC:%.c=$(B)/%.o) \
+ALL_OBJ := $(COMMON_OBJ) $(AE_OBJ) $(HARNESS_SRC:%.c=$(B)/%.o) \
   $(foreach s,$(SERVICES),$(patsubst %.c,$(B)/%.o,$(call svc_mod_src,$(s)))) \
   $(MAIN_SRC:%.c=$(B)/%.o) $(UNIT_SRC:%.c=$(B)/%.o) $(ITEST_SRC:%.c=$(B)/%.o)
 
@@ -88,7 +92,7 @@ ALL_OBJ := $(COMMON_OBJ) $(HARNESS_SRC:%.c=$(B)/%.o) \
 .PHONY: all deps check test unit integration run bench models eval-skab eval-lpms \
         fuzz lint format clean help
 
-all: $(LIBCOMMON) $(PROG_BINS) $(UNIT_BINS) $(ITEST_BINS)
+all: $(LIBCOMMON) $(LIBAE) $(PROG_BINS) $(UNIT_BINS) $(ITEST_BINS)
 
 help:
 	@echo "make            build everything (bin/)"
@@ -112,6 +116,10 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
 
+$(LIBAE): $(AE_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
 $(LIBHARNESS): $(HARNESS_SRC:%.c=$(B)/%.o)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
@@ -123,21 +131,23 @@ $(call svc_lib,$(1)): $(patsubst %.c,$(B)/%.o,$(call svc_mod_src,$(1)))
 endef
 $(foreach s,$(SERVICES),$(if $(call svc_mod_src,$(s)),$(eval $(call svc_lib_rule,$(s)))))
 
-# A program links its own service's modules first, then the rest.
+# A program links the service modules, then the model, then common: each
+# archive only before the ones it calls into. Only the objects a program
+# uses come out of an archive (the scorer pulls no training code).
 define prog_rule
-$(BIN)/$(call prog_of,$(1)): $(B)/$(1:.c=.o) $(SVC_LIBS) $(LIBCOMMON)
+$(BIN)/$(call prog_of,$(1)): $(B)/$(1:.c=.o) $(SVC_LIBS) $(LIBAE) $(LIBCOMMON)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) -o $$@ $$< $(SVC_LIBS) $(LIBCOMMON) $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$< $(SVC_LIBS) $(LIBAE) $(LIBCOMMON) $$(LDLIBS)
 endef
 $(foreach m,$(MAIN_SRC),$(eval $(call prog_rule,$(m))))
 
-$(B)/t/test_%: $(B)/tests/unit/test_%.o $(SVC_LIBS) $(LIBHARNESS) $(LIBCOMMON)
+$(B)/t/test_%: $(B)/tests/unit/test_%.o $(SVC_LIBS) $(LIBHARNESS) $(LIBAE) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(LIBHARNESS) $(LIBCOMMON) $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(LIBHARNESS) $(LIBAE) $(LIBCOMMON) $(LDLIBS) -lcmocka
 
-$(B)/t/itest_%: $(B)/tests/integration/test_%.o $(SVC_LIBS) $(LIBHARNESS) $(LIBCOMMON)
+$(B)/t/itest_%: $(B)/tests/integration/test_%.o $(SVC_LIBS) $(LIBHARNESS) $(LIBAE) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(LIBHARNESS) $(LIBCOMMON) $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(LIBHARNESS) $(LIBAE) $(LIBCOMMON) $(LDLIBS) -lcmocka
 
 -include $(ALL_OBJ:.o=.d)
 
@@ -196,10 +206,11 @@ models: $(BIN)/ae-train
 
 # ---- fuzz ------------------------------------------------------------------
 # fuzz: every tests/fuzz/fuzz_*.c is a libFuzzer target built with clang
-# together with the service modules (not mains), each run FUZZ_SECONDS.
+# together with common, the model (ae/) and the service modules (not mains),
+# each run FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_MODS := $(COMMON_SRC) $(foreach s,$(SERVICES),$(call svc_mod_src,$(s)))
+FUZZ_MODS := $(COMMON_SRC) $(AE_SRC) $(foreach s,$(SERVICES),$(call svc_mod_src,$(s)))
 fuzz:
 	@command -v clang >/dev/null || { echo "fuzz: needs clang with libFuzzer (apt-get install clang)" >&2; exit 1; }
 	@set -e; for f in $(FUZZ_SRC); do \
@@ -217,8 +228,8 @@ C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 lint:
 	@clang-format --dry-run --Werror $(C_FILES)
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-	  --inline-suppr --suppress=missingIncludeSystem -Icommon -D__GNUC__ \
-	  common services bench
+	  --inline-suppr --suppress=missingIncludeSystem -Icommon -Iae -D__GNUC__ \
+	  common ae services bench
 
 format:
 	clang-format -i $(C_FILES)
