@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "ae_data.h"
 #include "csv.h"
 
 /* SKAB: ~1 Hz, one contiguous anomaly per file. Chosen once for all files

@@ -27,6 +27,7 @@
 #include <stdio.h>
 
 #include "ae.h"
+#include "ae_train.h"
 #include "state.h"
 
 #define AE_EVAL_MAX_HIDDEN (AE_MAX_LAYERS - 1)

@@ -17,6 +17,8 @@
 
 #include "ae.h"
 #include "ae_cli.h"
+#include "ae_data.h"
+#include "ae_train.h"
 #include "aefile.h"
 #include "config.h"
 #include "csv.h"

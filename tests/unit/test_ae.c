@@ -1,6 +1,7 @@
 /* test_ae — the autoencoder library: batched sgemm inference against a
  * plain-loop reference, backprop against numerical gradients, convergence
- * and determinism of training, windowing and standardisation. */
+ * and determinism of training, windowing and standardisation (ae.h,
+ * ae_train.h, ae_data.h, ae_rng.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,9 @@
 #include <string.h>
 
 #include "ae.h"
+#include "ae_data.h"
+#include "ae_rng.h"
+#include "ae_train.h"
 
 static const char *const ch3[] = {"a", "b", "c"};
 
