@@ -6,6 +6,8 @@
 #   services/<svc>/*.c  (not *main.c) -> $(B)/lib<svc>.a   (the service's modules)
 #   services/<svc>/main.c            -> $(BIN)/<svc>
 #   services/<svc>/<prog>_main.c     -> $(BIN)/<prog with _ as ->  (e.g. lpms_emu_main.c -> lpms-emu)
+#   tools/*.c  (not *_main.c)        -> $(B)/libtools.a     (the model tools' shared modules)
+#   tools/<prog>_main.c              -> $(BIN)/<prog with _ as ->  (model tools: ae_train_main.c -> ae-train)
 #   bench/<prog>_main.c              -> $(BIN)/<prog with _ as ->  (benchmarks, load generators)
 #   tests/harness/*.c                -> $(B)/libharness.a
 #   tests/unit/test_*.c              -> $(B)/t/test_*       (cmocka; links every lib)
@@ -70,8 +72,11 @@ svc_mod_src = $(filter-out %main.c,$(wildcard services/$(1)/*.c))
 svc_lib = $(B)/lib$(1).a
 SVC_LIBS := $(foreach s,$(SERVICES),$(if $(call svc_mod_src,$(s)),$(call svc_lib,$(s))))
 
+TOOLS_SRC := $(filter-out %_main.c,$(wildcard tools/*.c))
+LIBTOOLS := $(B)/libtools.a
+
 # programs: name -> main source
-MAIN_SRC := $(wildcard services/*/main.c services/*/*_main.c bench/*_main.c)
+MAIN_SRC := $(wildcard services/*/main.c services/*/*_main.c tools/*_main.c bench/*_main.c)
 prog_of = $(if $(filter main.c,$(notdir $(1))),$(notdir $(patsubst %/,%,$(dir $(1)))),$(subst _,-,$(patsubst %_main.c,%,$(notdir $(1)))))
 PROGS := $(foreach m,$(MAIN_SRC),$(call prog_of,$(m)))
 PROG_BINS := $(PROGS:%=$(BIN)/%)
@@ -84,7 +89,7 @@ ITEST_SRC := $(wildcard tests/integration/test_*.c)
 ITEST_BINS := $(ITEST_SRC:tests/integration/test_%.c=$(B)/t/itest_%)
 SCRIPT_TESTS := $(wildcard tests/scripts/test_*.sh)
 
-ALL_OBJ := $(COMMON_OBJ) $(AE_OBJ) $(HARNESS_SRC:%.c=$(B)/%.o) \
+ALL_OBJ := $(COMMON_OBJ) $(AE_OBJ) $(TOOLS_SRC:%.c=$(B)/%.o) $(HARNESS_SRC:%.c=$(B)/%.o) \
   $(foreach s,$(SERVICES),$(patsubst %.c,$(B)/%.o,$(call svc_mod_src,$(s)))) \
   $(MAIN_SRC:%.c=$(B)/%.o) $(UNIT_SRC:%.c=$(B)/%.o) $(ITEST_SRC:%.c=$(B)/%.o)
 
@@ -112,42 +117,41 @@ $(B)/%.o: %.c | build/.deps-ok
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(LIBCOMMON): $(COMMON_OBJ)
-	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $^
-
-$(LIBAE): $(AE_OBJ)
-	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $^
-
-$(LIBHARNESS): $(HARNESS_SRC:%.c=$(B)/%.o)
-	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $^
-
-define svc_lib_rule
-$(call svc_lib,$(1)): $(patsubst %.c,$(B)/%.o,$(call svc_mod_src,$(1)))
+# An archive is rebuilt when a member is newer, and also when its list of
+# members changes (a source added, moved or removed: an old member would
+# otherwise stay in it): each archive depends on a stamp holding the list,
+# rewritten only when the list differs.
+members = $(shell mkdir -p $(B)/members && f=$(B)/members/$(notdir $(1)).txt && \
+  { [ "$$(cat $$f 2>/dev/null)" = '$(2)' ] || echo '$(2)' >$$f; } && echo $$f)
+define lib_rule
+$(1): $(2) $(call members,$(1),$(2))
 	@mkdir -p $$(@D)
-	rm -f $$@ && $$(AR) rcs $$@ $$^
+	rm -f $$@ && $$(AR) rcs $$@ $(2)
 endef
-$(foreach s,$(SERVICES),$(if $(call svc_mod_src,$(s)),$(eval $(call svc_lib_rule,$(s)))))
+$(eval $(call lib_rule,$(LIBCOMMON),$(COMMON_OBJ)))
+$(eval $(call lib_rule,$(LIBAE),$(AE_OBJ)))
+$(eval $(call lib_rule,$(LIBTOOLS),$(TOOLS_SRC:%.c=$(B)/%.o)))
+$(eval $(call lib_rule,$(LIBHARNESS),$(HARNESS_SRC:%.c=$(B)/%.o)))
+$(foreach s,$(SERVICES),$(if $(call svc_mod_src,$(s)),$(eval $(call lib_rule,$(call svc_lib,$(s)),$(patsubst %.c,$(B)/%.o,$(call svc_mod_src,$(s)))))))
 
-# A program links the service modules, then the model, then common: each
-# archive only before the ones it calls into. Only the objects a program
-# uses come out of an archive (the scorer pulls no training code).
+# A program links the tools' and services' modules, then the model, then
+# common: each archive before the ones it calls into. Only the objects a
+# program uses come out of an archive (the scorer pulls no training code).
 define prog_rule
-$(BIN)/$(call prog_of,$(1)): $(B)/$(1:.c=.o) $(SVC_LIBS) $(LIBAE) $(LIBCOMMON)
+$(BIN)/$(call prog_of,$(1)): $(B)/$(1:.c=.o) $(LIBTOOLS) $(SVC_LIBS) $(LIBAE) $(LIBCOMMON)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) -o $$@ $$< $(SVC_LIBS) $(LIBAE) $(LIBCOMMON) $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$< $(LIBTOOLS) $(SVC_LIBS) $(LIBAE) $(LIBCOMMON) $$(LDLIBS)
 endef
 $(foreach m,$(MAIN_SRC),$(eval $(call prog_rule,$(m))))
 
-$(B)/t/test_%: $(B)/tests/unit/test_%.o $(SVC_LIBS) $(LIBHARNESS) $(LIBAE) $(LIBCOMMON)
+TEST_LIBS := $(LIBTOOLS) $(SVC_LIBS) $(LIBHARNESS) $(LIBAE) $(LIBCOMMON)
+$(B)/t/test_%: $(B)/tests/unit/test_%.o $(TEST_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(LIBHARNESS) $(LIBAE) $(LIBCOMMON) $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_LIBS) $(LDLIBS) -lcmocka
 
-$(B)/t/itest_%: $(B)/tests/integration/test_%.o $(SVC_LIBS) $(LIBHARNESS) $(LIBAE) $(LIBCOMMON)
+$(B)/t/itest_%: $(B)/tests/integration/test_%.o $(TEST_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(LIBHARNESS) $(LIBAE) $(LIBCOMMON) $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_LIBS) $(LDLIBS) -lcmocka
 
 -include $(ALL_OBJ:.o=.d)
 
@@ -229,7 +233,7 @@ lint:
 	@clang-format --dry-run --Werror $(C_FILES)
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	  --inline-suppr --suppress=missingIncludeSystem -Icommon -Iae -D__GNUC__ \
-	  common ae services bench
+	  common ae services tools bench
 
 format:
 	clang-format -i $(C_FILES)

@@ -1,5 +1,5 @@
 /* ae_eval — offline evaluations of the model + state logic, through the same
- * library code as the live services (common/ae, common/state):
+ * library code as the live services (ae/ae.h, common/state.h):
  *
  * SKAB (contract "Offline evaluation output"): for each labelled CSV under a
  * directory, recursively, in name order, a fresh model is fitted on the
