@@ -3,16 +3,17 @@
  *   ae-eval skab [--data DIR] [--out DIR] [options]   (make eval-skab)
  *   ae-eval lpms [--data DIR] [options]               (make eval-lpms)
  *
- * The protocols are in ae_eval.h; the defaults of each mode are the
- * settings behind the reported figures, the same for every file. Exit
- * status: 0 done (lpms: and no FAILURE on the held-out normal tail while
- * the pre-fail recording has some), 1 otherwise, 2 usage. */
+ * The protocols are in ae_eval_skab.h and ae_eval_lpms.h; the defaults of each mode are
+ * the settings behind the reported figures, the same for every file. Exit status: 0 done
+ * (lpms: and no FAILURE on the held-out normal tail while the pre-fail recording has
+ * some), 1 otherwise, 2 usage. */
 #include <cblas.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ae_cli.h"
-#include "ae_eval.h"
+#include "ae_eval_lpms.h"
+#include "ae_eval_skab.h"
 #include "config.h"
 
 /* Defaults as text for the option table, from a mode's parameters. */

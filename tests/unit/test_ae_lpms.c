@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../tools/ae_eval.h"
+#include "../../tools/ae_eval_lpms.h"
 #include "../harness/truth.h"
 
 #define BIN_S 5.0
