@@ -84,12 +84,12 @@ double ae_loss_grad(const ae_model *m, const float *windows, size_t n, float *gr
 void ae_train_defaults(ae_train_opts *o)
 {
 	memset(o, 0, sizeof *o);
-	o->epochs = 100;
+	o->epochs = 200;
 	o->batch = 32;
 	o->lr = 1e-3f;
 	o->seed = 1;
 	o->val_frac = 0.2;
-	o->patience = 10;
+	o->patience = 20;
 	o->thr_quantile = 0.99;
 	o->thr_margin = 1.0;
 	o->thr_k = 0.0;

@@ -48,8 +48,12 @@ typedef struct ae_train_opts {
 	double thr_k;
 } ae_train_opts;
 
-/* Defaults: 100 epochs, batch 32, lr 1e-3, seed 1, val 0.2, patience 10,
- * threshold quantile 0.99 x 1.0 + 0 std. */
+/* The training defaults, the one place they are written down: 200 epochs,
+ * batch 32, lr 1e-3, seed 1, val 0.2, patience 20, threshold quantile
+ * 0.99 x 1.0 + 0 std. These built the default model (models/, `make
+ * models`); ae-train's --help prints them and ae-eval lpms runs with them.
+ * A caller that trains differently starts from them and overrides named
+ * fields (ae-eval skab: a smaller budget for its 400-row files). */
 void ae_train_defaults(ae_train_opts *o);
 
 /* Called after every epoch; a nonzero return stops training early. */

@@ -13,7 +13,8 @@
 #include "csv.h"
 
 /* LPMS-B2 at 50 Hz: the original system's model (window 200, hop 10, 50
- * tanh units over linacc_x/y/z), the state defaults (10 s span). */
+ * tanh units over linacc_x/y/z) trained as `make models` trains it (the
+ * training defaults, unchanged), the state defaults (10 s span). */
 void ae_eval_lpms_defaults(ae_eval_params *p)
 {
 	memset(p, 0, sizeof *p);
@@ -23,8 +24,6 @@ void ae_eval_lpms_defaults(ae_eval_params *p)
 	p->n_hidden = 1;
 	p->act = AE_ACT_TANH;
 	ae_train_defaults(&p->train);
-	p->train.epochs = 200;
-	p->train.patience = 20;
 	state_defaults(&p->state);
 	p->train_rows = 0;
 	p->tail_frac = 0.2;

@@ -24,10 +24,22 @@
  *   anomalies (flow rate, vibration, current, pressure).
  * - windows of 10 rows, hop 1: every row gets its own label; 60 inputs
  *   through 16 tanh units, so the 400 rows cannot be memorised.
+ * - training: ae_train_defaults() but for a budget of its own
+ *   (AE_EVAL_SKAB_EPOCHS, AE_EVAL_SKAB_PATIENCE below);
  * - threshold 1.25 x the 99th percentile of held-out errors;
  * - state: 10 s span, FAILURE at a rate of 0.4 with at least 5 windows,
  *   back to OK at 0.1: fills the gaps inside an anomaly and drops isolated
  *   false alarms. */
+
+/* Where SKAB departs from the training defaults, on purpose: each file
+ * trains a small model (60 -> 16 -> 60) on 304 windows, not the default
+ * model on 495, so it gets 100 epochs with patience 10 (the defaults:
+ * 200 and 20), and a threshold margin of 1.25 (default 1.0). These are the
+ * settings behind the figures in models/README.md. */
+#define AE_EVAL_SKAB_EPOCHS 100
+#define AE_EVAL_SKAB_PATIENCE 10
+#define AE_EVAL_SKAB_THR_MARGIN 1.25
+
 void ae_eval_skab_defaults(ae_eval_params *p)
 {
 	static const char *const chans[] = {"Accelerometer1RMS", "Accelerometer2RMS",
@@ -43,11 +55,9 @@ void ae_eval_skab_defaults(ae_eval_params *p)
 	p->n_hidden = 1;
 	p->act = AE_ACT_TANH;
 	ae_train_defaults(&p->train);
-	p->train.epochs = 100;
-	p->train.batch = 32;
-	p->train.lr = 1e-3f;
-	p->train.thr_quantile = 0.99;
-	p->train.thr_margin = 1.25;
+	p->train.epochs = AE_EVAL_SKAB_EPOCHS;
+	p->train.patience = AE_EVAL_SKAB_PATIENCE;
+	p->train.thr_margin = AE_EVAL_SKAB_THR_MARGIN;
 	state_defaults(&p->state);
 	p->state.window_s = 10;
 	p->state.enter_rate = 0.4;
