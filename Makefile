@@ -2,9 +2,13 @@
 #
 # Layout drives the build; no list of files is kept here:
 #   common/*.c                       -> $(B)/libanomesh.a   (linked by everything)
+#   ae/*.c                           -> $(B)/libae.a        (the model: inference, training, data, file)
 #   services/<svc>/*.c  (not *main.c) -> $(B)/lib<svc>.a   (the service's modules)
 #   services/<svc>/main.c            -> $(BIN)/<svc>
 #   services/<svc>/<prog>_main.c     -> $(BIN)/<prog with _ as ->  (e.g. lpms_emu_main.c -> lpms-emu)
+#   tools/*.c  (not *_main.c)        -> $(B)/libtools.a     (the model tools' shared modules)
+#   tools/<prog>_main.c              -> $(BIN)/<prog with _ as ->  (model tools: ae_train_main.c -> ae-train)
+#   bench/<prog>_main.c              -> $(BIN)/<prog with _ as ->  (benchmarks, load generators)
 #   tests/harness/*.c                -> $(B)/libharness.a
 #   tests/unit/test_*.c              -> $(B)/t/test_*       (cmocka; links every lib)
 #   tests/integration/test_*.c       -> $(B)/t/itest_*      (cmocka + a real mosquitto)
@@ -49,7 +53,7 @@ OPT := -O2 -g
 LDSAN :=
 endif
 
-CPPFLAGS += -D_GNU_SOURCE -Icommon -I/usr/include/x86_64-linux-gnu/openblas-pthread \
+CPPFLAGS += -D_GNU_SOURCE -Icommon -Iae -I/usr/include/x86_64-linux-gnu/openblas-pthread \
             -I/usr/include/openblas $(PKG_CFLAGS)
 CFLAGS += -std=c11 $(OPT) $(WARN) -MMD -MP
 LDFLAGS += $(LDSAN)
@@ -59,14 +63,20 @@ LDLIBS += -lpaho-mqtt3a $(PKG_LIBS) -lcjson -lopenblas -lbluetooth -lutil -lpthr
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 LIBCOMMON := $(B)/libanomesh.a
+AE_SRC := $(wildcard ae/*.c)
+AE_OBJ := $(AE_SRC:%.c=$(B)/%.o)
+LIBAE := $(B)/libae.a
 
 SERVICES := $(notdir $(patsubst %/,%,$(wildcard services/*/)))
 svc_mod_src = $(filter-out %main.c,$(wildcard services/$(1)/*.c))
 svc_lib = $(B)/lib$(1).a
 SVC_LIBS := $(foreach s,$(SERVICES),$(if $(call svc_mod_src,$(s)),$(call svc_lib,$(s))))
 
+TOOLS_SRC := $(filter-out %_main.c,$(wildcard tools/*.c))
+LIBTOOLS := $(B)/libtools.a
+
 # programs: name -> main source
-MAIN_SRC := $(wildcard services/*/main.c services/*/*_main.c)
+MAIN_SRC := $(wildcard services/*/main.c services/*/*_main.c tools/*_main.c bench/*_main.c)
 prog_of = $(if $(filter main.c,$(notdir $(1))),$(notdir $(patsubst %/,%,$(dir $(1)))),$(subst _,-,$(patsubst %_main.c,%,$(notdir $(1)))))
 PROGS := $(foreach m,$(MAIN_SRC),$(call prog_of,$(m)))
 PROG_BINS := $(PROGS:%=$(BIN)/%)
@@ -79,7 +89,7 @@ ITEST_SRC := $(wildcard tests/integration/test_*.c)
 ITEST_BINS := $(ITEST_SRC:tests/integration/test_%.c=$(B)/t/itest_%)
 SCRIPT_TESTS := $(wildcard tests/scripts/test_*.sh)
 
-ALL_OBJ := $(COMMON_OBJ) $(HARNESS_SRC:%.c=$(B)/%.o) \
+ALL_OBJ := $(COMMON_OBJ) $(AE_OBJ) $(TOOLS_SRC:%.c=$(B)/%.o) $(HARNESS_SRC:%.c=$(B)/%.o) \
   $(foreach s,$(SERVICES),$(patsubst %.c,$(B)/%.o,$(call svc_mod_src,$(s)))) \
   $(MAIN_SRC:%.c=$(B)/%.o) $(UNIT_SRC:%.c=$(B)/%.o) $(ITEST_SRC:%.c=$(B)/%.o)
 
@@ -87,7 +97,7 @@ ALL_OBJ := $(COMMON_OBJ) $(HARNESS_SRC:%.c=$(B)/%.o) \
 .PHONY: all deps check test unit integration run bench models eval-skab eval-lpms \
         fuzz lint format clean help
 
-all: $(LIBCOMMON) $(PROG_BINS) $(UNIT_BINS) $(ITEST_BINS)
+all: $(LIBCOMMON) $(LIBAE) $(PROG_BINS) $(UNIT_BINS) $(ITEST_BINS)
 
 help:
 	@echo "make            build everything (bin/)"
@@ -107,36 +117,41 @@ $(B)/%.o: %.c | build/.deps-ok
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(LIBCOMMON): $(COMMON_OBJ)
-	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $^
-
-$(LIBHARNESS): $(HARNESS_SRC:%.c=$(B)/%.o)
-	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $^
-
-define svc_lib_rule
-$(call svc_lib,$(1)): $(patsubst %.c,$(B)/%.o,$(call svc_mod_src,$(1)))
+# An archive is rebuilt when a member is newer, and also when its list of
+# members changes (a source added, moved or removed: an old member would
+# otherwise stay in it): each archive depends on a stamp holding the list,
+# rewritten only when the list differs.
+members = $(shell mkdir -p $(B)/members && f=$(B)/members/$(notdir $(1)).txt && \
+  { [ "$$(cat $$f 2>/dev/null)" = '$(2)' ] || echo '$(2)' >$$f; } && echo $$f)
+define lib_rule
+$(1): $(2) $(call members,$(1),$(2))
 	@mkdir -p $$(@D)
-	rm -f $$@ && $$(AR) rcs $$@ $$^
+	rm -f $$@ && $$(AR) rcs $$@ $(2)
 endef
-$(foreach s,$(SERVICES),$(if $(call svc_mod_src,$(s)),$(eval $(call svc_lib_rule,$(s)))))
+$(eval $(call lib_rule,$(LIBCOMMON),$(COMMON_OBJ)))
+$(eval $(call lib_rule,$(LIBAE),$(AE_OBJ)))
+$(eval $(call lib_rule,$(LIBTOOLS),$(TOOLS_SRC:%.c=$(B)/%.o)))
+$(eval $(call lib_rule,$(LIBHARNESS),$(HARNESS_SRC:%.c=$(B)/%.o)))
+$(foreach s,$(SERVICES),$(if $(call svc_mod_src,$(s)),$(eval $(call lib_rule,$(call svc_lib,$(s)),$(patsubst %.c,$(B)/%.o,$(call svc_mod_src,$(s)))))))
 
-# A program links its own service's modules first, then the rest.
+# A program links the tools' and services' modules, then the model, then
+# common: each archive before the ones it calls into. Only the objects a
+# program uses come out of an archive (the scorer pulls no training code).
 define prog_rule
-$(BIN)/$(call prog_of,$(1)): $(B)/$(1:.c=.o) $(SVC_LIBS) $(LIBCOMMON)
+$(BIN)/$(call prog_of,$(1)): $(B)/$(1:.c=.o) $(LIBTOOLS) $(SVC_LIBS) $(LIBAE) $(LIBCOMMON)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) -o $$@ $$< $(SVC_LIBS) $(LIBCOMMON) $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$< $(LIBTOOLS) $(SVC_LIBS) $(LIBAE) $(LIBCOMMON) $$(LDLIBS)
 endef
 $(foreach m,$(MAIN_SRC),$(eval $(call prog_rule,$(m))))
 
-$(B)/t/test_%: $(B)/tests/unit/test_%.o $(SVC_LIBS) $(LIBHARNESS) $(LIBCOMMON)
+TEST_LIBS := $(LIBTOOLS) $(SVC_LIBS) $(LIBHARNESS) $(LIBAE) $(LIBCOMMON)
+$(B)/t/test_%: $(B)/tests/unit/test_%.o $(TEST_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(LIBHARNESS) $(LIBCOMMON) $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_LIBS) $(LDLIBS) -lcmocka
 
-$(B)/t/itest_%: $(B)/tests/integration/test_%.o $(SVC_LIBS) $(LIBHARNESS) $(LIBCOMMON)
+$(B)/t/itest_%: $(B)/tests/integration/test_%.o $(TEST_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(LIBHARNESS) $(LIBCOMMON) $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_LIBS) $(LDLIBS) -lcmocka
 
 -include $(ALL_OBJ:.o=.d)
 
@@ -195,10 +210,11 @@ models: $(BIN)/ae-train
 
 # ---- fuzz ------------------------------------------------------------------
 # fuzz: every tests/fuzz/fuzz_*.c is a libFuzzer target built with clang
-# together with the service modules (not mains), each run FUZZ_SECONDS.
+# together with common, the model (ae/) and the service modules (not mains),
+# each run FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_MODS := $(COMMON_SRC) $(foreach s,$(SERVICES),$(call svc_mod_src,$(s)))
+FUZZ_MODS := $(COMMON_SRC) $(AE_SRC) $(foreach s,$(SERVICES),$(call svc_mod_src,$(s)))
 fuzz:
 	@command -v clang >/dev/null || { echo "fuzz: needs clang with libFuzzer (apt-get install clang)" >&2; exit 1; }
 	@set -e; for f in $(FUZZ_SRC); do \
@@ -216,8 +232,8 @@ C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 lint:
 	@clang-format --dry-run --Werror $(C_FILES)
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-	  --inline-suppr --suppress=missingIncludeSystem -Icommon -D__GNUC__ \
-	  common services
+	  --inline-suppr --suppress=missingIncludeSystem -Icommon -Iae -D__GNUC__ \
+	  common ae services tools bench
 
 format:
 	clang-format -i $(C_FILES)

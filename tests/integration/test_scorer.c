@@ -17,6 +17,7 @@
  * observer is the harness's independent Paho subscriber. */
 #include "../harness/harness.h"
 #include "ae.h"
+#include "ae_data.h"
 #include "aefile.h"
 #include "clock.h"
 #include "csv.h"

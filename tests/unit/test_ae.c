@@ -1,6 +1,7 @@
 /* test_ae — the autoencoder library: batched sgemm inference against a
  * plain-loop reference, backprop against numerical gradients, convergence
- * and determinism of training, windowing and standardisation. */
+ * and determinism of training, windowing and standardisation (ae.h,
+ * ae_train.h, ae_data.h, ae_rng.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,9 @@
 #include <string.h>
 
 #include "ae.h"
+#include "ae_data.h"
+#include "ae_rng.h"
+#include "ae_train.h"
 
 static const char *const ch3[] = {"a", "b", "c"};
 
@@ -268,6 +272,47 @@ static void test_windows_and_scaler(void **state)
 	ae_model_cleanup(&m);
 }
 
+/* Training windows are the ones the scorer cuts (standardise, then
+ * ae_make_windows), and the validation tail never overlaps training. */
+static void test_training_windows_and_split(void **state)
+{
+	(void)state;
+	size_t hidden[] = {2};
+	ae_spec s = {ch3, 2, 4, 2, hidden, 1, AE_ACT_TANH, AE_ACT_LINEAR};
+	ae_model m;
+	char err[256];
+	assert_int_equal(ae_model_init(&m, &s, err, sizeof err), 0);
+	float rows[20], st[20], win[4 * 8], *got;
+	for (int i = 0; i < 20; i++)
+		rows[i] = (float)(i * i % 7);
+	assert_int_equal(ae_fit_scaler(&m, rows, 10, err, sizeof err), 0);
+	ae_standardise(&m, rows, 10, st);
+	assert_int_equal(ae_make_windows(&m, st, 10, win), 4);
+	size_t n = 0;
+	assert_int_equal(ae_windows_from_rows(&m, rows, 10, &got, &n, err, sizeof err),
+			 0);
+	assert_int_equal(n, 4);
+	assert_memory_equal(got, win, sizeof win);
+	free(got);
+	assert_int_equal(ae_windows_from_rows(&m, rows, 3, &got, &n, err, sizeof err), 0);
+	assert_int_equal(n, 0); /* shorter than a window: none, not an error */
+	free(got);
+
+	/* window 4, hop 2: a window overlaps the next one only, so one
+	 * window between the parts is dropped */
+	size_t nt, nv;
+	ae_split_windows(&m, 100, 0.2, &nt, &nv);
+	assert_int_equal(nv, 20);
+	assert_int_equal(nt, 79);
+	ae_split_windows(&m, 100, 0.0, &nt, &nv);
+	assert_int_equal(nv, 0);
+	assert_int_equal(nt, 100);
+	ae_split_windows(&m, 2, 0.5, &nt, &nv); /* no room for a gap: all train */
+	assert_int_equal(nv, 0);
+	assert_int_equal(nt, 2);
+	ae_model_cleanup(&m);
+}
+
 static void test_bad_specs(void **state)
 {
 	(void)state;
@@ -348,6 +393,7 @@ int main(void)
 	    cmocka_unit_test(test_gradient_check),
 	    cmocka_unit_test(test_training_converges_and_is_deterministic),
 	    cmocka_unit_test(test_windows_and_scaler),
+	    cmocka_unit_test(test_training_windows_and_split),
 	    cmocka_unit_test(test_bad_specs),
 	    cmocka_unit_test(test_rows_from_table),
 	    cmocka_unit_test(test_rng),

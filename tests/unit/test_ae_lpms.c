@@ -6,7 +6,11 @@
  * The recordings have no labels; the failure stretches are found here
  * independently of the model, as the 5 s bins where the RMS of linacc_x
  * exceeds 0.07 g (normal movement stays under 0.05 g, failure movement is
- * 0.09..0.13 g: see ../shared/data/README.md). */
+ * 0.09..0.13 g: see ../shared/data/README.md).
+ *
+ * Also: the evaluations train with the one set of training defaults
+ * (ae_train_defaults), LPMS as it is and SKAB with only its named
+ * departures, so no tool carries a training default of its own. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../services/scorer/ae_eval.h"
+#include "../../tools/ae_eval_lpms.h"
+#include "../../tools/ae_eval_skab.h"
 #include "../harness/truth.h"
 
 #define BIN_S 5.0
@@ -91,10 +96,47 @@ static void test_failure_stretches_and_clean_tail(void **state)
 	}
 }
 
+/* Field by field: the struct has padding. */
+static void assert_same_opts(const ae_train_opts *a, const ae_train_opts *b)
+{
+	assert_int_equal(a->epochs, b->epochs);
+	assert_int_equal(a->batch, b->batch);
+	assert_true(a->lr == b->lr);
+	assert_int_equal(a->seed, b->seed);
+	assert_true(a->val_frac == b->val_frac);
+	assert_int_equal(a->patience, b->patience);
+	assert_true(a->thr_quantile == b->thr_quantile);
+	assert_true(a->thr_margin == b->thr_margin);
+	assert_true(a->thr_k == b->thr_k);
+}
+
+static void test_evaluations_train_with_the_defaults(void **state)
+{
+	(void)state;
+	ae_train_opts def;
+	ae_train_defaults(&def);
+	assert_int_equal(def.epochs, 200); /* what built models/lpms-linacc.aem */
+	assert_int_equal(def.patience, 20);
+
+	ae_eval_params p;
+	ae_eval_lpms_defaults(&p);
+	assert_same_opts(&p.train, &def);
+
+	ae_eval_skab_defaults(&p);
+	assert_int_equal(p.train.epochs, 100);
+	assert_int_equal(p.train.patience, 10);
+	assert_true(p.train.thr_margin == 1.25);
+	p.train.epochs = def.epochs;
+	p.train.patience = def.patience;
+	p.train.thr_margin = def.thr_margin;
+	assert_same_opts(&p.train, &def);
+}
+
 int main(void)
 {
 	openblas_set_num_threads(1);
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_evaluations_train_with_the_defaults),
 	    cmocka_unit_test(test_failure_stretches_and_clean_tail),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ae_rng.h"
 #include "aefile.h"
 
 static const char *const chans[] = {"linacc_x", "linacc_y", "linacc_z"};

@@ -21,6 +21,7 @@
 
 #include "../../services/scorer/partition.h"
 #include "../../services/scorer/scorer.h"
+#include "ae_rng.h"
 #include "aefile.h"
 #include "clock.h"
 #include "metrics.h"

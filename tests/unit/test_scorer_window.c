@@ -18,6 +18,7 @@
 
 #include "../../services/scorer/window.h"
 #include "ae.h"
+#include "ae_rng.h"
 
 #define W 20
 #define HOP 3

@@ -8,6 +8,8 @@
  * normalised names. Progress (epoch, train and validation loss) goes to
  * stderr. Training runs OpenBLAS on one thread, which with the seed makes
  * the file reproducible (SOURCE_DATE_EPOCH, if set, fixes the date too).
+ * The training options default to ae_train_defaults() (ae/ae_train.h),
+ * which --help prints; the model's shape defaults to the default model's.
  * `ae-train --describe FILE` prints what a model file holds. */
 #include <cblas.h>
 #include <stdio.h>
@@ -17,6 +19,8 @@
 
 #include "ae.h"
 #include "ae_cli.h"
+#include "ae_data.h"
+#include "ae_train.h"
 #include "aefile.h"
 #include "config.h"
 #include "csv.h"
@@ -48,8 +52,11 @@ int main(int argc, char **argv)
 	char *data = NULL, *out = NULL, *act = NULL, *out_act = NULL, *name = NULL,
 	     *describe = NULL;
 	config_list channels, hidden;
-	long window, hop, epochs, batch, seed, patience, rows;
-	double lr, val_frac, thr_q, thr_margin, thr_k;
+	long window, hop, rows;
+	ae_train_opts o;
+	ae_cli_train tr;
+	ae_train_defaults(&o);
+	ae_cli_train_init(&tr, &o);
 	const config_opt opts[] = {
 	    {"data", CONFIG_STR, &data, NULL, 0, 0,
 	     "training CSV (LpmsControl, SKAB, plain)", 0, 0},
@@ -68,21 +75,7 @@ int main(int argc, char **argv)
 	     "hidden activation: tanh, relu, sigmoid, linear", 0, 0},
 	    {"output-activation", CONFIG_STR, &out_act, "linear", 0, 0,
 	     "output activation", 0, 0},
-	    {"epochs", CONFIG_INT, &epochs, "200", 1, 100000, "maximum epochs", 0, 0},
-	    {"batch", CONFIG_INT, &batch, "32", 1, 65536, "windows per mini-batch", 0, 0},
-	    {"lr", CONFIG_DBL, &lr, "0.001", 1e-7, 1, "Adam step size", 0, 0},
-	    {"seed", CONFIG_INT, &seed, "1", 0, 9e18, "PRNG seed (weights, batch order)",
-	     0, 0},
-	    {"val-frac", CONFIG_DBL, &val_frac, "0.2", 0, 0.9,
-	     "tail fraction of windows held out for early stopping and threshold", 0, 0},
-	    {"patience", CONFIG_INT, &patience, "20", 0, 100000,
-	     "epochs without improvement before stopping (0: never)", 0, 0},
-	    {"thr-quantile", CONFIG_DBL, &thr_q, "0.99", 0, 1,
-	     "threshold: quantile of held-out errors ...", 0, 0},
-	    {"thr-margin", CONFIG_DBL, &thr_margin, "1.0", 0, 1000, "... times this ...",
-	     0, 0},
-	    {"thr-k", CONFIG_DBL, &thr_k, "0", 0, 1000, "... plus this many error stds",
-	     0, 0},
+	    AE_CLI_TRAIN_OPTS(tr),
 	    {"rows", CONFIG_INT, &rows, "0", 0, 1e12,
 	     "use the first N rows only (0: all)", 0, 0},
 	    {"name", CONFIG_STR, &name, "", 0, 0, "model name kept in the file", 0, 0},
@@ -153,17 +146,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ae-train: %s: %s\n", data, err);
 		goto out;
 	}
-	ae_train_opts o;
-	ae_train_defaults(&o);
-	o.epochs = (uint32_t)epochs;
-	o.batch = (size_t)batch;
-	o.lr = (float)lr;
-	o.seed = (uint64_t)seed;
-	o.val_frac = val_frac;
-	o.patience = (uint32_t)patience;
-	o.thr_quantile = thr_q;
-	o.thr_margin = thr_margin;
-	o.thr_k = thr_k;
+	ae_cli_train_get(&tr, &o);
 	openblas_set_num_threads(1);
 	fprintf(stderr,
 		"ae-train: %s: %zu rows, %zu windows of %ld x %zu, %zu parameters\n",

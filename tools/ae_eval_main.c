@@ -3,23 +3,24 @@
  *   ae-eval skab [--data DIR] [--out DIR] [options]   (make eval-skab)
  *   ae-eval lpms [--data DIR] [options]               (make eval-lpms)
  *
- * The protocols are in ae_eval.h; the defaults of each mode are the
- * settings behind the reported figures, the same for every file. Exit
- * status: 0 done (lpms: and no FAILURE on the held-out normal tail while
- * the pre-fail recording has some), 1 otherwise, 2 usage. */
+ * The protocols are in ae_eval_skab.h and ae_eval_lpms.h; the defaults of each mode are
+ * the settings behind the reported figures, the same for every file. Exit status: 0 done
+ * (lpms: and no FAILURE on the held-out normal tail while the pre-fail recording has
+ * some), 1 otherwise, 2 usage. */
 #include <cblas.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ae_cli.h"
-#include "ae_eval.h"
+#include "ae_eval_lpms.h"
+#include "ae_eval_skab.h"
 #include "config.h"
 
-/* Defaults as text for the option table, from a mode's parameters. */
+/* Defaults as text for the option table, from a mode's parameters (the
+ * training options' are ae_cli_train's). */
 typedef struct defs {
-	char window[16], hop[16], hidden[64], epochs[16], batch[16], lr[32], seed[24],
-	    val[32], pat[16], q[32], margin[32], k[32], sw[32], enter[32], exit_[32],
-	    minw[16], rows[16], tail[32], channels[AE_MAX_CHANNELS * AE_NAME_MAX];
+	char window[16], hop[16], hidden[64], sw[32], enter[32], exit_[32], minw[16],
+	    rows[16], tail[32], channels[AE_MAX_CHANNELS * AE_NAME_MAX];
 } defs;
 
 static void fill_defs(defs *d, const ae_eval_params *p)
@@ -36,15 +37,6 @@ static void fill_defs(defs *d, const ae_eval_params *p)
 	for (size_t i = 0; i < p->n_hidden && off < sizeof d->hidden; i++)
 		off += (size_t)snprintf(d->hidden + off, sizeof d->hidden - off, "%s%zu",
 					i ? "," : "", p->hidden[i]);
-	snprintf(d->epochs, sizeof d->epochs, "%u", p->train.epochs);
-	snprintf(d->batch, sizeof d->batch, "%zu", p->train.batch);
-	snprintf(d->lr, sizeof d->lr, "%g", (double)p->train.lr);
-	snprintf(d->seed, sizeof d->seed, "%llu", (unsigned long long)p->train.seed);
-	snprintf(d->val, sizeof d->val, "%g", p->train.val_frac);
-	snprintf(d->pat, sizeof d->pat, "%u", p->train.patience);
-	snprintf(d->q, sizeof d->q, "%g", p->train.thr_quantile);
-	snprintf(d->margin, sizeof d->margin, "%g", p->train.thr_margin);
-	snprintf(d->k, sizeof d->k, "%g", p->train.thr_k);
 	snprintf(d->sw, sizeof d->sw, "%g", p->state.window_s);
 	snprintf(d->enter, sizeof d->enter, "%g", p->state.enter_rate);
 	snprintf(d->exit_, sizeof d->exit_, "%g", p->state.exit_rate);
@@ -87,8 +79,10 @@ int main(int argc, char **argv)
 	fill_defs(&d, &p);
 	char *data = NULL, *outdir = NULL, *act = NULL;
 	config_list hidden, channels;
-	long window, hop, epochs, batch, seed, patience, minw, rows;
-	double lr, val, q, margin, k, sw, enter, exit_, tail;
+	long window, hop, minw, rows;
+	double sw, enter, exit_, tail;
+	ae_cli_train tr;
+	ae_cli_train_init(&tr, &p.train);
 	const config_opt opts[] = {
 	    {"data", CONFIG_STR, &data,
 	     skab ? "../shared/data/skab" : "../shared/data/lpms-b2", 0, 0,
@@ -105,19 +99,7 @@ int main(int argc, char **argv)
 	     0, 0},
 	    {"hidden", CONFIG_LIST, &hidden, d.hidden, 0, 0, "hidden layer sizes", 0, 0},
 	    {"activation", CONFIG_STR, &act, "tanh", 0, 0, "hidden activation", 0, 0},
-	    {"epochs", CONFIG_INT, &epochs, d.epochs, 1, 100000, "maximum epochs", 0, 0},
-	    {"batch", CONFIG_INT, &batch, d.batch, 1, 65536, "mini-batch", 0, 0},
-	    {"lr", CONFIG_DBL, &lr, d.lr, 1e-7, 1, "Adam step size", 0, 0},
-	    {"seed", CONFIG_INT, &seed, d.seed, 0, 9e18, "PRNG seed", 0, 0},
-	    {"val-frac", CONFIG_DBL, &val, d.val, 0, 0.9,
-	     "held-out tail of training windows", 0, 0},
-	    {"patience", CONFIG_INT, &patience, d.pat, 0, 100000,
-	     "early-stopping patience", 0, 0},
-	    {"thr-quantile", CONFIG_DBL, &q, d.q, 0, 1,
-	     "threshold quantile of held-out errors", 0, 0},
-	    {"thr-margin", CONFIG_DBL, &margin, d.margin, 0, 1000,
-	     "threshold margin factor", 0, 0},
-	    {"thr-k", CONFIG_DBL, &k, d.k, 0, 1000, "threshold: plus k error stds", 0, 0},
+	    AE_CLI_TRAIN_OPTS(tr),
 	    {"state-window", CONFIG_DBL, &sw, d.sw, 0.001, 1e6,
 	     "state: sliding window, s", 0, 0},
 	    {"enter-rate", CONFIG_DBL, &enter, d.enter, 0, 1,
@@ -163,15 +145,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ae-eval: %s\n", err);
 		goto out;
 	}
-	p.train.epochs = (uint32_t)epochs;
-	p.train.batch = (size_t)batch;
-	p.train.lr = (float)lr;
-	p.train.seed = (uint64_t)seed;
-	p.train.val_frac = val;
-	p.train.patience = (uint32_t)patience;
-	p.train.thr_quantile = q;
-	p.train.thr_margin = margin;
-	p.train.thr_k = k;
+	ae_cli_train_get(&tr, &p.train);
 	p.state.window_s = sw;
 	p.state.enter_rate = enter;
 	p.state.exit_rate = exit_;
@@ -189,8 +163,9 @@ int main(int argc, char **argv)
 		       "exit "
 		       "%g, min %zu windows\n",
 		       data, outdir, p.n_channels ? d.channels : "all", p.window, p.hop,
-		       d.hidden, ae_act_name(p.act), p.train_rows, q, margin, k, sw,
-		       enter, exit_, p.state.min_windows);
+		       d.hidden, ae_act_name(p.act), p.train_rows, p.train.thr_quantile,
+		       p.train.thr_margin, p.train.thr_k, sw, enter, exit_,
+		       p.state.min_windows);
 		fflush(stdout);
 		int n =
 		    ae_eval_skab_dir(&p, data, outdir, stdout, &a, &s, err, sizeof err);

@@ -9,8 +9,8 @@
  *                  [--channels C] [--commit-max M] [--json]
  *
  * Prints one line of "key=value" figures (and a human sentence). */
+#include "../services/archiver/store.h"
 #include "msg.h"
-#include "store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

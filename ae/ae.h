@@ -1,5 +1,7 @@
-/* ae — the anomaly model: a dense autoencoder over windows of standardised
- * sensor samples, trained and run in C on OpenBLAS.
+/* ae — the anomaly model at run time: a dense autoencoder over windows of
+ * standardised sensor samples, run in C on OpenBLAS. This is what the scorer
+ * links; training (ae_train.h), data preparation (ae_data.h), the model file
+ * (aefile.h) and the PRNG (ae_rng.h) are modules of their own beside it.
  *
  * A window is window x n_channels consecutive samples of the model's
  * channels (chosen by name), each standardised with the per-channel mean and
@@ -10,7 +12,7 @@
  * layer an affine map followed by its activation. A window's score is its
  * reconstruction error: the mean squared difference between the window and
  * its reconstruction, in standardised units; it is anomalous when score >
- * threshold.
+ * threshold (chosen at training time, see ae_train.h).
  *
  * Inference is batched: ae_score_batch() runs one cblas_sgemm per layer for
  * a whole batch of windows (from any number of sensors). Weights of layer l
@@ -19,34 +21,16 @@
  * layer by layer) live in one contiguous block, which is what Adam updates
  * and what the model file stores.
  *
- * Training (ae_train): Glorot-uniform initialisation and mini-batch order
- * from an own PRNG (splitmix64-seeded xoshiro256**), mini-batch Adam on the
- * mean squared reconstruction error, early stopping on a validation split
- * with the best weights kept. The validation windows are the time-ordered
- * tail of the training windows, with the windows overlapping the training
- * part dropped, so they are held out for real. Deterministic for a given
- * seed, data and OpenBLAS thread count (the tools set 1 thread).
- *
- * Threshold: chosen from the scores of the held-out validation windows
- * (training windows if there are none) as
- *     threshold = quantile(scores, thr_quantile) * thr_margin
- *               + thr_k * std(scores)
- * Defaults (quantile 0.99, margin 1.0, k 0): the 99th percentile of normal
- * held-out errors, i.e. about 1 % of normal windows flagged, which the state
- * logic (common/state.h) absorbs. See ae_train_defaults().
- *
  * Ownership: ae_model and ae_work are caller-embedded; ae_model_init /
  * ae_work_init allocate, ae_model_cleanup / ae_work_cleanup free (NULL-safe,
- * idempotent). Nothing here logs; training reports progress through a
- * callback. A model is read-only during ae_score_batch, so several threads
- * may score with one model, each with its own ae_work. */
+ * idempotent). Nothing here logs. A model is read-only during
+ * ae_score_batch, so several threads may score with one model, each with
+ * its own ae_work. */
 #ifndef ANOMESH_AE_H
 #define ANOMESH_AE_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include "csv.h"
 
 #define AE_MAX_CHANNELS 64
 #define AE_NAME_MAX 64           /* channel name incl. NUL */
@@ -59,7 +43,6 @@
 /* Codes it returns (tree-wide, error.h):
  *   AM_EINVAL   bad argument or spec; err says which
  *   AM_ENOMEM
- *   AM_ENODATA  too few rows/windows to train, or channel missing
  */
 #include "error.h"
 
@@ -120,6 +103,7 @@ typedef struct ae_spec {
 int ae_model_init(ae_model *m, const ae_spec *spec, char *err, size_t errlen);
 /* Allocate params for m's sizes (used by the file loader); same codes. */
 int ae_model_alloc(ae_model *m, char *err, size_t errlen);
+/* Free m's parameters (NULL-safe, idempotent); the rest is plain data. */
 void ae_model_cleanup(ae_model *m);
 
 /* Width of one flattened window: window * n_channels. */
@@ -127,19 +111,6 @@ size_t ae_input_size(const ae_model *m);
 
 /* Number of windows of `window` samples every `hop` in n_rows rows. */
 size_t ae_window_count(size_t n_rows, size_t window, size_t hop);
-
-/* Rows of the model's channels out of a CSV table: *rows (malloc'd, the
- * caller frees) gets n_rows x n_channels floats, row-major, the first
- * max_rows rows at most (0: all). Returns 0, AM_ENODATA if a channel is
- * missing, is text or holds a value out of float range, or AM_ENOMEM. */
-int ae_rows_from_table(const ae_model *m, const csv_table *t, size_t max_rows,
-		       float **rows, size_t *n_rows, char *err, size_t errlen);
-
-/* Fit mean/std per channel on raw rows (n_rows x n_channels). A channel
- * with std below 1e-6 of max(1,|mean|) gets std 1 (constant channels then
- * pass through as 0 instead of blowing up). Returns 0 or AM_ENODATA. */
-int ae_fit_scaler(ae_model *m, const float *rows, size_t n_rows, char *err,
-		  size_t errlen);
 
 /* Standardise n_rows raw rows into out ((x - mean) / std); out may be rows. */
 void ae_standardise(const ae_model *m, const float *rows, size_t n_rows, float *out);
@@ -154,12 +125,21 @@ typedef struct ae_work {
 	size_t max_batch;
 	size_t width;                  /* widest layer */
 	float *act[AE_MAX_LAYERS + 1]; /* activations per layer, max_batch x sizes[l] */
-	float *delta[2];               /* backprop scratch, max_batch x width */
+	float *delta[2]; /* backprop scratch, max_batch x width (ae_train.h) */
 } ae_work;
 
+/* Allocate w for batches of up to max_batch (1 .. 2^20) windows of m.
+ * Returns 0, AM_EINVAL or AM_ENOMEM (then nothing is left allocated).
+ * ae_work_cleanup frees it (NULL-safe, idempotent). */
 int ae_work_init(ae_work *w, const ae_model *m, size_t max_batch, char *err,
 		 size_t errlen);
 void ae_work_cleanup(ae_work *w);
+
+/* Forward pass of n <= w->max_batch standardised windows x (n x
+ * ae_input_size(), row-major): w->act[l] gets layer l's output for l >= 1
+ * (the input is x itself), w->act[m->n_layers] the reconstruction. The one
+ * forward pass for scoring and for training's backprop (ae_train.h). */
+void ae_forward(const ae_model *m, const float *x, size_t n, ae_work *w);
 
 /* Score n_windows standardised windows (n_windows x ae_input_size(),
  * row-major) into scores[n_windows]: one sgemm per layer per chunk of
@@ -167,61 +147,11 @@ void ae_work_cleanup(ae_work *w);
 void ae_score_batch(const ae_model *m, const float *windows, size_t n_windows,
 		    float *scores, ae_work *w);
 
-/* Mean loss of a batch (n <= w->max_batch windows) and its gradient with
- * respect to every parameter (grad: m->n_params floats, overwritten).
- * The loss is the mean over windows of the window score. Exposed for the
- * gradient check; ae_train uses it. Returns the loss. */
-double ae_loss_grad(const ae_model *m, const float *windows, size_t n, float *grad,
-		    ae_work *w);
-
-typedef struct ae_train_opts {
-	uint32_t epochs; /* maximum */
-	size_t batch;    /* windows per mini-batch */
-	float lr;        /* Adam step size */
-	uint64_t seed;
-	double val_frac;     /* tail fraction of windows held out, 0 .. 0.9 */
-	uint32_t patience;   /* epochs without val improvement before stopping */
-	double thr_quantile; /* see the threshold rule above */
-	double thr_margin;
-	double thr_k;
-} ae_train_opts;
-
-/* Defaults: 100 epochs, batch 32, lr 1e-3, seed 1, val 0.2, patience 10,
- * threshold quantile 0.99 x 1.0 + 0 std. */
-void ae_train_defaults(ae_train_opts *o);
-
-/* Called after every epoch; a nonzero return stops training early. */
-typedef int (*ae_progress_fn)(void *ud, uint32_t epoch, double train_loss,
-			      double val_loss);
-
-/* Initialise m's weights from o->seed and train on n_windows standardised
- * windows (time order: the validation split is the tail). Sets the
- * threshold and meta fields (epochs, best_epoch, losses, seed, n_train,
- * n_val, thr_method; name/source/date are the caller's). Returns 0,
- * AM_EINVAL, AM_ENODATA (fewer than 2 windows) or AM_ENOMEM. */
-int ae_train(ae_model *m, const float *windows, size_t n_windows, const ae_train_opts *o,
-	     ae_progress_fn progress, void *ud, char *err, size_t errlen);
-
-/* The whole fit on raw rows (n_rows x n_channels, time order): the scaler
- * from these rows, then their windows, then ae_train. Same return codes
- * as ae_train (AM_ENODATA also for fewer than 2 rows). */
-int ae_fit(ae_model *m, const float *rows, size_t n_rows, const ae_train_opts *o,
-	   ae_progress_fn progress, void *ud, char *err, size_t errlen);
-
 /* Standardise raw rows, window them and score every window, w->max_batch
  * windows per batch: scores gets ae_window_count(n_rows, window, hop)
  * values (window i covers rows i*hop .. i*hop+window-1). Returns that
  * count, or AM_ENOMEM. */
 long ae_score_rows(const ae_model *m, const float *rows, size_t n_rows, float *scores,
 		   ae_work *w);
-
-/* The seeded PRNG used by training, exposed for tests and tools. */
-typedef struct ae_rng {
-	uint64_t s[4];
-} ae_rng;
-void ae_rng_seed(ae_rng *r, uint64_t seed);
-uint64_t ae_rng_next(ae_rng *r);
-/* Uniform in [0, 1). */
-double ae_rng_uniform(ae_rng *r);
 
 #endif

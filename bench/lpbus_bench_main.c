@@ -2,8 +2,8 @@
  * decodes: a stream of full-mask float frames (108-byte payloads, the
  * largest) with 1% corrupted frames is fed in 4 KiB reads, as from a
  * socket, and every frame decoded. Prints one line of figures. */
-#include "lpbus.h"
-#include "lpms.h"
+#include "../services/ingest-bt/lpbus.h"
+#include "../services/ingest-bt/lpms.h"
 
 #include "clock.h"
 

@@ -1,4 +1,5 @@
-/* ae_cli — list parsing for the model tools' options (see ae_cli.h). */
+/* ae_cli — list parsing and the training options of the model tools
+ * (see ae_cli.h). */
 #include "ae_cli.h"
 
 #include <errno.h>
@@ -90,4 +91,31 @@ int ae_cli_sizes(const config_list *l, size_t *out, size_t max, size_t *n, char 
 	}
 	*n = a.n;
 	return 0;
+}
+
+void ae_cli_train_init(ae_cli_train *t, const ae_train_opts *def)
+{
+	memset(t, 0, sizeof *t);
+	snprintf(t->d_epochs, sizeof t->d_epochs, "%u", def->epochs);
+	snprintf(t->d_batch, sizeof t->d_batch, "%zu", def->batch);
+	snprintf(t->d_lr, sizeof t->d_lr, "%g", (double)def->lr);
+	snprintf(t->d_seed, sizeof t->d_seed, "%llu", (unsigned long long)def->seed);
+	snprintf(t->d_val_frac, sizeof t->d_val_frac, "%g", def->val_frac);
+	snprintf(t->d_patience, sizeof t->d_patience, "%u", def->patience);
+	snprintf(t->d_thr_quantile, sizeof t->d_thr_quantile, "%g", def->thr_quantile);
+	snprintf(t->d_thr_margin, sizeof t->d_thr_margin, "%g", def->thr_margin);
+	snprintf(t->d_thr_k, sizeof t->d_thr_k, "%g", def->thr_k);
+}
+
+void ae_cli_train_get(const ae_cli_train *t, ae_train_opts *o)
+{
+	o->epochs = (uint32_t)t->epochs;
+	o->batch = (size_t)t->batch;
+	o->lr = (float)t->lr;
+	o->seed = (uint64_t)t->seed;
+	o->val_frac = t->val_frac;
+	o->patience = (uint32_t)t->patience;
+	o->thr_quantile = t->thr_quantile;
+	o->thr_margin = t->thr_margin;
+	o->thr_k = t->thr_k;
 }

@@ -11,6 +11,7 @@
 
 #include "ae.h"
 #include "ae_cli.h"
+#include "ae_rng.h"
 #include "aefile.h"
 #include "clock.h"
 #include "config.h"

@@ -1,0 +1,282 @@
+/* ae_train — backprop, mini-batch Adam with early stopping, and the
+ * threshold (design in ae_train.h). The forward pass is ae.h's ae_forward,
+ * the one the scorer runs, so a model is trained on exactly the
+ * reconstruction it is later scored with; backprop reuses its activations
+ * and the work's two delta buffers, so an epoch allocates nothing. */
+#include "ae_train.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae_data.h"
+#include "ae_rng.h"
+
+/* ---- gradient ------------------------------------------------------------- */
+
+/* Multiply dA in place by the activation's derivative, from its output a. */
+static void ae_train__dact(enum ae_act act, const float *a, float *d, size_t n)
+{
+	switch (act) {
+	case AE_ACT_TANH:
+		for (size_t i = 0; i < n; i++)
+			d[i] *= 1.0f - a[i] * a[i];
+		break;
+	case AE_ACT_RELU:
+		for (size_t i = 0; i < n; i++)
+			d[i] = a[i] > 0.0f ? d[i] : 0.0f;
+		break;
+	case AE_ACT_SIGMOID:
+		for (size_t i = 0; i < n; i++)
+			d[i] *= a[i] * (1.0f - a[i]);
+		break;
+	case AE_ACT_LINEAR:
+	default:
+		break;
+	}
+}
+
+double ae_loss_grad(const ae_model *m, const float *windows, size_t n, float *grad,
+		    ae_work *w)
+{
+	size_t in = ae_input_size(m);
+	size_t L = m->n_layers;
+	ae_forward(m, windows, n, w);
+	const float *y = w->act[L];
+	float *d = w->delta[0], *dprev = w->delta[1];
+	double loss = 0;
+	float scale = 2.0f / (float)(n * in);
+	for (size_t i = 0; i < n * in; i++) {
+		float e = y[i] - windows[i];
+		loss += (double)e * e;
+		d[i] = scale * e;
+	}
+	loss /= (double)(n * in);
+	for (size_t l = L; l-- > 0;) {
+		size_t k = m->sizes[l], o = m->sizes[l + 1];
+		const float *a_in = l == 0 ? windows : w->act[l];
+		float *gw = grad + (m->w[l] - m->params);
+		float *gb = grad + (m->b[l] - m->params);
+		ae_train__dact(m->act[l], w->act[l + 1], d, n * o);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)o,
+			    (int)n, 1.0f, a_in, (int)k, d, (int)o, 0.0f, gw, (int)o);
+		for (size_t j = 0; j < o; j++)
+			gb[j] = 0.0f;
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < o; j++)
+				gb[j] += d[i * o + j];
+		if (l > 0) {
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n,
+				    (int)k, (int)o, 1.0f, d, (int)o, m->w[l], (int)o,
+				    0.0f, dprev, (int)k);
+			float *t = d;
+			d = dprev;
+			dprev = t;
+		}
+	}
+	return loss;
+}
+
+/* ---- training ------------------------------------------------------------- */
+
+void ae_train_defaults(ae_train_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->epochs = 200;
+	o->batch = 32;
+	o->lr = 1e-3f;
+	o->seed = 1;
+	o->val_frac = 0.2;
+	o->patience = 20;
+	o->thr_quantile = 0.99;
+	o->thr_margin = 1.0;
+	o->thr_k = 0.0;
+}
+
+static int ae_train__cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return (x > y) - (x < y);
+}
+
+/* Threshold rule of ae_train.h over n scores (sorted in place). */
+static float ae_train__threshold(float *s, size_t n, const ae_train_opts *o)
+{
+	qsort(s, n, sizeof *s, ae_train__cmp_float);
+	double pos = o->thr_quantile * (double)(n - 1);
+	size_t lo = (size_t)floor(pos);
+	size_t hi = lo + 1 < n ? lo + 1 : lo;
+	double q = s[lo] + (pos - (double)lo) * (s[hi] - s[lo]);
+	double mean = 0, var = 0;
+	for (size_t i = 0; i < n; i++)
+		mean += s[i];
+	mean /= (double)n;
+	for (size_t i = 0; i < n; i++)
+		var += (s[i] - mean) * (s[i] - mean);
+	double sd = n > 1 ? sqrt(var / (double)(n - 1)) : 0.0;
+	return (float)(q * o->thr_margin + o->thr_k * sd);
+}
+
+static void ae_train__init_weights(ae_model *m, ae_rng *r)
+{
+	for (size_t l = 0; l < m->n_layers; l++) {
+		size_t k = m->sizes[l], o = m->sizes[l + 1];
+		double lim = sqrt(6.0 / (double)(k + o));
+		for (size_t i = 0; i < k * o; i++)
+			m->w[l][i] = (float)((2.0 * ae_rng_uniform(r) - 1.0) * lim);
+		for (size_t j = 0; j < o; j++)
+			m->b[l][j] = 0.0f;
+	}
+}
+
+int ae_train(ae_model *m, const float *windows, size_t n_windows, const ae_train_opts *o,
+	     ae_progress_fn progress, void *ud, char *err, size_t errlen)
+{
+	if (o->batch == 0 || o->epochs == 0 || !(o->lr > 0.0f) || !(o->val_frac >= 0.0) ||
+	    o->val_frac > 0.9 || !(o->thr_quantile >= 0.0 && o->thr_quantile <= 1.0) ||
+	    !isfinite(o->thr_margin) || !isfinite(o->thr_k)) {
+		snprintf(err, errlen, "bad training options");
+		return AM_EINVAL;
+	}
+	if (n_windows < 2) {
+		snprintf(err, errlen, "%zu windows: need at least 2", n_windows);
+		return AM_ENODATA;
+	}
+	size_t in = ae_input_size(m);
+	/* Held-out tail; the windows overlapping both parts are dropped. */
+	size_t n_train, n_val;
+	ae_split_windows(m, n_windows, o->val_frac, &n_train, &n_val);
+	const float *val = windows + (n_windows - n_val) * in;
+	size_t batch = o->batch < n_train ? o->batch : n_train;
+	size_t score_batch = 256;
+
+	int rc = AM_ENOMEM;
+	ae_work w;
+	memset(&w, 0, sizeof w);
+	float *grad = calloc(m->n_params, sizeof *grad);
+	float *am = calloc(m->n_params, sizeof *am);
+	float *av = calloc(m->n_params, sizeof *av);
+	float *best = malloc(m->n_params * sizeof *best);
+	float *xb = malloc(batch * in * sizeof *xb);
+	size_t *order = malloc(n_train * sizeof *order);
+	size_t n_scores = n_val ? n_val : n_train;
+	float *scores = malloc(n_scores * sizeof *scores);
+	if (!grad || !am || !av || !best || !xb || !order || !scores) {
+		snprintf(err, errlen, "out of memory for training");
+		goto out;
+	}
+	rc = ae_work_init(&w, m, batch > score_batch ? batch : score_batch, err, errlen);
+	if (rc)
+		goto out;
+
+	ae_rng rng;
+	ae_rng_seed(&rng, o->seed);
+	ae_train__init_weights(m, &rng);
+	for (size_t i = 0; i < n_train; i++)
+		order[i] = i;
+
+	const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+	double b1t = 1.0, b2t = 1.0;
+	double best_loss = INFINITY, best_train = INFINITY;
+	uint32_t best_epoch = 0, epoch = 0;
+	for (epoch = 1; epoch <= o->epochs; epoch++) {
+		for (size_t i = n_train; i > 1; i--) {
+			size_t j = ae_rng_below(&rng, i);
+			size_t t = order[i - 1];
+			order[i - 1] = order[j];
+			order[j] = t;
+		}
+		double tl = 0;
+		for (size_t s = 0; s < n_train; s += batch) {
+			size_t nb = n_train - s < batch ? n_train - s : batch;
+			for (size_t i = 0; i < nb; i++)
+				memcpy(xb + i * in, windows + order[s + i] * in,
+				       in * sizeof *xb);
+			tl += ae_loss_grad(m, xb, nb, grad, &w) * (double)nb;
+			b1t *= b1;
+			b2t *= b2;
+			double a = o->lr * sqrt(1.0 - b2t) / (1.0 - b1t);
+			for (size_t p = 0; p < m->n_params; p++) {
+				double g = grad[p];
+				am[p] = (float)(b1 * am[p] + (1.0 - b1) * g);
+				av[p] = (float)(b2 * av[p] + (1.0 - b2) * g * g);
+				m->params[p] -= (float)(a * am[p] / (sqrt(av[p]) + eps));
+			}
+		}
+		tl /= (double)n_train;
+		double vl = tl;
+		if (n_val) {
+			ae_score_batch(m, val, n_val, scores, &w);
+			vl = 0;
+			for (size_t i = 0; i < n_val; i++)
+				vl += scores[i];
+			vl /= (double)n_val;
+		}
+		if (vl < best_loss) {
+			best_loss = vl;
+			best_train = tl;
+			best_epoch = epoch;
+			memcpy(best, m->params, m->n_params * sizeof *best);
+		}
+		if (progress && progress(ud, epoch, tl, vl))
+			break;
+		if (epoch - best_epoch >= o->patience && o->patience > 0)
+			break;
+		if (!isfinite(tl)) {
+			snprintf(err, errlen,
+				 "training diverged at epoch %u (lower --lr)", epoch);
+			rc = AM_EINVAL;
+			goto out;
+		}
+	}
+	if (epoch > o->epochs)
+		epoch = o->epochs;
+	memcpy(m->params, best, m->n_params * sizeof *best);
+
+	ae_score_batch(m, n_val ? val : windows, n_scores, scores, &w);
+	m->threshold = ae_train__threshold(scores, n_scores, o);
+	m->meta.seed = o->seed;
+	m->meta.epochs = epoch;
+	m->meta.best_epoch = best_epoch;
+	m->meta.n_train = (uint32_t)n_train;
+	m->meta.n_val = (uint32_t)n_val;
+	m->meta.train_loss = (float)best_train;
+	m->meta.val_loss = (float)best_loss;
+	snprintf(m->meta.thr_method, sizeof m->meta.thr_method,
+		 "q%.4g(%s errors) x %.4g + %.4g sd", o->thr_quantile,
+		 n_val ? "held-out" : "training", o->thr_margin, o->thr_k);
+	rc = 0;
+out:
+	ae_work_cleanup(&w);
+	free(grad);
+	free(am);
+	free(av);
+	free(best);
+	free(xb);
+	free(order);
+	free(scores);
+	return rc;
+}
+
+int ae_fit(ae_model *m, const float *rows, size_t n_rows, const ae_train_opts *o,
+	   ae_progress_fn progress, void *ud, char *err, size_t errlen)
+{
+	int rc = ae_fit_scaler(m, rows, n_rows, err, errlen);
+	if (rc)
+		return rc;
+	size_t nw = ae_window_count(n_rows, m->window, m->hop);
+	if (nw < 2) {
+		snprintf(err, errlen, "%zu rows make %zu windows of %zu: need at least 2",
+			 n_rows, nw, m->window);
+		return AM_ENODATA;
+	}
+	float *win;
+	rc = ae_windows_from_rows(m, rows, n_rows, &win, &nw, err, errlen);
+	if (rc)
+		return rc;
+	rc = ae_train(m, win, nw, o, progress, ud, err, errlen);
+	free(win);
+	return rc;
+}

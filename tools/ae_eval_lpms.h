@@ -1,0 +1,49 @@
+/* ae_eval_lpms — the model and state logic on the LPMS-B2 seed recordings.
+ *
+ * Fit on the normal recording minus a held-out tail (tail_frac), then score
+ * the pre-fail recording and the tail, each through its own state machine;
+ * the report gives the window anomaly rate over time (bins of bin_s
+ * seconds) and the FAILURE stretches. The expected result: FAILURE during
+ * the pre-fail recording's failure stretches, none on the normal tail.
+ *
+ * Ownership: the caller owns params, paths and the result; nothing is kept
+ * between calls. Nothing here logs; the report goes to `report` (NULL:
+ * none).
+ *
+ * Codes it returns (tree-wide, error.h): csv_read_file's, AM_ENODATA (a
+ * channel missing, or too few rows), AM_ENOMEM and the training codes of
+ * ae_train.h; err says which. */
+#ifndef ANOMESH_AE_EVAL_LPMS_H
+#define ANOMESH_AE_EVAL_LPMS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "ae_eval.h"
+
+/* The settings behind the reported figures: the default model's shape. */
+void ae_eval_lpms_defaults(ae_eval_params *p);
+
+#define AE_EVAL_MAX_STRETCHES 64
+
+typedef struct ae_eval_stretch {
+	double start, end; /* seconds, in the recording's own time */
+} ae_eval_stretch;
+
+typedef struct ae_eval_lpms_result {
+	ae_eval_stretch fail[AE_EVAL_MAX_STRETCHES]; /* pre-fail FAILURE stretches */
+	size_t n_fail;
+	double prefail_rate;  /* window anomaly rate over the whole pre-fail file */
+	double tail_rate;     /* same over the held-out normal tail */
+	size_t tail_failures; /* FAILURE entries on the tail: 0 expected */
+	size_t tail_windows;
+	float threshold;
+} ae_eval_lpms_result;
+
+/* Channels: p->channels, or linacc_x/y/z if none. Prints rate-over-time
+ * bins and stretches to report. Returns 0 or a negative code with err
+ * filled. */
+int ae_eval_lpms(const ae_eval_params *p, const char *normal_csv, const char *prefail_csv,
+		 FILE *report, ae_eval_lpms_result *res, char *err, size_t errlen);
+
+#endif
