@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEG2RAD (3.14159265358979323846 / 180.0)
 #define EMU_FW_MAJOR 2
 #define EMU_FW_MINOR 0
 #define EMU_FW_BUILD 5
@@ -39,6 +38,8 @@ void emu_init(emu *e, const emu_opts *o)
 	e->o = *o;
 	if (lpms_rate_index(e->o.rate_hz) < 0)
 		e->o.rate_hz = 50;
+	if (!(e->o.arm.cycle_s > 0))
+		arm_params_default(&e->o.arm);
 	lpbus_parser_init(&e->parser);
 	e->streaming = o->start_streaming;
 	e->rate_hz = e->o.rate_hz;
@@ -60,40 +61,9 @@ int64_t emu_period_ns(const emu *e) { return 1000000000LL / (int64_t)e->rate_hz;
 
 void emu_synth_sample(uint64_t k, unsigned rate_hz, lpms_sample *s)
 {
-	/* A robot arm sweeping: yaw +-60 deg over a 4 s cycle, pitch +-20 deg,
-	 * a small roll wobble at twice the frequency; a 0.5 m lever. */
-	double t = (double)k / (rate_hz ? rate_hz : 50), w = 2 * 3.14159265358979 / 4.0;
-	double roll = 5 * sin(2 * w * t), pitch = 20 * sin(w * t + 1),
-	       yaw = 60 * sin(w * t);
-	double droll = 10 * w * cos(2 * w * t), dpitch = 20 * w * cos(w * t + 1),
-	       dyaw = 60 * w * cos(w * t);
-	double cr = cos(roll * DEG2RAD / 2), sr = sin(roll * DEG2RAD / 2);
-	double cp = cos(pitch * DEG2RAD / 2), sp = sin(pitch * DEG2RAD / 2);
-	double cy = cos(yaw * DEG2RAD / 2), sy = sin(yaw * DEG2RAD / 2);
-	double r = roll * DEG2RAD, p = pitch * DEG2RAD;
-	/* gravity (0,0,1 g) seen in the body frame for roll/pitch */
-	double gx = -sin(p), gy = sin(r) * cos(p), gz = cos(r) * cos(p);
-	double lin = 0.5 * (dyaw * DEG2RAD) * (dyaw * DEG2RAD) / 9.81;
-	double la[3] = {-0.5 * 60 * DEG2RAD * w * w * sin(w * t) / 9.81, lin, 0.0};
-	memset(s, 0, sizeof(*s));
-	s->ticks = (uint32_t)(k * lpms_ticks_per_sample(rate_hz));
-	s->mask = LPMS_OUT_ALL;
-	s->euler[0] = (float)roll, s->euler[1] = (float)pitch, s->euler[2] = (float)yaw;
-	s->gyr[0] = (float)droll, s->gyr[1] = (float)dpitch, s->gyr[2] = (float)dyaw;
-	memcpy(s->angvel, s->gyr, sizeof(s->gyr));
-	s->quat[0] = (float)(cr * cp * cy + sr * sp * sy);
-	s->quat[1] = (float)(sr * cp * cy - cr * sp * sy);
-	s->quat[2] = (float)(cr * sp * cy + sr * cp * sy);
-	s->quat[3] = (float)(cr * cp * sy - sr * sp * cy);
-	for (int i = 0; i < 3; i++)
-		s->linacc[i] = (float)la[i];
-	s->acc[0] = (float)(gx + la[0]), s->acc[1] = (float)(gy + la[1]);
-	s->acc[2] = (float)(gz + la[2]);
-	s->mag[0] = (float)(20 * cos(yaw * DEG2RAD)),
-	s->mag[1] = (float)(-20 * sin(yaw * DEG2RAD));
-	s->mag[2] = -40.0f;
-	s->pressure = 101.3f, s->altitude = 12.0f, s->temperature = 25.5f,
-	s->heave = 0.0f;
+	arm_params p;
+	arm_params_default(&p);
+	arm_sample(&p, k, rate_hz, s);
 }
 
 /* The sample for index k in contract units. */
@@ -102,7 +72,7 @@ static void emu_sample(const emu *e, uint64_t k, lpms_sample *s)
 	if (e->rows)
 		*s = e->rows[k % e->n_rows];
 	else
-		emu_synth_sample(k, e->rate_hz, s);
+		arm_sample(&e->o.arm, k, e->rate_hz, s);
 }
 
 static int emu_data_payload(const emu *e, uint64_t k, uint32_t ticks, uint8_t *p,

@@ -1,7 +1,7 @@
 /* emu — the protocol core of lpms-emu, an LPMS-B2 emulator: it answers the
  * LPBUS commands LP's host libraries send (lpbus.md, "A minimal emulator
  * must") and produces function-9 data frames at the rate, mask and mode it
- * was set to, from a recording or from synthetic arm motion, with faults
+ * was set to, from a recording or from the synthetic arm (arm.h), with faults
  * (corrupted bytes, inserted garbage, dropped frames) drawn from a seeded
  * generator. It does no I/O and keeps no clock: lpms_emu_main.c owns the
  * sockets, the pty and the pacing, which keeps this part unit-testable.
@@ -15,6 +15,7 @@
 #ifndef ANOMESH_EMU_H
 #define ANOMESH_EMU_H
 
+#include "arm.h"
 #include "lpbus.h"
 #include "lpms.h"
 
@@ -33,6 +34,7 @@ typedef struct emu_opts {
 	uint32_t seed;
 	double corrupt_rate; /* probability a data frame gets a flipped byte or garbage */
 	double drop_rate;    /* probability a data frame is not sent */
+	arm_params arm;      /* the synthetic arm (no recording); cycle_s 0: defaults */
 } emu_opts;
 
 typedef struct emu_stats {
@@ -80,7 +82,8 @@ int emu_next_frame(emu *e, uint8_t *out, size_t cap, size_t *outlen);
 /* Period between frames at the current rate, in nanoseconds. */
 int64_t emu_period_ns(const emu *e);
 
-/* Sample k of synthetic arm motion at rate_hz (contract units, all fields). */
+/* Sample k of the healthy synthetic arm with default parameters (arm.h)
+ * at rate_hz, contract units, all fields. */
 void emu_synth_sample(uint64_t k, unsigned rate_hz, lpms_sample *s);
 
 /* Rows of an LPMS table (columns named as csv.h normalises them) as

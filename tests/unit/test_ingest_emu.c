@@ -38,7 +38,7 @@ static lpbus_frame ask_u32(emu *e, uint16_t fn, uint32_t v)
 static void test_commands(void **state)
 {
 	emu e;
-	emu_opts o = {1, 50, EMU_DEFAULT_MASK, 0, 1, 0, 1, 0, 0};
+	emu_opts o = {1, 50, EMU_DEFAULT_MASK, 0, 1, 0, 1, 0, 0, {0}};
 	lpbus_frame f;
 	static const uint16_t acked[] = {6, 7, 15};
 	(void)state;
@@ -102,7 +102,7 @@ static void test_commands(void **state)
 static void test_timeline_and_recording(void **state)
 {
 	emu e;
-	emu_opts o = {1, 100, LPMS_OUT_ACC, 0, 1, 0, 1, 0, 0};
+	emu_opts o = {1, 100, LPMS_OUT_ACC, 0, 1, 0, 1, 0, 0, {0}};
 	lpms_sample rows[3];
 	lpms_format fmt = {LPMS_OUT_ACC, 0, 10000};
 	(void)state;
@@ -140,7 +140,7 @@ static void test_timeline_and_recording(void **state)
 static void test_faults_seeded(void **state)
 {
 	emu a, b;
-	emu_opts o = {1, 50, EMU_DEFAULT_MASK, 0, 1, 1, 42, 0.3, 0.2};
+	emu_opts o = {1, 50, EMU_DEFAULT_MASK, 0, 1, 1, 42, 0.3, 0.2, {0}};
 	uint64_t diff = 0;
 	(void)state;
 	emu_init(&a, &o);

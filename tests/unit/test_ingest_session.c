@@ -83,7 +83,7 @@ static void session_with(int int16, double corrupt, double drop, uint64_t *sampl
 			 uint64_t *lost)
 {
 	emu e;
-	emu_opts eo = {1, 50, LPMS_OUT_ACC, 0, 1, 1, 7, corrupt, drop};
+	emu_opts eo = {1, 50, LPMS_OUT_ACC, 0, 1, 1, 7, corrupt, drop, {0}};
 	session s;
 	sess_cfg c;
 	got g = {0};
@@ -142,7 +142,7 @@ static void test_session_faults(void **state)
 static void test_session_silence(void **state)
 {
 	emu e;
-	emu_opts eo = {1, 50, EMU_DEFAULT_MASK, 0, 1, 1, 1, 0, 0};
+	emu_opts eo = {1, 50, EMU_DEFAULT_MASK, 0, 1, 1, 1, 0, 0, {0}};
 	session s;
 	sess_cfg c;
 	got g = {0};
@@ -183,7 +183,7 @@ static void test_session_no_reply(void **state)
 static void test_session_nack(void **state)
 {
 	emu e;
-	emu_opts eo = {1, 50, EMU_DEFAULT_MASK, 0, 1, 1, 1, 0, 0};
+	emu_opts eo = {1, 50, EMU_DEFAULT_MASK, 0, 1, 1, 1, 0, 0, {0}};
 	session s;
 	sess_cfg c;
 	got g = {0};
