@@ -1,17 +1,40 @@
 #!/bin/bash
 # Run test executables one by one, each under a time limit, and print one
-# closing line "N passed, N failed" over all of them. A test binary is a
-# cmocka program (its own lines show each case) or a shell script; it passes
-# when it exits 0. Output of each goes to the terminal as it runs.
+# closing line "N passed, N failed, N skipped" over all of them.
+#
+# A test program is a cmocka binary (its own lines show each case) or a
+# shell script. It passes when it exits 0 — unless it skipped cases: a
+# cmocka case that calls skip() prints "[  SKIPPED ] name", and a program
+# that skips as a whole exits 77 (automake's convention). Every skip must
+# say why on a line starting "SKIP: "; the summary lists each skipped
+# case with the reasons its program printed, so a green run can never hide
+# an untested guarantee. With ANOMESH_NO_SKIP=1 (CI, where every optional
+# input exists) any skip fails the run.
 set -u
 limit=${ANOMESH_TEST_TIMEOUT:-300}
-pass=0; fail=0; failed=()
+pass=0; fail=0; skipped=0; failed=(); skips=()
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
 for t in "$@"; do
 	echo "=== $t"
 	start=$(date +%s)
-	timeout --kill-after=10 "$limit" "$t"
-	rc=$?
+	timeout --kill-after=10 "$limit" "$t" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
 	dur=$(( $(date +%s) - start ))
+	reasons=$(grep -E '^SKIP: ' "$out" | sed 's/^SKIP: //' | sort -u | paste -sd ';' -)
+	cases=$(grep -E '^\[  SKIPPED \] [A-Za-z_]' "$out" | awk '{print $4}' | sort -u)
+	if [ $rc -eq 77 ]; then
+		skipped=$((skipped + 1)); skips+=("$t (whole program): ${reasons:-no reason given}")
+		echo "--- skip $t (${dur}s)"
+		[ -n "$reasons" ] || { fail=$((fail + 1)); failed+=("$t (skipped without a SKIP: reason)"); }
+		continue
+	fi
+	for c in $cases; do
+		skipped=$((skipped + 1)); skips+=("$t: $c: ${reasons:-no reason given}")
+	done
+	if [ $rc -eq 0 ] && [ -n "$cases" ] && [ -z "$reasons" ]; then
+		rc=1; echo "--- $t skipped cases without a SKIP: reason"
+	fi
 	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1)); echo "--- ok   $t (${dur}s)"
 	else
@@ -20,5 +43,10 @@ for t in "$@"; do
 	fi
 done
 for f in "${failed[@]+"${failed[@]}"}"; do echo "failed: $f"; done
-echo "$pass passed, $fail failed"
+for s in "${skips[@]+"${skips[@]}"}"; do echo "skipped: $s"; done
+echo "$pass passed, $fail failed, $skipped skipped"
+if [ "${ANOMESH_NO_SKIP:-0}" = 1 ] && [ $skipped -gt 0 ]; then
+	echo "ANOMESH_NO_SKIP=1: every optional input should be here, yet $skipped test(s) skipped" >&2
+	exit 1
+fi
 [ $fail -eq 0 ]
