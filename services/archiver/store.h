@@ -20,9 +20,9 @@
  * highest seq in memory (common/table.h: any number of sensors, bounded
  * memory); they never outlive a rollback.
  *
- * One API, three files by job: store.c (open/close, writes, commit),
- * store_retention.c (retention, store_bytes) and store_export.c
- * (store_export); store_internal.h is shared by those three only.
+ * One API, files by job: store.c (open/close, writes, commit), store_ids.c
+ * (the caches), store_retention.c (retention, store_bytes) and
+ * store_export.c (store_export); store_internal.h is theirs alone.
  *
  * Threads: a store belongs to one thread. Ownership: store_open() allocates
  * the store, store_close() rolls back what is uncommitted and frees it

@@ -1,8 +1,8 @@
 /* store_internal — what the three parts of the store share, and nobody
  * else may use: the store object, its prepared statements and the error
  * and transaction helpers. The public API is store.h; the parts are
- *   store.c            open/close, the batched writes, commit/rollback
- *                      and the in-memory caches of ids and run positions;
+ *   store.c            open/close, the batched writes, commit/rollback;
+ *   store_ids.c        the in-memory caches of ids and run positions;
  *   store_retention.c  retention by age and by size, store_bytes();
  *   store_export.c     a time range of one sensor as CSV (store_export).
  *
@@ -36,7 +36,22 @@ enum {
 	Q_N
 };
 
-typedef struct store_run store_run;
+/* A run's row id and its highest seq so far (-1: none yet), with the end
+ * time of that message (NAN: unknown); dirty: changed in the open batch,
+ * to be written back at commit (it is then on the store's dirty list). */
+typedef struct store_run {
+	int64_t id;
+	int64_t max_seq;
+	double max_t1;
+	int dirty;
+	struct store_run *next_dirty;
+} store_run;
+
+/* A sensor's row id and its runs. */
+typedef struct store_sensor {
+	int64_t id;
+	table runs; /* run id -> store_run */
+} store_sensor;
 
 struct store {
 	sqlite3 *db;
@@ -69,5 +84,29 @@ int store__exec(store *s, const char *sql, const char *what, char *err, size_t e
 
 /* Open a write transaction unless one is open. 0 or store__abort's code. */
 int store__begin(store *s, char *err, size_t errlen);
+
+/* ---- store_ids.c: the caches. Entries are owned by the store; a pointer
+ * handed out stays valid until the next store__trim or store__forget
+ * (store_rollback forgets). Lookups that miss read the database, inserting
+ * the row when new, inside the open batch. */
+
+/* The sensor called name. Returns 0, AM_EDB (SQLite's error stands) or
+ * AM_ENOMEM. */
+int store__sensor(store *s, const char *name, store_sensor **out);
+/* The run `run` of sensor sn. Returns 0, AM_EDB or AM_ENOMEM. */
+int store__run(store *s, store_sensor *sn, const char *run, store_run **out);
+/* The id of m's channel set. Returns 0, AM_EDB or AM_ENOMEM. */
+int store__chanset_id(store *s, const msg_raw *m, int64_t *id);
+/* Put r on the dirty list (its max_seq changed). */
+void store__run_dirty(store *s, store_run *r);
+/* Write every dirty run back. Returns 0 or AM_EDB (the list is then left
+ * for the rollback that follows). */
+int store__flush_runs(store *s);
+/* Past STORE_CACHE_MAX entries: write the dirty runs back and forget
+ * everything. Call before the lookups of a put, never between them.
+ * Returns 0 or AM_EDB. */
+int store__trim(store *s);
+/* Drop every cached entry (after a rollback the rows may not exist). */
+void store__forget(store *s);
 
 #endif

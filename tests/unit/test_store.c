@@ -2,8 +2,8 @@
  * (recorded, shrunk by late messages, remembered across reopen), rollback
  * hygiene, the saved cursor, a full database (SQLite's max_page_count
  * standing in for a full disk; the integration test uses a real small
- * tmpfs), and thousands of sensors (the keyed caches). Retention and
- * export: test_store_retention.c, test_store_export.c. */
+ * tmpfs), and thousands of sensors (the keyed caches, store_ids.c).
+ * Retention and export: test_store_retention.c, test_store_export.c. */
 #include "test_store_fixture.h"
 
 #include <sys/mount.h>
