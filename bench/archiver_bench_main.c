@@ -3,10 +3,13 @@
  * archiver makes them), bytes on disk per sample, CPU seconds. With
  * --json the timed loop also decodes every message from its contract JSON
  * (msg_raw_decode; encoded before the clock starts), i.e. the archiver's
- * per-message work except the spool and MQTT.
+ * per-message work except the spool and MQTT. With --sensors S the
+ * messages go round-robin to S sensors (each its own run and sequence), the
+ * way a plant's traffic interleaves: it times the store's per-sensor
+ * lookups (ids, each run's highest seq) as well as the inserts.
  *
  *   archiver-bench [--db PATH] [--messages N] [--samples-per-msg K]
- *                  [--channels C] [--commit-max M] [--json]
+ *                  [--channels C] [--commit-max M] [--sensors S] [--json]
  *
  * Prints one line of "key=value" figures (and a human sentence). */
 #include "../services/archiver/store.h"
@@ -46,6 +49,27 @@ static long bench_arg(const char *s, long min, long max, const char *name)
 	return v;
 }
 
+/* Sensor k of n: "bench-lpms" when there is one (the figures of earlier
+ * runs), else "bench-00042". */
+static void bench_sensor(msg_raw *m, long k, long n)
+{
+	if (n == 1)
+		snprintf(m->sensor, sizeof(m->sensor), "bench-lpms");
+	else
+		snprintf(m->sensor, sizeof(m->sensor), "bench-%05ld", k);
+}
+
+/* Message q of the stream: sensor q % n, its (q / n)-th message, samples
+ * following on at 50 Hz. */
+static void bench_next(msg_raw *m, long q, long n, long per)
+{
+	long k = q % n, seq = q / n;
+	if (n > 1)
+		bench_sensor(m, k, n);
+	m->seq = (uint64_t)seq;
+	m->t0 = 1764151200.0 + (double)seq * (double)per / 50.0;
+}
+
 static long long bench_size(const char *path)
 {
 	struct stat st;
@@ -63,7 +87,7 @@ static long long bench_size(const char *path)
 int main(int argc, char **argv)
 {
 	const char *db = "/tmp/archiver-bench.db";
-	long n_msgs = 200000, per = 10, nc = 3, commit_max = 1000;
+	long n_msgs = 200000, per = 10, nc = 3, commit_max = 1000, n_sensors = 1;
 	int json = 0;
 	store_options o;
 	store *s = NULL;
@@ -86,7 +110,7 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"usage: archiver-bench [--db PATH] [--messages N] "
 				"[--samples-per-msg K] [--channels C] [--commit-max M] "
-				"[--json]\n");
+				"[--sensors S] [--json]\n");
 			return !strcmp(a, "--help") ? 0 : 2;
 		}
 		if (!strcmp(a, "--db"))
@@ -99,6 +123,8 @@ int main(int argc, char **argv)
 			nc = bench_arg(v, 1, 16, a);
 		else if (!strcmp(a, "--commit-max"))
 			commit_max = bench_arg(v, 1, 1000000, a);
+		else if (!strcmp(a, "--sensors"))
+			n_sensors = bench_arg(v, 1, 1000000, a);
 		else {
 			fprintf(stderr, "archiver-bench: unknown option %s\n", a);
 			return 2;
@@ -111,7 +137,7 @@ int main(int argc, char **argv)
 		unlink(path);
 	}
 	msg_raw_init(&m);
-	snprintf(m.sensor, sizeof(m.sensor), "bench-lpms");
+	bench_sensor(&m, 0, n_sensors);
 	snprintf(m.run, sizeof(m.run), "6f2a91c0");
 	m.rate_hz = 50;
 	m.n_channels = (size_t)nc;
@@ -144,8 +170,7 @@ int main(int argc, char **argv)
 		 * decode + store, what the archiver does per message */
 		for (long q = 0; q < n_msgs; q++) {
 			size_t len;
-			m.seq = (uint64_t)q;
-			m.t0 = 1764151200.0 + (double)q * (double)per / 50.0;
+			bench_next(&m, q, n_sensors, per);
 			if (plen + 65536 > pcap) {
 				char *b = realloc(payload, pcap * 2);
 				if (!b)
@@ -173,8 +198,7 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		} else {
-			m.seq = (uint64_t)q;
-			m.t0 = 1764151200.0 + (double)q * (double)per / 50.0;
+			bench_next(&m, q, n_sensors, per);
 		}
 		if (store_put_raw(s, &m, m.t0, NULL, err, sizeof(err)) ||
 		    ((q + 1) % commit_max == 0 && store_commit(s, err, sizeof(err)))) {
@@ -191,10 +215,11 @@ int main(int argc, char **argv)
 	store_get_stats(s, &st);
 	store_close(s); /* checkpoints the WAL into the database file */
 	bytes = bench_size(db);
-	printf("messages=%ld samples_per_msg=%ld channels=%ld commit_max=%ld json=%d "
+	printf("messages=%ld sensors=%ld samples_per_msg=%ld channels=%ld commit_max=%ld "
+	       "json=%d "
 	       "seconds=%.2f samples_per_s=%.0f msgs_per_s=%.0f cpu_s=%.2f cpu_pct=%.0f "
 	       "bytes_per_sample=%.1f db_bytes=%lld\n",
-	       n_msgs, per, nc, commit_max, json, el, (double)st.samples / el,
+	       n_msgs, n_sensors, per, nc, commit_max, json, el, (double)st.samples / el,
 	       (double)n_msgs / el, cpu, 100.0 * cpu / el,
 	       (double)bytes / (double)st.samples, bytes);
 	msg_raw_cleanup(&m);

@@ -1,10 +1,12 @@
 /* csvsink — the archiver's plain-file output: one CSV file per sensor per
  * UTC day, <dir>/<sensor>/<sensor>_<YYYY-MM-DD>.csv, with the header
- * "t,<channels...>" (the same format as `archiver export`, which ae-train
- * reads as it is), one row per sample. A file is rotated when the day of the
- * samples changes; if a sensor's channel set changes within a day, the new
- * set goes to <sensor>_<date>.<k>.csv so that every file has one header.
- * Reopening appends to an existing file with the same header.
+ * "t,<channels...>" (csvrow.h: the same format as `archiver export`,
+ * which ae-train reads as it is), one row per sample. A file is rotated
+ * when the day of the samples changes; if a sensor's channel set changes
+ * within a day, the new set goes to <sensor>_<date>.<k>.csv so that every
+ * file has one header. Reopening appends to an existing file with the same
+ * header. Any number of sensors; at most a bounded number of files are
+ * open at once (the least recently written is closed first).
  *
  * Guarantees: rows reach the kernel at csvsink_flush() (the archiver calls
  * it at each commit). The sink does not deduplicate: a message replayed

@@ -112,8 +112,10 @@ int export_main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < chl.n; i++) {
 		char *save = NULL, *item = strdup(chl.items[i]);
-		if (!item)
+		if (!item) {
+			fprintf(stderr, "archiver export: %s\n", am_strerror(AM_ENOMEM));
 			goto out;
+		}
 		for (char *t = strtok_r(item, ",", &save); t;
 		     t = strtok_r(NULL, ",", &save)) {
 			if (nch == MSG_MAX_CHANNELS || strlen(t) > MSG_CHANNEL_MAX) {
@@ -151,8 +153,10 @@ int export_main(int argc, char **argv)
 		}
 	}
 	gf = open_memstream(&gbuf, &glen);
-	if (!gf)
+	if (!gf) {
+		fprintf(stderr, "archiver export: %s\n", am_strerror(AM_ENOMEM));
 		goto out;
+	}
 	rc = store_export(st, sensor, from, to, nch ? ch : NULL, nch, f, gf, &rows,
 			  &skipped, err, sizeof(err));
 	fclose(gf);
@@ -175,6 +179,7 @@ int export_main(int argc, char **argv)
 			goto out;
 		}
 	} else if (fflush(stdout) != 0) {
+		fprintf(stderr, "archiver export: stdout: %s\n", strerror(errno));
 		goto out;
 	}
 	{

@@ -1,25 +1,23 @@
-/* store — SQLite archive of the mesh's raw samples, gaps, predictions and
- * alerts (see store.h for the API, SCHEMA.md for the layout and why).
+/* store — the archiver's SQLite archive: opening it, the batched writes
+ * of raw samples, gaps, predictions and alerts, commit and rollback (see
+ * store.h for the API, SCHEMA.md for the layout and why; the id caches,
+ * retention and export are store_ids.c, store_retention.c and
+ * store_export.c).
  *
  * Design: one row per raw message with its samples as a columnar float32
  * blob (measured ~6x faster and ~4x smaller than a row per sample); ids for
- * sensors, runs and channel sets so that the hot INSERT binds integers only;
- * small in-memory caches of those ids and of each run's highest seq, which
- * are thrown away whenever a batch is rolled back so that they never
- * describe rows that do not exist. Retention walks the oldest rows by rowid
- * in small batches so each step is bounded however large the table is. */
-#include "store.h"
+ * sensors, runs and channel sets so that the hot INSERT binds integers
+ * only, and each run's highest seq in memory so that a gap is seen without
+ * a query. Every failure rolls the whole batch back and forgets the
+ * caches, so that they never describe rows that do not exist. */
+#include "store_internal.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #define STORE_SCHEMA_VERSION 1
-#define STORE_CACHE_MAX 256
-#define STORE_CHANSET_MAX (MSG_MAX_CHANNELS * (MSG_CHANNEL_MAX + 1) + 1)
 
 static const char *const store__ddl =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
@@ -56,25 +54,6 @@ static const char *const store__ddl =
     "INSERT OR IGNORE INTO meta VALUES('cursor_off', 0);"
     "INSERT OR IGNORE INTO meta VALUES('max_span', 0);";
 
-enum {
-	Q_SENSOR_GET,
-	Q_SENSOR_ADD,
-	Q_RUN_GET,
-	Q_RUN_ADD,
-	Q_RUN_UPD,
-	Q_CS_GET,
-	Q_CS_ADD,
-	Q_MSG_ADD,
-	Q_GAP_ADD,
-	Q_GAP_FIND,
-	Q_GAP_DEL,
-	Q_PRED_ADD,
-	Q_ALERT_ADD,
-	Q_META_SET,
-	Q_META_GET,
-	Q_N
-};
-
 static const char *const store__sql[Q_N] = {
     [Q_SENSOR_GET] = "SELECT id FROM sensors WHERE name=?1",
     [Q_SENSOR_ADD] = "INSERT INTO sensors(name) VALUES(?1)",
@@ -99,43 +78,6 @@ static const char *const store__sql[Q_N] = {
     [Q_META_GET] = "SELECT value FROM meta WHERE key=?1",
 };
 
-typedef struct store_sensor {
-	char name[MSG_SENSOR_MAX + 1];
-	int64_t id;
-} store_sensor;
-
-typedef struct store_run {
-	int64_t sensor_id;
-	char run[MSG_RUN_MAX + 1];
-	int64_t id;
-	int64_t max_seq; /* -1: none yet */
-	double max_t1;   /* t1 of the message with max_seq (NAN: unknown) */
-	int dirty;       /* max_seq changed in the open batch */
-} store_run;
-
-typedef struct store_chanset {
-	char names[STORE_CHANSET_MAX];
-	int64_t id;
-} store_chanset;
-
-struct store {
-	sqlite3 *db;
-	sqlite3_stmt *q[Q_N];
-	store_options o;
-	int in_txn;
-	int pending;
-	store_stats st, pend; /* committed totals; counts of the open batch */
-	double max_span, pend_span;
-	store_sensor sensors[STORE_CACHE_MAX];
-	size_t n_sensors;
-	store_run runs[STORE_CACHE_MAX];
-	size_t n_runs;
-	store_chanset chansets[STORE_CACHE_MAX];
-	size_t n_chansets;
-	float *blob;
-	size_t blob_cap;
-};
-
 void store_options_default(store_options *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -143,9 +85,9 @@ void store_options_default(store_options *o)
 	o->busy_timeout_ms = 5000;
 }
 
-/* Map the database's last error to a AM_E* code and describe it. Disk
- * full shows up as SQLITE_FULL or as an I/O error whose errno is ENOSPC. */
-static int store__fail(store *s, const char *what, char *err, size_t errlen)
+/* Disk full shows up as SQLITE_FULL or as an I/O error whose errno is
+ * ENOSPC. */
+int store__fail(store *s, const char *what, char *err, size_t errlen)
 {
 	int code = sqlite3_extended_errcode(s->db);
 	int sys = sqlite3_system_errno(s->db);
@@ -166,19 +108,11 @@ static int store__fail(store *s, const char *what, char *err, size_t errlen)
 	return rc;
 }
 
-static int store__exec(store *s, const char *sql, const char *what, char *err,
-		       size_t errlen)
+int store__exec(store *s, const char *sql, const char *what, char *err, size_t errlen)
 {
 	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return store__fail(s, what, err, errlen);
 	return 0;
-}
-
-static void store__forget(store *s)
-{
-	s->n_sensors = 0;
-	s->n_runs = 0;
-	s->n_chansets = 0;
 }
 
 void store_rollback(store *s)
@@ -195,15 +129,14 @@ void store_rollback(store *s)
 	store__forget(s);
 }
 
-/* Roll back after a failure and return the code describing it. */
-static int store__abort(store *s, const char *what, char *err, size_t errlen)
+int store__abort(store *s, const char *what, char *err, size_t errlen)
 {
 	int rc = store__fail(s, what, err, errlen);
 	store_rollback(s);
 	return rc;
 }
 
-static int store__begin(store *s, char *err, size_t errlen)
+int store__begin(store *s, char *err, size_t errlen)
 {
 	if (s->in_txn)
 		return 0;
@@ -323,6 +256,7 @@ void store_close(store *s)
 		return;
 	if (s->db)
 		store_rollback(s);
+	store__forget(s);
 	for (int i = 0; i < Q_N; i++)
 		sqlite3_finalize(s->q[i]);
 	sqlite3_close(s->db);
@@ -330,137 +264,15 @@ void store_close(store *s)
 	free(s);
 }
 
-/* Id of a row keyed by one text value, from the cache or the database,
- * inserted when new. get/add: the two statements. */
-static int store__text_id(store *s, int get, int add, const char *text, int64_t *id)
+/* A helper's failure as the put's result: the batch rolled back, and
+ * either SQLite's error (what) or "out of memory". */
+static int store__put_fail(store *s, int rc, const char *what, char *err, size_t errlen)
 {
-	sqlite3_stmt *q = s->q[get];
-	int rc;
-
-	sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(q, 0);
-	sqlite3_reset(q);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc != SQLITE_DONE)
-		return -1;
-	q = s->q[add];
-	sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		return -1;
-	*id = sqlite3_last_insert_rowid(s->db);
-	return 0;
-}
-
-static int store__sensor_id(store *s, const char *name, int64_t *id)
-{
-	for (size_t i = 0; i < s->n_sensors; i++)
-		if (!strcmp(s->sensors[i].name, name)) {
-			*id = s->sensors[i].id;
-			return 0;
-		}
-	if (store__text_id(s, Q_SENSOR_GET, Q_SENSOR_ADD, name, id))
-		return -1;
-	if (s->n_sensors == STORE_CACHE_MAX)
-		s->n_sensors = 0;
-	snprintf(s->sensors[s->n_sensors].name, sizeof(s->sensors[0].name), "%s", name);
-	s->sensors[s->n_sensors++].id = *id;
-	return 0;
-}
-
-static int store__chanset_id(store *s, const msg_raw *m, int64_t *id)
-{
-	char names[STORE_CHANSET_MAX];
-	size_t len = 0;
-
-	names[0] = 0;
-	for (size_t c = 0; c < m->n_channels; c++)
-		len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
-					c ? "," : "", m->channels[c]);
-	for (size_t i = 0; i < s->n_chansets; i++)
-		if (!strcmp(s->chansets[i].names, names)) {
-			*id = s->chansets[i].id;
-			return 0;
-		}
-	if (store__text_id(s, Q_CS_GET, Q_CS_ADD, names, id))
-		return -1;
-	if (s->n_chansets == STORE_CACHE_MAX)
-		s->n_chansets = 0;
-	memcpy(s->chansets[s->n_chansets].names, names, len + 1);
-	s->chansets[s->n_chansets++].id = *id;
-	return 0;
-}
-
-/* Write a run's max_seq back (dirty runs at commit, or before eviction). */
-static int store__run_flush(store *s, store_run *r)
-{
-	sqlite3_stmt *q = s->q[Q_RUN_UPD];
-	int rc;
-	if (!r->dirty)
-		return 0;
-	sqlite3_bind_int64(q, 1, r->id);
-	sqlite3_bind_int64(q, 2, r->max_seq);
-	if (isnan(r->max_t1))
-		sqlite3_bind_null(q, 3);
-	else
-		sqlite3_bind_double(q, 3, r->max_t1);
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		return -1;
-	r->dirty = 0;
-	return 0;
-}
-
-static store_run *store__run(store *s, int64_t sensor_id, const char *run)
-{
-	sqlite3_stmt *q = s->q[Q_RUN_GET];
-	store_run *r;
-	int rc;
-
-	for (size_t i = 0; i < s->n_runs; i++)
-		if (s->runs[i].sensor_id == sensor_id && !strcmp(s->runs[i].run, run))
-			return &s->runs[i];
-	if (s->n_runs == STORE_CACHE_MAX) {
-		for (size_t i = 0; i < s->n_runs; i++)
-			if (store__run_flush(s, &s->runs[i]))
-				return NULL;
-		s->n_runs = 0;
-	}
-	r = &s->runs[s->n_runs];
-	memset(r, 0, sizeof(*r));
-	r->sensor_id = sensor_id;
-	snprintf(r->run, sizeof(r->run), "%s", run);
-	r->max_seq = -1;
-	r->max_t1 = NAN;
-	sqlite3_bind_int64(q, 1, sensor_id);
-	sqlite3_bind_text(q, 2, run, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		r->id = sqlite3_column_int64(q, 0);
-		r->max_seq = sqlite3_column_int64(q, 1);
-		if (sqlite3_column_type(q, 2) != SQLITE_NULL)
-			r->max_t1 = sqlite3_column_double(q, 2);
-	}
-	sqlite3_reset(q);
-	if (rc == SQLITE_DONE) {
-		q = s->q[Q_RUN_ADD];
-		sqlite3_bind_int64(q, 1, sensor_id);
-		sqlite3_bind_text(q, 2, run, -1, SQLITE_STATIC);
-		rc = sqlite3_step(q);
-		sqlite3_reset(q);
-		if (rc != SQLITE_DONE)
-			return NULL;
-		r->id = sqlite3_last_insert_rowid(s->db);
-	} else if (rc != SQLITE_ROW) {
-		return NULL;
-	}
-	s->n_runs++;
-	return r;
+	if (rc != AM_ENOMEM)
+		return store__abort(s, what, err, errlen);
+	store_rollback(s);
+	snprintf(err, errlen, "store: out of memory");
+	return AM_ENOMEM;
 }
 
 static int store__gap_add(store *s, const store_run *r, int64_t sensor_id, int64_t from,
@@ -531,6 +343,7 @@ int store_put_raw(store *s, const msg_raw *m, double now, int *dup, char *err,
 {
 	sqlite3_stmt *q = s->q[Q_MSG_ADD];
 	int64_t sensor_id, cs_id;
+	store_sensor *sn;
 	store_run *r;
 	size_t n = m->n_samples, nc = m->n_channels;
 	double t1, span;
@@ -545,9 +358,11 @@ int store_put_raw(store *s, const msg_raw *m, double now, int *dup, char *err,
 	rc = store__begin(s, err, errlen);
 	if (rc)
 		return rc;
-	if (store__sensor_id(s, m->sensor, &sensor_id) ||
-	    !(r = store__run(s, sensor_id, m->run)) || store__chanset_id(s, m, &cs_id))
-		return store__abort(s, "ids", err, errlen);
+	if ((rc = store__trim(s)) || (rc = store__sensor(s, m->sensor, &sn)) ||
+	    (rc = store__run(s, sn, m->run, &r)) ||
+	    (rc = store__chanset_id(s, m, &cs_id)))
+		return store__put_fail(s, rc, "ids", err, errlen);
+	sensor_id = sn->id;
 	if (s->blob_cap < n * nc) {
 		float *b = realloc(s->blob, n * nc * sizeof(float));
 		if (!b) {
@@ -606,7 +421,7 @@ int store_put_raw(store *s, const msg_raw *m, double now, int *dup, char *err,
 	if ((int64_t)m->seq > r->max_seq) {
 		r->max_seq = (int64_t)m->seq;
 		r->max_t1 = t1;
-		r->dirty = 1;
+		store__run_dirty(s, r);
 	}
 	return 0;
 }
@@ -614,13 +429,13 @@ int store_put_raw(store *s, const msg_raw *m, double now, int *dup, char *err,
 int store_put_prediction(store *s, const msg_prediction *p, char *err, size_t errlen)
 {
 	sqlite3_stmt *q = s->q[Q_PRED_ADD];
-	int64_t sensor_id;
+	store_sensor *sn;
 	int rc = store__begin(s, err, errlen);
 	if (rc)
 		return rc;
-	if (store__sensor_id(s, p->sensor, &sensor_id))
-		return store__abort(s, "sensor id", err, errlen);
-	sqlite3_bind_int64(q, 1, sensor_id);
+	if ((rc = store__trim(s)) || (rc = store__sensor(s, p->sensor, &sn)))
+		return store__put_fail(s, rc, "sensor id", err, errlen);
+	sqlite3_bind_int64(q, 1, sn->id);
 	sqlite3_bind_double(q, 2, p->t);
 	sqlite3_bind_double(q, 3, p->t_start);
 	sqlite3_bind_int64(q, 4, p->n);
@@ -648,14 +463,14 @@ static const char *store__state(enum msg_state_kind k)
 int store_put_alert(store *s, const msg_alert *a, char *err, size_t errlen)
 {
 	sqlite3_stmt *q = s->q[Q_ALERT_ADD];
-	int64_t sensor_id;
+	store_sensor *sn;
 	int rc = store__begin(s, err, errlen);
 	if (rc)
 		return rc;
-	if (store__sensor_id(s, a->sensor, &sensor_id))
-		return store__abort(s, "sensor id", err, errlen);
+	if ((rc = store__trim(s)) || (rc = store__sensor(s, a->sensor, &sn)))
+		return store__put_fail(s, rc, "sensor id", err, errlen);
 	sqlite3_bind_text(q, 1, a->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, sensor_id);
+	sqlite3_bind_int64(q, 2, sn->id);
 	sqlite3_bind_double(q, 3, a->t);
 	sqlite3_bind_text(q, 4, store__state(a->from), -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 5, store__state(a->to), -1, SQLITE_STATIC);
@@ -699,9 +514,8 @@ int store_commit(store *s, char *err, size_t errlen)
 {
 	if (!s->in_txn)
 		return 0;
-	for (size_t i = 0; i < s->n_runs; i++)
-		if (store__run_flush(s, &s->runs[i]))
-			return store__abort(s, "update run", err, errlen);
+	if (store__flush_runs(s))
+		return store__abort(s, "update run", err, errlen);
 	if (s->pend_span > s->max_span &&
 	    store__meta_set(s, "max_span", 0, s->pend_span, 0))
 		return store__abort(s, "update max_span", err, errlen);
@@ -721,273 +535,4 @@ int store_commit(store *s, char *err, size_t errlen)
 	return 0;
 }
 
-static int64_t store__pragma_int(store *s, const char *sql)
-{
-	sqlite3_stmt *q;
-	int64_t v = -1;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	return v;
-}
-
-int64_t store_bytes(store *s)
-{
-	int64_t pages = store__pragma_int(s, "PRAGMA page_count");
-	int64_t freep = store__pragma_int(s, "PRAGMA freelist_count");
-	int64_t psize = store__pragma_int(s, "PRAGMA page_size");
-	if (pages < 0 || freep < 0 || psize < 0)
-		return -1;
-	return (pages - freep) * psize;
-}
-
-/* Run a DELETE with ?1 = cutoff (or unused) and ?2 = batch; returns rows
- * deleted or -1. */
-static int store__delete(store *s, const char *sql, double cutoff, int batch)
-{
-	sqlite3_stmt *q;
-	int rc;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_double(q, 1, cutoff);
-	sqlite3_bind_int(q, 2, batch);
-	rc = sqlite3_step(q);
-	sqlite3_finalize(q);
-	return rc == SQLITE_DONE ? sqlite3_changes(s->db) : -1;
-}
-
-int store_retention_step(store *s, double now, int *deleted, char *err, size_t errlen)
-{
-	int batch = s->o.retention_batch, n = 0, k;
-	int rc;
-
-	*deleted = 0;
-	if (s->in_txn) {
-		snprintf(err, errlen, "store: retention with a batch open");
-		return AM_EINVAL;
-	}
-	if (s->o.retention_days <= 0 && s->o.max_bytes <= 0)
-		return 0;
-	rc = store__begin(s, err, errlen);
-	if (rc)
-		return rc;
-	if (s->o.retention_days > 0) {
-		double cutoff = now - s->o.retention_days * 86400.0;
-		/* only the oldest `batch` rows by rowid are looked at: bounded work */
-		k = store__delete(
-		    s,
-		    "DELETE FROM messages WHERE id IN (SELECT id FROM (SELECT"
-		    " id, t1 FROM messages ORDER BY id LIMIT ?2) WHERE t1 < ?1)",
-		    cutoff, batch);
-		if (k < 0)
-			return store__abort(s, "retention", err, errlen);
-		n += k;
-		if (store__delete(
-			s,
-			"DELETE FROM predictions WHERE id IN (SELECT id FROM (SELECT"
-			" id, t FROM predictions ORDER BY id LIMIT ?2) WHERE t < ?1)",
-			cutoff, batch) < 0 ||
-		    store__delete(
-			s,
-			"DELETE FROM alerts WHERE id IN (SELECT id FROM (SELECT"
-			" id, t FROM alerts ORDER BY id LIMIT ?2) WHERE t < ?1)",
-			cutoff, batch) < 0 ||
-		    store__delete(s,
-				  "DELETE FROM gaps WHERE (run_id, seq_from) IN"
-				  " (SELECT run_id, seq_from FROM gaps WHERE t_after < ?1"
-				  " LIMIT ?2)",
-				  cutoff, batch) < 0)
-			return store__abort(s, "retention", err, errlen);
-	}
-	if (s->o.max_bytes > 0 && n == 0 && store_bytes(s) > s->o.max_bytes) {
-		k = store__delete(
-		    s,
-		    "DELETE FROM messages WHERE id IN (SELECT id FROM messages"
-		    " ORDER BY id LIMIT ?2)",
-		    0, batch);
-		if (k < 0)
-			return store__abort(s, "size retention", err, errlen);
-		n += k;
-	}
-	s->pending = 1;
-	rc = store_commit(s, err, errlen);
-	if (rc)
-		return rc;
-	/* give the freed pages back to the file system, a bounded number */
-	rc = store__exec(s, "PRAGMA incremental_vacuum(2000)", "incremental_vacuum", err,
-			 errlen);
-	if (rc)
-		return rc;
-	s->st.deleted += n;
-	*deleted = n;
-	return 0;
-}
-
 void store_get_stats(const store *s, store_stats *st) { *st = s->st; }
-
-/* Split "a,b,c" into names; returns the count. */
-static size_t store__split(const char *names, char (*out)[MSG_CHANNEL_MAX + 1])
-{
-	size_t n = 0;
-	const char *p = names;
-	while (*p && n < MSG_MAX_CHANNELS) {
-		const char *e = strchr(p, ',');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if (len > MSG_CHANNEL_MAX)
-			len = MSG_CHANNEL_MAX;
-		memcpy(out[n], p, len);
-		out[n++][len] = 0;
-		if (!e)
-			break;
-		p = e + 1;
-	}
-	return n;
-}
-
-static int store__export_gaps(store *s, int64_t sensor_id, double from, double to,
-			      FILE *gaps_out)
-{
-	sqlite3_stmt *q;
-	int rc;
-	if (sqlite3_prepare_v2(
-		s->db,
-		"SELECT r.run, g.seq_from, g.seq_to, g.t_before, g.t_after"
-		" FROM gaps g JOIN runs r ON r.id=g.run_id"
-		" WHERE g.sensor_id=?1 AND (g.t_after IS NULL OR g.t_after >= ?2)"
-		" AND (g.t_before IS NULL OR g.t_before < ?3)"
-		" ORDER BY g.t_after",
-		-1, &q, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(q, 1, sensor_id);
-	sqlite3_bind_double(q, 2, from);
-	sqlite3_bind_double(q, 3, to);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-		fprintf(gaps_out, "gap,%s,%lld,%lld,%.6f,%.6f\n",
-			sqlite3_column_text(q, 0), (long long)sqlite3_column_int64(q, 1),
-			(long long)sqlite3_column_int64(q, 2),
-			sqlite3_column_double(q, 3), sqlite3_column_double(q, 4));
-	sqlite3_finalize(q);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-int store_export(store *s, const char *sensor, double from, double to,
-		 const char (*channels)[MSG_CHANNEL_MAX + 1], size_t n_channels,
-		 FILE *out, FILE *gaps_out, int64_t *rows, int64_t *skipped, char *err,
-		 size_t errlen)
-{
-	char want[MSG_MAX_CHANNELS][MSG_CHANNEL_MAX + 1];
-	char have[MSG_MAX_CHANNELS][MSG_CHANNEL_MAX + 1];
-	size_t idx[MSG_MAX_CHANNELS];
-	size_t n_want = 0, n_have = 0;
-	int64_t cur_cs = -1, sensor_id = -1, nrows = 0, nskip = 0;
-	sqlite3_stmt *q = NULL;
-	int rc, ok_cs = 0, header = 0;
-
-	if (rows)
-		*rows = 0;
-	if (skipped)
-		*skipped = 0;
-	if (n_channels > MSG_MAX_CHANNELS) {
-		snprintf(err, errlen, "export: too many channels");
-		return AM_EINVAL;
-	}
-	for (size_t i = 0; i < n_channels; i++)
-		snprintf(want[n_want++], sizeof(want[0]), "%s", channels[i]);
-	{
-		sqlite3_stmt *g = s->q[Q_SENSOR_GET];
-		sqlite3_bind_text(g, 1, sensor, -1, SQLITE_STATIC);
-		if (sqlite3_step(g) == SQLITE_ROW)
-			sensor_id = sqlite3_column_int64(g, 0);
-		sqlite3_reset(g);
-	}
-	if (sensor_id < 0) {
-		snprintf(err, errlen, "export: no data for sensor '%s'", sensor);
-		return AM_ENOTFOUND;
-	}
-	if (sqlite3_prepare_v2(
-		s->db,
-		"SELECT m.t0, m.rate_hz, m.n, m.chanset_id, c.names, m.samples"
-		" FROM messages m JOIN chansets c ON c.id=m.chanset_id"
-		" WHERE m.sensor_id=?1 AND m.t0 < ?3 AND m.t0 >= ?2 - ?4"
-		" ORDER BY m.t0, m.id",
-		-1, &q, NULL) != SQLITE_OK)
-		return store__fail(s, "export", err, errlen);
-	sqlite3_bind_int64(q, 1, sensor_id);
-	sqlite3_bind_double(q, 2, from);
-	sqlite3_bind_double(q, 3, to);
-	sqlite3_bind_double(q, 4, s->max_span + 1.0);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		double t0 = sqlite3_column_double(q, 0),
-		       rate = sqlite3_column_double(q, 1);
-		int64_t n = sqlite3_column_int64(q, 2), cs = sqlite3_column_int64(q, 3);
-		const float *blob = sqlite3_column_blob(q, 5);
-		size_t bytes = (size_t)sqlite3_column_bytes(q, 5);
-
-		if (cs != cur_cs) {
-			cur_cs = cs;
-			n_have =
-			    store__split((const char *)sqlite3_column_text(q, 4), have);
-			if (!n_want) {
-				memcpy(want, have, sizeof(have[0]) * n_have);
-				n_want = n_have;
-			}
-			ok_cs = 1;
-			for (size_t w = 0; w < n_want && ok_cs; w++) {
-				ok_cs = 0;
-				for (size_t h = 0; h < n_have; h++)
-					if (!strcmp(want[w], have[h])) {
-						idx[w] = h;
-						ok_cs = 1;
-						break;
-					}
-			}
-			if (!header && ok_cs) {
-				header = 1;
-				fputs("t", out);
-				for (size_t w = 0; w < n_want; w++)
-					fprintf(out, ",%s", want[w]);
-				fputc('\n', out);
-			}
-		}
-		if (!ok_cs || n <= 0 || bytes != (size_t)n * n_have * sizeof(float) ||
-		    !blob) {
-			nskip++;
-			continue;
-		}
-		for (int64_t i = 0; i < n; i++) {
-			double t = t0 + (double)i / rate;
-			if (t < from || t >= to)
-				continue;
-			fprintf(out, "%.6f", t);
-			for (size_t w = 0; w < n_want; w++) {
-				float v;
-				memcpy(&v, blob + idx[w] * (size_t)n + (size_t)i,
-				       sizeof(v));
-				fprintf(out, ",%.9g", (double)v);
-			}
-			fputc('\n', out);
-			nrows++;
-		}
-	}
-	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE)
-		return store__fail(s, "export", err, errlen);
-	if (gaps_out && store__export_gaps(s, sensor_id, from, to, gaps_out))
-		return store__fail(s, "export gaps", err, errlen);
-	if (rows)
-		*rows = nrows;
-	if (skipped)
-		*skipped = nskip;
-	if (!nrows) {
-		snprintf(err, errlen, "export: no samples of '%s' in [%.3f, %.3f)%s",
-			 sensor, from, to, nskip ? " with the requested channels" : "");
-		return AM_ENOTFOUND;
-	}
-	if (ferror(out)) {
-		snprintf(err, errlen, "export: write error: %s", strerror(errno));
-		return AM_EIO;
-	}
-	return 0;
-}

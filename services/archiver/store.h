@@ -16,6 +16,14 @@
  * number above the highest seen for its (sensor, run) + 1 records a gap; a
  * late message inside a recorded gap shrinks or splits it.
  *
+ * The store keeps the ids of sensors, runs and channel sets and each run's
+ * highest seq in memory (common/table.h: any number of sensors, bounded
+ * memory); they never outlive a rollback.
+ *
+ * One API, files by job: store.c (open/close, writes, commit), store_ids.c
+ * (the caches), store_retention.c (retention, store_bytes) and
+ * store_export.c (store_export); store_internal.h is theirs alone.
+ *
  * Threads: a store belongs to one thread. Ownership: store_open() allocates
  * the store, store_close() rolls back what is uncommitted and frees it
  * (NULL-safe). Nothing handed to store_put_*() is kept after the call. */
@@ -91,6 +99,11 @@ int store_commit(store *s, char *err, size_t errlen);
 /* Roll the open batch back (no-op when none). */
 void store_rollback(store *s);
 
+/* Counts since store_open (an open batch's only once it commits). */
+void store_get_stats(const store *s, store_stats *st);
+
+/* ---- retention (store_retention.c) ---- */
+
 /* One small retention step, in its own transaction (call between commits,
  * never with a batch open): deletes at most retention_batch of the oldest
  * messages older than retention_days or while the database is above
@@ -101,16 +114,18 @@ int store_retention_step(store *s, double now, int *deleted, char *err, size_t e
 
 /* Bytes the database uses (pages in use, free pages excluded). */
 int64_t store_bytes(store *s);
-void store_get_stats(const store *s, store_stats *st);
 
-/* Export samples of sensor with from <= t < to as CSV "t,<channels>" (one
- * row per sample, t in UNIX seconds) to out. channels: names to export
- * (NULL or n_channels 0: the channel set of the first message found);
- * messages lacking one of them are skipped and counted in *skipped. Gaps
- * (recorded missing seqs) of the runs in the range are written to gaps_out
- * (may be NULL) as lines "gap,<run>,<seq_from>,<seq_to>,<t_before>,<t_after>".
- * *rows (may be NULL) gets the sample rows written. Returns 0, AM_ENOTFOUND
- * when nothing matched, or AM_E*. */
+/* ---- export (store_export.c) ---- */
+
+/* Export samples of sensor with from <= t < to as CSV in csvrow.h's format
+ * ("t,<channels>", one row per sample, t in UNIX seconds) to out.
+ * channels: names to export (NULL or n_channels 0: the channel set of the
+ * first message found); messages lacking one of them are skipped and
+ * counted in *skipped. Gaps (recorded missing seqs) of the runs in the
+ * range are written to gaps_out (may be NULL) as lines
+ * "gap,<run>,<seq_from>,<seq_to>,<t_before>,<t_after>". *rows (may be
+ * NULL) gets the sample rows written. Returns 0, AM_ENOTFOUND when nothing
+ * matched, or AM_E*. */
 int store_export(store *s, const char *sensor, double from, double to,
 		 const char (*channels)[MSG_CHANNEL_MAX + 1], size_t n_channels,
 		 FILE *out, FILE *gaps_out, int64_t *rows, int64_t *skipped, char *err,

@@ -4,13 +4,14 @@
  * backoff_max_ms) and the delay resets once a session delivers data, so a
  * sensor out of range is retried calmly while a brief drop recovers fast.
  * The frame counter (timestamp ticks / ticks per sample) is followed across
- * reconnects: what the link lost shows up as frames_lost. */
+ * reconnects: what the link lost shows up as frames_lost. A csv: source
+ * has no link: its rows come from replay.c, paced by this sensor's timers,
+ * and go through the same frame bookkeeping and batching. */
 #include "sensor.h"
 
 #include "clock.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,48 +35,17 @@ void ingest_counters_init(ingest_counters *c, metrics *m)
 	c->sensors_streaming = metrics_get(m, "sensors_streaming");
 }
 
+/* A csv: source: its replay, and its channels as the sensor's. */
 static int csv_setup(sensor *s, char *err, size_t errlen)
 {
-	char e[256];
-	int ts;
-	if (csv_read_file(s->spec.path, &s->tab, e, sizeof(e))) {
-		snprintf(err, errlen, "csv %s: %s", s->spec.path, e);
-		return -1;
-	}
-	s->n_ch = 0;
-	for (size_t c = 0; c < s->tab.n_cols; c++) {
-		const char *n = s->tab.names[c];
-		if (s->tab.is_text[c] || !strcmp(n, "timestamp") || !strcmp(n, "frame") ||
-		    !strcmp(n, "sensor_id"))
-			continue;
-		if (s->n_ch == MSG_MAX_CHANNELS || strlen(n) > MSG_CHANNEL_MAX) {
-			snprintf(err, errlen,
-				 "csv %s: column '%s': over %d channels or name too long",
-				 s->spec.path, n, MSG_MAX_CHANNELS);
-			return -1;
-		}
-		snprintf(s->names[s->n_ch], sizeof(s->names[0]), "%s", n);
-		s->name_ptr[s->n_ch] = s->names[s->n_ch];
-		s->cols[s->n_ch++] = (int)c;
-	}
-	if (s->n_ch == 0 || s->tab.n_rows == 0) {
-		snprintf(err, errlen, "csv %s: no numeric columns or no rows",
-			 s->spec.path);
-		return -1;
-	}
-	s->frame_col = csv_col(&s->tab, "frame");
-	if (s->frame_col >= 0 && s->tab.is_text[s->frame_col])
-		s->frame_col = -1;
-	s->csv_rate = s->o->csv_rate_hz;
-	ts = csv_col(&s->tab, "timestamp");
-	if (ts >= 0 && !s->tab.is_text[ts] && s->tab.n_rows > 1) {
-		/* mean step of the log's own clock */
-		double t0 = s->tab.values[ts],
-		       t1 = s->tab
-				.values[(s->tab.n_rows - 1) * s->tab.n_cols + (size_t)ts];
-		double dt = (t1 - t0) / (double)(s->tab.n_rows - 1);
-		if (isfinite(dt) && dt > 0)
-			s->csv_rate = round(1.0 / dt * 1000.0) / 1000.0;
+	int rc = replay_open(&s->rp, s->spec.path, s->o->csv_rate_hz, s->spec.speed, err,
+			     errlen);
+	if (rc)
+		return rc;
+	s->n_ch = s->rp.n_ch;
+	for (size_t c = 0; c < s->n_ch; c++) {
+		memcpy(s->names[c], s->rp.names[c], sizeof(s->names[c]));
+		s->name_ptr[c] = s->names[c];
 	}
 	s->layout = 1;
 	s->st = SN_CSV;
@@ -103,7 +73,6 @@ int sensor_init(sensor *s, const src_spec *spec, const ingest_opts *o, mqtt_clie
 	s->ctr = ctr;
 	s->fd = -1;
 	s->backoff_ms = o->backoff_min_ms;
-	s->csv_start_ms = -1;
 	s->m_samples = sensor_metric(m, spec->sensor, "samples_in");
 	s->m_lost = sensor_metric(m, spec->sensor, "frames_lost");
 	s->m_gaps = sensor_metric(m, spec->sensor, "frame_gaps");
@@ -111,7 +80,7 @@ int sensor_init(sensor *s, const src_spec *spec, const ingest_opts *o, mqtt_clie
 	session_init(&s->sess, &o->sess);
 	if (pub_init(&s->pub, spec->sensor, o->run, o->batch_samples, o->batch_ms)) {
 		snprintf(err, errlen, "sensor %s: bad batch options", spec->sensor);
-		return -1;
+		return AM_EINVAL;
 	}
 	if (spec->kind == SRC_CSV)
 		return csv_setup(s, err, errlen);
@@ -128,7 +97,7 @@ void sensor_cleanup(sensor *s)
 		close(s->fd);
 	s->fd = -1;
 	pub_cleanup(&s->pub);
-	csv_free(&s->tab);
+	replay_cleanup(&s->rp);
 }
 
 static void publish(sensor *s)
@@ -149,8 +118,9 @@ static void publish(sensor *s)
 	if (rc) {
 		metrics_add(s->ctr->publish_failed, 1);
 		log_every_msg(&s->le_pub, 10000, LOG_LVL_WARN,
-			      "sensor %s: publish failed (%d)%s", s->spec.sensor, rc,
-			      rc == AM_EOVERFLOW ? ": offline buffer full" : "");
+			      "sensor %s: publish failed: %s%s", s->spec.sensor,
+			      am_strerror(rc),
+			      rc == AM_EOVERFLOW ? " (the offline buffer is full)" : "");
 		return;
 	}
 	metrics_add(s->ctr->published, 1);
@@ -359,35 +329,24 @@ void sensor_handle(sensor *s, short revents, int64_t now_ms)
 static void csv_tick(sensor *s, int64_t now_ms)
 {
 	float vals[MSG_MAX_CHANNELS];
-	if (s->csv_start_ms < 0) {
-		s->csv_start_ms = now_ms;
+	int64_t frame;
+	enum replay_step step;
+
+	if (!replay_started(&s->rp)) {
+		replay_start(&s->rp, now_ms);
 		log_info(
 		    "sensor %s: replaying %s, %zu rows, %zu channels at %.3g Hz x %.3g",
-		    s->spec.sensor, s->spec.path, s->tab.n_rows, s->n_ch, s->csv_rate,
-		    s->spec.speed);
+		    s->spec.sensor, s->spec.path, s->rp.tab.n_rows, s->n_ch,
+		    s->rp.rate_hz, s->spec.speed);
 	}
-	while (s->row < s->tab.n_rows) {
-		double due = (double)s->csv_start_ms +
-			     (double)s->row * 1000.0 / (s->csv_rate * s->spec.speed);
-		const double *r = s->tab.values + s->row * s->tab.n_cols;
-		int64_t frame = (int64_t)s->row;
-		int ok = 1;
-		if ((double)now_ms < due)
+	while ((step = replay_next(&s->rp, now_ms, vals, &frame)) != REPLAY_END) {
+		if (step == REPLAY_WAIT)
 			return;
-		if (s->frame_col >= 0) {
-			double f = r[s->frame_col];
-			frame = (isfinite(f) && f >= 0 && f < 9e15) ? (int64_t)f : -1;
-		}
-		for (size_t c = 0; c < s->n_ch; c++) {
-			vals[c] = (float)r[s->cols[c]];
-			ok &= isfinite(vals[c]) != 0;
-		}
-		s->row++;
-		if (!ok) {
+		if (step == REPLAY_BAD) {
 			metrics_add(s->ctr->decode_errors, 1);
 			continue;
 		}
-		emit(s, s->layout, s->csv_rate, frame, vals);
+		emit(s, s->layout, s->rp.rate_hz, frame, vals);
 	}
 	publish(s);
 	s->st = SN_DONE;
@@ -437,11 +396,7 @@ int64_t sensor_deadline(const sensor *s)
 		t = session_deadline(&s->sess);
 		break;
 	case SN_CSV:
-		/* rounded up: csv_tick() emits once now >= the exact due time */
-		t = s->csv_start_ms < 0
-			? 0
-			: s->csv_start_ms + (int64_t)ceil((double)s->row * 1000.0 /
-							  (s->csv_rate * s->spec.speed));
+		t = replay_deadline(&s->rp);
 		break;
 	case SN_DONE:
 		break;

@@ -1,6 +1,7 @@
-/* sensor — one source of ingest-bt end to end: its link (connect, backoff
- * and reconnect), its LPMS session or CSV replay, frame-counter bookkeeping
- * and the batching of its samples onto {root}/{sensor}/raw.
+/* sensor — one source of ingest-bt end to end: its link state machine
+ * (connect, backoff and reconnect) around its LPMS session, or its CSV
+ * replay (replay.c) for csv: sources; frame-counter bookkeeping and the
+ * batching of its samples onto {root}/{sensor}/raw.
  *
  * The service loop polls sensor_fd() for every sensor and calls
  * sensor_handle() with the revents and sensor_tick() on each turn; all
@@ -8,16 +9,16 @@
  * service code, not a leaf) with the sensor's name and the retry delay.
  *
  * Ownership: sensor is embedded by the caller; sensor_cleanup() closes the
- * link and frees the CSV table and batch (NULL-safe, idempotent). The
+ * link and frees the replay and batch (NULL-safe, idempotent). The
  * options, the MQTT client and the counters are borrowed. */
 #ifndef ANOMESH_SENSOR_H
 #define ANOMESH_SENSOR_H
 
-#include "csv.h"
 #include "log.h"
 #include "metrics.h"
 #include "mqtt.h"
 #include "pub.h"
+#include "replay.h"
 #include "session.h"
 #include "source.h"
 
@@ -64,19 +65,14 @@ typedef struct sensor {
 	size_t n_ch;
 	char names[MSG_MAX_CHANNELS][MSG_CHANNEL_MAX + 1];
 	const char *name_ptr[MSG_MAX_CHANNELS];
-	/* csv replay */
-	csv_table tab;
-	int cols[MSG_MAX_CHANNELS];
-	int frame_col;
-	size_t row;
-	int64_t csv_start_ms;
-	double csv_rate;
+	replay rp;                                           /* csv: sources */
 	metrics_slot *m_samples, *m_lost, *m_gaps, *m_links; /* this sensor's own */
 	log_every le_pub;
 	int64_t now_ms; /* the loop's time for callbacks */
 } sensor;
 
-/* Set up; a CSV source is read here (errors -> -1 with err). The first
+/* Set up; a CSV source is read here. Returns 0, AM_EINVAL (bad batch
+ * options) or replay_open()'s code, with err. The first
  * connect is attempted on the first sensor_tick(). m (may be NULL) gets
  * per-sensor counters "<sensor>.samples_in", ".frames_lost", ".frame_gaps"
  * and ".link_failures" where the name fits METRICS_NAME_MAX. */

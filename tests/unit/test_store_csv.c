@@ -1,6 +1,7 @@
 /* Unit tests for services/archiver/csvsink: one file per sensor per UTC
  * day with the export header, a message spanning midnight split over two
- * files, a new channel set in its own file, and appending after reopen. */
+ * files, a new channel set in its own file, appending after reopen, and
+ * more sensors than files it keeps open. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 
 #include "../../services/archiver/csvsink.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,10 +111,56 @@ static void test_days_and_channels(void **state)
 			       "1764201619.000000,0.5,1.5,2.5\n");
 }
 
+/* File descriptors this process has open. */
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* 600 sensors written in turn, twice: more than the sink keeps open, so
+ * files are closed and reopened on the way; every sensor's file ends up
+ * with one header and both rows, in order. */
+static void test_many_sensors(void **state)
+{
+	csvsink *k;
+	msg_raw m;
+	float buf[8];
+	char err[256], rel[64], *s;
+	double t0 = 1764201600.0; /* 2025-11-27T00:00:00Z */
+	(void)state;
+
+	assert_int_equal(csvsink_open(&k, t_dir, err, sizeof(err)), 0);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 600; i++) {
+			make(&m, buf, t0 + round, 1, 2);
+			snprintf(m.sensor, sizeof(m.sensor), "s%03d", i);
+			assert_int_equal(csvsink_put(k, &m, err, sizeof(err)), 0);
+		}
+		assert_int_equal(csvsink_flush(k, err, sizeof(err)), 0);
+	}
+	assert_true(open_fds() < 300); /* bounded (256), not one per sensor */
+	csvsink_close(k);
+	for (int i = 0; i < 600; i++) {
+		snprintf(rel, sizeof(rel), "s%03d/s%03d_2025-11-27.csv", i, i);
+		s = slurp(rel);
+		assert_non_null(s);
+		assert_string_equal(s, "t,linacc_x,linacc_y\n"
+				       "1764201600.000000,0.5,1.5\n"
+				       "1764201601.000000,0.5,1.5\n");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_days_and_channels, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_many_sensors, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
