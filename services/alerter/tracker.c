@@ -44,27 +44,14 @@ void tracker_params_default(tracker_params *p)
 	p->max_sensors = 1024;
 }
 
-static enum msg_state_kind tracker__kind(state_kind k)
+static const char *tracker__severity(state_kind k)
 {
 	switch (k) {
 	case STATE_FAILURE:
-		return MSG_STATE_FAILURE;
-	case STATE_STALE:
-		return MSG_STATE_STALE;
-	case STATE_OK:
-		break;
-	}
-	return MSG_STATE_OK;
-}
-
-static const char *tracker__severity(enum msg_state_kind k)
-{
-	switch (k) {
-	case MSG_STATE_FAILURE:
 		return "critical";
-	case MSG_STATE_STALE:
+	case STATE_STALE:
 		return "warning";
-	case MSG_STATE_OK:
+	case STATE_OK:
 		break;
 	}
 	return "info";
@@ -186,16 +173,16 @@ static double tracker__rate(const tracker_sensor *s)
  * is evidence for one, else nothing yet. when: UNIX seconds of the event. */
 static void tracker__settle(tracker *t, tracker_sensor *s, double when)
 {
-	enum msg_state_kind want;
+	state_kind want;
 	msg_alert al;
 	int alert;
 
 	if (!t->started)
 		return;
 	if (s->stale)
-		want = MSG_STATE_STALE;
+		want = STATE_STALE;
 	else if (s->evidence)
-		want = tracker__kind(state_get(&s->m));
+		want = state_get(&s->m);
 	else
 		return;
 	if (s->published && s->pub.state == want) {
@@ -204,7 +191,7 @@ static void tracker__settle(tracker *t, tracker_sensor *s, double when)
 		s->dirty = 0;
 		return;
 	}
-	alert = s->published || want == MSG_STATE_FAILURE;
+	alert = s->published || want == STATE_FAILURE;
 	if (!isfinite(when) || when < 0.0)
 		when = 0.0;
 	memset(&al, 0, sizeof(al));
@@ -214,7 +201,7 @@ static void tracker__settle(tracker *t, tracker_sensor *s, double when)
 			 (long long)floor(when), (unsigned long long)t->seq);
 		snprintf(al.sensor, sizeof(al.sensor), "%s", s->name);
 		al.t = when;
-		al.from = s->published ? s->pub.state : MSG_STATE_OK;
+		al.from = s->published ? s->pub.state : STATE_OK;
 		al.to = want;
 		snprintf(al.severity, sizeof(al.severity), "%s", tracker__severity(want));
 		al.anomaly_rate = tracker__rate(s);
@@ -248,16 +235,16 @@ int tracker_restore(tracker *t, const msg_state *st, int64_t now_ms)
 	s->pub.sensor[MSG_SENSOR_MAX] = '\0';
 	s->published = 1;
 	switch (st->state) {
-	case MSG_STATE_STALE:
+	case STATE_STALE:
 		s->stale = 1;
 		s->evidence = 0;
 		break;
-	case MSG_STATE_FAILURE:
+	case STATE_FAILURE:
 		state_set(&s->m, STATE_FAILURE, st->since, NULL);
 		s->stale = 0;
 		s->evidence = 1;
 		break;
-	case MSG_STATE_OK:
+	case STATE_OK:
 		state_set(&s->m, STATE_OK, st->since, NULL);
 		s->stale = 0;
 		s->evidence = 1;

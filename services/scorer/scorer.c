@@ -17,9 +17,9 @@
 #include "log.h"
 #include "msg.h"
 #include "partition.h"
+#include "topic.h"
 #include "window.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,8 +65,6 @@ typedef struct sc_counters {
 
 struct scorer {
 	char root[MSG_NAME_MAX * 2];
-	size_t root_len;
-	char svc_prefix[MSG_NAME_MAX * 2 + 16]; /* "{root}/_svc/scorer/" */
 	scorer_opts o;
 	model_map *mm;
 	part_set part;
@@ -194,8 +192,6 @@ scorer *scorer_new(const scorer_opts *o, model_map *mm, metrics *m, scorer_publi
 		return NULL;
 	}
 	memcpy(sc->root, o->root, rl + 1);
-	sc->root_len = rl;
-	snprintf(sc->svc_prefix, sizeof(sc->svc_prefix), "%s/_svc/scorer/", o->root);
 	sc->o = *o;
 	sc->o.root = sc->root;
 	sc->mm = mm;
@@ -545,34 +541,22 @@ static void sc__membership_changed(scorer *sc)
 			sc__ownership(sc, sc->tab[i]);
 }
 
-/* {root}/_svc/scorer/{instance}/status or .../group. */
-static void sc__on_member(scorer *sc, const char *rest, const void *payload, size_t len)
+/* {root}/_svc/scorer/{instance}/status or .../group. A payload that does
+ * not decode reads as "offline" / "no group": the member drops out. */
+static void sc__on_member(scorer *sc, const topic_ref *t, const void *payload, size_t len)
 {
-	char inst[PART_ID_MAX + 1];
-	const char *slash = strchr(rest, '/');
-	const char *kind;
-	cJSON *j = NULL;
-	const cJSON *f;
+	char err[MSG_ERR_MAX];
 	int changed = 0;
 
-	if (!slash || slash == rest || (size_t)(slash - rest) > PART_ID_MAX)
-		return;
-	memcpy(inst, rest, (size_t)(slash - rest));
-	inst[slash - rest] = '\0';
-	kind = slash + 1;
-	if (len > 0 && len < 4096)
-		j = cJSON_ParseWithLength(payload, len);
-	if (strcmp(kind, "status") == 0) {
-		f = j ? cJSON_GetObjectItemCaseSensitive(j, "state") : NULL;
-		changed = part_set_status(&sc->part, inst,
-					  cJSON_IsString(f) &&
-					      strcmp(f->valuestring, "online") == 0);
-	} else if (strcmp(kind, "group") == 0) {
-		f = j ? cJSON_GetObjectItemCaseSensitive(j, "group") : NULL;
-		changed = part_set_group(&sc->part, inst,
-					 cJSON_IsString(f) ? f->valuestring : NULL);
+	if (t->kind == TOPIC_SVC_STATUS) {
+		msg_status st;
+		int ok = msg_status_decode(payload, len, &st, err, sizeof(err)) == 0;
+		changed = part_set_status(&sc->part, t->instance, ok && st.online);
+	} else {
+		msg_group g;
+		int ok = msg_group_decode(payload, len, &g, err, sizeof(err)) == 0;
+		changed = part_set_group(&sc->part, t->instance, ok ? g.group : NULL);
 	}
-	cJSON_Delete(j);
 	if (changed) {
 		log_info("scorer group '%s': %zu live member(s) now; sensors re-split",
 			 sc->part.group, sc->part.n_live);
@@ -583,17 +567,20 @@ static void sc__on_member(scorer *sc, const char *rest, const void *payload, siz
 void scorer_handle(scorer *sc, const char *topic, const void *payload, size_t len,
 		   int64_t arrival_ns)
 {
-	size_t pl = strlen(sc->svc_prefix);
-	char sensor[MSG_SENSOR_MAX + 1];
-	const char *kind;
+	topic_ref t;
 
-	if (strncmp(topic, sc->svc_prefix, pl) == 0) {
-		sc__on_member(sc, topic + pl, payload, len);
-		return;
+	switch (topic_parse(topic, sc->root, &t)) {
+	case TOPIC_RAW:
+		sc__on_raw(sc, t.sensor, payload, len, arrival_ns);
+		break;
+	case TOPIC_SVC_STATUS:
+	case TOPIC_SVC_GROUP:
+		if (strcmp(t.service, "scorer") == 0)
+			sc__on_member(sc, &t, payload, len);
+		break;
+	default:
+		break;
 	}
-	kind = msg_topic_split(topic, sc->root, sensor);
-	if (kind && strcmp(kind, "raw") == 0)
-		sc__on_raw(sc, sensor, payload, len, arrival_ns);
 }
 
 /* ---- reload and gauges ---------------------------------------------------------- */
