@@ -61,9 +61,10 @@ enum msg_range {
 #define MSG_DEP 2u  /* present iff the flag is set */
 #define MSG_LATE 4u /* decoded after the checks */
 
-/* offsetof and sizeof of member m of T, for a table row. Designated, so
- * that a row may stop after its flags (the members after continue
- * positionally: cap, flags). */
+/* offsetof and sizeof of member m of T, for a table row. Written as
+ * designated initializers so that a row may end early (after its flags)
+ * without a missing-initializer warning; the values after it fill cap and
+ * flags in order. */
 #define MSG_AT(T, m) .off = offsetof(T, m), .size = sizeof(((T *)0)->m)
 /* The presence flag of a row: the int member m of T (0: none). */
 #define MSG_IF(T, m) (offsetof(T, m) + 1)
