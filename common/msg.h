@@ -1,5 +1,6 @@
 /* msg — encode, decode and validate the v1 messages of the mesh contract
- * (../shared/docs/contract.md): raw, prediction, state, alert, ack.
+ * (../shared/docs/contract.md): raw, prediction, state, alert, ack, and the
+ * service messages under {root}/_svc: status and the scorer's group.
  *
  * Every payload that arrives over MQTT is untrusted. Decoders enforce hard
  * caps (payload bytes, samples, channels, string lengths), accept finite
@@ -9,7 +10,11 @@
  *
  * Encoders write compact JSON with the shortest number text that reads back
  * to the same value; they refuse what a decoder would refuse (so nothing
- * invalid is ever published) and payloads over MSG_MAX_PAYLOAD.
+ * invalid is ever published) and payloads over the message's cap.
+ *
+ * Each message is described once, as a table of its fields (msg.c, and
+ * msg_raw.c for raw); one engine (msg_field.h) decodes, checks and encodes
+ * from those tables.
  *
  * Ownership: the structs are embedded by the caller. msg_raw owns its
  * samples array (heap); msg_raw_init() / msg_raw_cleanup() pair, cleanup is
@@ -17,6 +22,10 @@
  * replaces its storage. The other messages hold only fixed-size fields. */
 #ifndef ANOMESH_MSG_H
 #define ANOMESH_MSG_H
+
+#include "state.h"
+#include "text.h"
+#include "topic.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -27,11 +36,14 @@
 #define MSG_MAX_SAMPLES 4096                  /* rows in one raw message */
 #define MSG_MAX_CHANNELS 32                   /* columns in one raw message */
 #define MSG_MAX_VALUES (MSG_MAX_SAMPLES * 16) /* rows*cols cap */
-#define MSG_SENSOR_MAX 64                     /* [A-Za-z0-9._-]{1,64} */
+#define MSG_SENSOR_MAX TEXT_SENSOR_MAX        /* [A-Za-z0-9._-]{1,64} */
 #define MSG_CHANNEL_MAX 32                    /* bytes of a channel name */
 #define MSG_RUN_MAX 64                        /* bytes of a run id */
 #define MSG_ID_MAX 160                        /* alert id */
 #define MSG_NAME_MAX 64                       /* model name, operator name, etc. */
+#define MSG_SVC_NAME_MAX TOPIC_NAME_MAX       /* service, instance (topic levels) */
+#define MSG_GROUP_MAX 128                     /* bytes of a scorer group name */
+#define MSG_SVC_MAX_PAYLOAD 4096              /* bytes of a status or group payload */
 #define MSG_ERR_MAX 160                       /* recommended err buffer size */
 
 /* Codes it returns (tree-wide, error.h):
@@ -45,15 +57,10 @@
  */
 #include "error.h"
 
-/* 1 if s matches [A-Za-z0-9._-]{1,64}, else 0. */
-int msg_sensor_valid(const char *s);
-
-/* Parse a topic "{root}/{sensor}/{kind}" where root is given. On success
- * copies the sensor (NUL-terminated, <= MSG_SENSOR_MAX) and returns a
- * pointer to kind inside topic; NULL when the topic does not have that
- * shape or the sensor id is invalid. */
-const char *msg_topic_split(const char *topic, const char *root,
-			    char sensor[MSG_SENSOR_MAX + 1]);
+/* Sensor ids are checked with text_sensor_valid() (text.h), topics split
+ * with topic_parse() (topic.h). Every decode and encode below returns 0 or
+ * one of the codes above; encoders write at most cap bytes (plus NUL) into
+ * out and set *len (0 on error, out then holds ""). */
 
 /* ---- raw --------------------------------------------------------------- */
 typedef struct msg_raw {
@@ -77,8 +84,10 @@ void msg_raw_cleanup(msg_raw *m);
  * Returns 0 or AM_ENOMEM / AM_ETOOBIG. */
 int msg_raw_reserve(msg_raw *m, size_t n_samples);
 
+/* Decode into out, reusing its sample storage; on error out holds no
+ * channels and no samples. */
 int msg_raw_decode(const char *json, size_t len, msg_raw *out, char *err, size_t errlen);
-/* Writes at most cap bytes (plus NUL) into out; *len gets the length.
+/* Written straight into out (no cJSON, no allocation: the hot path).
  * AM_ETOOBIG when it does not fit or exceeds MSG_MAX_PAYLOAD. */
 int msg_raw_encode(const msg_raw *m, char *out, size_t cap, size_t *len, char *err,
 		   size_t errlen);
@@ -102,14 +111,10 @@ int msg_prediction_encode(const msg_prediction *m, char *out, size_t cap, size_t
 			  char *err, size_t errlen);
 
 /* ---- state (retained) -------------------------------------------------- */
-enum msg_state_kind { MSG_STATE_OK = 0, MSG_STATE_FAILURE, MSG_STATE_STALE };
-const char *msg_state_name(enum msg_state_kind s);
-/* Returns 0 and sets *out, or -1 for an unknown name. */
-int msg_state_parse(const char *s, enum msg_state_kind *out);
-
+/* The state itself is state.h's state_kind (state_name, state_parse). */
 typedef struct msg_state {
 	char sensor[MSG_SENSOR_MAX + 1];
-	enum msg_state_kind state;
+	state_kind state;
 	double since;
 	double t;
 	double anomaly_rate; /* 0..1 */
@@ -129,7 +134,7 @@ typedef struct msg_alert {
 	char id[MSG_ID_MAX + 1];
 	char sensor[MSG_SENSOR_MAX + 1];
 	double t;
-	enum msg_state_kind from, to;
+	state_kind from, to;
 	char severity[16]; /* "critical", "warning", "info" */
 	double anomaly_rate;
 } msg_alert;
@@ -149,5 +154,37 @@ typedef struct msg_ack {
 int msg_ack_decode(const char *json, size_t len, msg_ack *out, char *err, size_t errlen);
 int msg_ack_encode(const msg_ack *m, char *out, size_t cap, size_t *len, char *err,
 		   size_t errlen);
+
+/* ---- service status: {root}/_svc/{service}/{instance}/status ------------ */
+/* {"v":1,"service":..,"instance":..,"state":"online"|"offline","pid":..,"t":..}
+ * retained; the last will is the same without pid and t. service and
+ * instance repeat the topic's levels: a reader that has the topic may go
+ * without them, so they are optional ("" when absent, and not written when
+ * empty); pid and t are optional with their has_ flags. */
+typedef struct msg_status {
+	char service[MSG_SVC_NAME_MAX + 1];
+	char instance[MSG_SVC_NAME_MAX + 1];
+	int online; /* "state": 1 "online", 0 "offline" */
+	int has_pid;
+	int64_t pid; /* 0..2^53 */
+	int has_t;
+	double t; /* UNIX seconds */
+} msg_status;
+
+int msg_status_decode(const char *json, size_t len, msg_status *out, char *err,
+		      size_t errlen);
+int msg_status_encode(const msg_status *m, char *out, size_t cap, size_t *len, char *err,
+		      size_t errlen);
+
+/* ---- scorer group: {root}/_svc/scorer/{instance}/group ------------------- */
+/* {"v":1,"group":"default"}, retained: the group a scorer belongs to. */
+typedef struct msg_group {
+	char group[MSG_GROUP_MAX + 1]; /* 1..MSG_GROUP_MAX bytes of text */
+} msg_group;
+
+int msg_group_decode(const char *json, size_t len, msg_group *out, char *err,
+		     size_t errlen);
+int msg_group_encode(const msg_group *m, char *out, size_t cap, size_t *len, char *err,
+		     size_t errlen);
 
 #endif

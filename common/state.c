@@ -8,17 +8,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *const state__names[STATE_N] = {
+    [STATE_OK] = "OK", [STATE_FAILURE] = "FAILURE", [STATE_STALE] = "STALE"};
+
 const char *state_name(state_kind s)
 {
-	switch (s) {
-	case STATE_OK:
-		return "OK";
-	case STATE_FAILURE:
-		return "FAILURE";
-	case STATE_STALE:
-		return "STALE";
-	}
-	return "?";
+	return (unsigned)s < STATE_N ? state__names[s] : "?";
+}
+
+int state_parse(const char *s, state_kind *out)
+{
+	if (!s)
+		return -1;
+	for (unsigned i = 0; i < STATE_N; i++)
+		if (strcmp(s, state__names[i]) == 0) {
+			if (out)
+				*out = (state_kind)i;
+			return 0;
+		}
+	return -1;
 }
 
 void state_defaults(state_params *p)

@@ -44,10 +44,17 @@
  */
 #include "error.h"
 
+/* The one enum of a machine's state: the state machine here, the alerter's
+ * tracker and the state/alert messages (msg.h) all use it. */
 typedef enum state_kind { STATE_OK = 0, STATE_FAILURE = 1, STATE_STALE = 2 } state_kind;
+#define STATE_N 3 /* values of state_kind: 0..STATE_N-1 */
 
 /* "OK", "FAILURE", "STALE" (contract spelling); "?" otherwise. */
 const char *state_name(state_kind s);
+
+/* The state a contract name spells (case-sensitive): returns 0 and sets
+ * *out (if not NULL), or -1 for anything else (NULL included). */
+int state_parse(const char *s, state_kind *out);
 
 typedef struct state_params {
 	double window_s;   /* span of the sliding window, seconds, > 0 */

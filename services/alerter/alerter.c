@@ -10,21 +10,19 @@
 #include "log.h"
 #include "msg.h"
 #include "signals.h"
+#include "topic.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ALERTER_LOG_EVERY_MS 10000
-#define ALERTER_STATUS_MAX 4096 /* bytes of a _svc status payload we parse */
 
 struct alerter {
 	svc *s;
 	alerter_options o;
 	tracker *t;
 	notify *n;
-	char svc_prefix[256]; /* "{root}/_svc/" */
 	metrics_slot *m_in, *m_bad, *m_order, *m_sensors, *m_refused, *m_transitions,
 	    *m_alerts, *m_acks, *m_acks_ignored, *m_restored, *m_pub_failed, *m_ready;
 	log_every le_bad, le_order, le_ack, le_full, le_pub;
@@ -53,10 +51,9 @@ static void alerter__publish(alerter *a, const char *sensor, const char *kind,
 	int rc = mqtt_publish_sensor(a->s->mqtt, sensor, kind, json, len, 1, retained);
 	if (rc) {
 		metrics_add(a->m_pub_failed, 1);
-		log_every_msg(
-		    &a->le_pub, ALERTER_LOG_EVERY_MS, LOG_LVL_WARN,
-		    "cannot publish %s/%s/%s (error %d); the broker buffer is full?",
-		    mqtt_root(a->s->mqtt), sensor, kind, rc);
+		log_every_msg(&a->le_pub, ALERTER_LOG_EVERY_MS, LOG_LVL_WARN,
+			      "cannot publish %s/%s/%s (%s); the broker buffer is full?",
+			      mqtt_root(a->s->mqtt), sensor, kind, am_strerror(rc));
 	}
 }
 
@@ -80,13 +77,13 @@ static void alerter__emit(void *ud, const msg_state *st, const msg_alert *al)
 		else
 			log_info(
 			    "STATE %s %s (first verdict, anomaly rate %.2f over %g s)",
-			    st->sensor, msg_state_name(st->state), st->anomaly_rate,
+			    st->sensor, state_name(st->state), st->anomaly_rate,
 			    st->window_s);
 		return;
 	}
 	log_info("STATE %s %s -> %s (anomaly rate %.2f over %g s) alert %s", al->sensor,
-		 msg_state_name(al->from), msg_state_name(al->to), al->anomaly_rate,
-		 st->window_s, al->id);
+		 state_name(al->from), state_name(al->to), al->anomaly_rate, st->window_s,
+		 al->id);
 	if (msg_alert_encode(al, json, sizeof(json), &len, err, sizeof(err))) {
 		log_error("cannot encode alert %s: %s", al->id, err);
 		return;
@@ -95,8 +92,8 @@ static void alerter__emit(void *ud, const msg_state *st, const msg_alert *al)
 	metrics_add(a->m_alerts, 1);
 	if (a->n) {
 		char tr[48];
-		snprintf(tr, sizeof(tr), "%s>%s", msg_state_name(al->from),
-			 msg_state_name(al->to));
+		snprintf(tr, sizeof(tr), "%s>%s", state_name(al->from),
+			 state_name(al->to));
 		switch (notify_alert(a->n, al->sensor, tr, json, len, clock_mono_ms())) {
 		case NOTIFY_LIMITED:
 			log_info(
@@ -147,7 +144,7 @@ static void alerter__prediction(alerter *a, const char *sensor, const mqtt_messa
 		    "%s: not tracked, already tracking %zu sensors (--max-sensors)",
 		    sensor, a->o.tp.max_sensors);
 	else if (rc)
-		log_error("%s: prediction not taken (error %d)", sensor, rc);
+		log_error("%s: prediction not taken (%s)", sensor, am_strerror(rc));
 }
 
 static void alerter__ack(alerter *a, const char *sensor, const mqtt_message *m)
@@ -188,60 +185,54 @@ static void alerter__restore(alerter *a, const char *sensor, const mqtt_message 
 		return;
 	}
 	if (tracker_restore(a->t, &st, clock_mono_ms()) == 0)
-		log_info("restored %s: %s since %.1f%s%s", sensor,
-			 msg_state_name(st.state), st.since,
-			 st.acked ? ", acked by " : "", st.acked ? st.acked_by : "");
+		log_info("restored %s: %s since %.1f%s%s", sensor, state_name(st.state),
+			 st.since, st.acked ? ", acked by " : "",
+			 st.acked ? st.acked_by : "");
 }
 
 /* {root}/_svc/{service}/{instance}/status: say what a scorer going away
  * means for the sensors it scored (they will go STALE on their own). */
-static void alerter__status(alerter *a, const mqtt_message *m)
+static void alerter__status(alerter *a, const topic_ref *t, const mqtt_message *m)
 {
-	const char *rest = m->topic + strlen(a->svc_prefix);
-	const char *slash = strchr(rest, '/');
-	cJSON *j, *state;
+	msg_status st;
+	char err[MSG_ERR_MAX];
 
-	if (!slash || strncmp(rest, "scorer/", 7) != 0 || m->len == 0 ||
-	    m->len > ALERTER_STATUS_MAX)
+	if (strcmp(t->service, "scorer") != 0 ||
+	    msg_status_decode(m->payload, m->len, &st, err, sizeof(err)) != 0)
 		return;
-	j = cJSON_ParseWithLength(m->payload, m->len);
-	state = j ? cJSON_GetObjectItemCaseSensitive(j, "state") : NULL;
-	if (cJSON_IsString(state) && strcmp(state->valuestring, "offline") == 0)
-		log_warn(
-		    "scorer %.*s is offline: its sensors go STALE after %g s without "
-		    "predictions",
-		    (int)(strlen(slash + 1) - strlen("/status")), slash + 1,
-		    a->o.tp.stale_s);
-	else if (cJSON_IsString(state) && strcmp(state->valuestring, "online") == 0)
-		log_info("scorer %.*s is online",
-			 (int)(strlen(slash + 1) - strlen("/status")), slash + 1);
-	cJSON_Delete(j);
+	if (!st.online)
+		log_warn("scorer %s is offline: its sensors go STALE after %g s without "
+			 "predictions",
+			 t->instance, a->o.tp.stale_s);
+	else
+		log_info("scorer %s is online", t->instance);
 }
 
 static int alerter__handle(void *ud, const mqtt_message *m)
 {
 	alerter *a = ud;
-	char sensor[MSG_SENSOR_MAX + 1];
-	const char *kind;
+	topic_ref t;
 
-	if (strncmp(m->topic, a->svc_prefix, strlen(a->svc_prefix)) == 0) {
-		size_t tl = strlen(m->topic);
-		if (tl > 7 && strcmp(m->topic + tl - 7, "/status") == 0)
-			alerter__status(a, m);
-		return 0;
-	}
-	kind = msg_topic_split(m->topic, mqtt_root(a->s->mqtt), sensor);
-	if (!kind) {
+	switch (topic_parse(m->topic, mqtt_root(a->s->mqtt), &t)) {
+	case TOPIC_PREDICTION:
+		alerter__prediction(a, t.sensor, m);
+		break;
+	case TOPIC_ACK:
+		alerter__ack(a, t.sensor, m);
+		break;
+	case TOPIC_STATE:
+		alerter__restore(a, t.sensor, m);
+		break;
+	case TOPIC_SVC_STATUS:
+		alerter__status(a, &t, m);
+		break;
+	case TOPIC_NONE:
 		alerter__bad(a, m->topic,
 			     "not {root}/{sensor}/{kind} with a valid sensor id");
-		return 0;
+		break;
+	default:
+		break;
 	}
-	if (strcmp(kind, "prediction") == 0)
-		alerter__prediction(a, sensor, m);
-	else if (strcmp(kind, "ack") == 0)
-		alerter__ack(a, sensor, m);
-	else if (strcmp(kind, "state") == 0)
-		alerter__restore(a, sensor, m);
 	return 0;
 }
 
@@ -270,7 +261,6 @@ alerter *alerter_new(svc *s, const alerter_options *o, char *err, size_t errlen)
 	}
 	a->s = s;
 	a->o = *o;
-	snprintf(a->svc_prefix, sizeof(a->svc_prefix), "%s/_svc/", mqtt_root(s->mqtt));
 	a->m_in = metrics_get(m, "predictions_in");
 	a->m_bad = metrics_get(m, "predictions_bad");
 	a->m_order = metrics_get(m, "predictions_out_of_order");
@@ -319,16 +309,18 @@ void alerter_free(alerter *a)
 
 static int alerter__subscribe(alerter *a)
 {
-	static const char *const kinds[] = {"state", "prediction", "ack"};
-	char filter[256];
+	static const enum topic_kind kinds[] = {TOPIC_STATE, TOPIC_PREDICTION, TOPIC_ACK};
+	char filter[TOPIC_MAX];
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		snprintf(filter, sizeof(filter), "%s/+/%s", mqtt_root(a->s->mqtt),
-			 kinds[i]);
-		if (mqtt_subscribe(a->s->mqtt, filter, 1))
+		if (topic_filter(filter, sizeof(filter), mqtt_root(a->s->mqtt), kinds[i],
+				 NULL) < 0 ||
+		    mqtt_subscribe(a->s->mqtt, filter, 1))
 			return -1;
 	}
-	snprintf(filter, sizeof(filter), "%s/_svc/+/+/status", mqtt_root(a->s->mqtt));
+	if (topic_filter(filter, sizeof(filter), mqtt_root(a->s->mqtt), TOPIC_SVC_STATUS,
+			 NULL) < 0)
+		return -1;
 	return mqtt_subscribe(a->s->mqtt, filter, 1) ? -1 : 0;
 }
 

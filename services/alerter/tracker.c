@@ -1,10 +1,14 @@
 /* tracker — per-sensor states for the alerter (see tracker.h). Sensors live
- * in an array of heap records found through an open-addressing hash of
- * their names (no deletion: a sensor, once seen, is tracked until exit, and
- * max_sensors bounds the memory). Every path that may change what is
- * published ends in tracker__settle(), the one place that compares the
- * wanted state with the published one and emits state + alert. */
+ * in an array of heap records, in the order they were first seen (the
+ * order start-up and STALE ticks emit in), found by name through the keyed
+ * table of common/table.h (no deletion: a sensor, once seen, is tracked
+ * until exit, and max_sensors bounds the memory). Every path that may
+ * change what is published ends in tracker__settle(), the one place that
+ * compares the wanted state with the published one and emits state +
+ * alert. */
 #include "tracker.h"
+
+#include "table.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -28,10 +32,9 @@ struct tracker {
 	tracker_params p;
 	tracker_emit_fn emit;
 	void *ud;
-	tracker_sensor **s;
+	tracker_sensor **s; /* max_sensors slots, n used, in arrival order */
 	size_t n;
-	size_t *hash; /* index + 1; 0 = empty slot */
-	size_t hcap;  /* power of two, >= 2 * max_sensors */
+	table idx; /* name -> tracker_sensor */
 	int started;
 	uint64_t seq;
 	tracker_stats st;
@@ -44,27 +47,14 @@ void tracker_params_default(tracker_params *p)
 	p->max_sensors = 1024;
 }
 
-static enum msg_state_kind tracker__kind(state_kind k)
+static const char *tracker__severity(state_kind k)
 {
 	switch (k) {
 	case STATE_FAILURE:
-		return MSG_STATE_FAILURE;
-	case STATE_STALE:
-		return MSG_STATE_STALE;
-	case STATE_OK:
-		break;
-	}
-	return MSG_STATE_OK;
-}
-
-static const char *tracker__severity(enum msg_state_kind k)
-{
-	switch (k) {
-	case MSG_STATE_FAILURE:
 		return "critical";
-	case MSG_STATE_STALE:
+	case STATE_STALE:
 		return "warning";
-	case MSG_STATE_OK:
+	case STATE_OK:
 		break;
 	}
 	return "info";
@@ -91,12 +81,9 @@ tracker *tracker_new(const tracker_params *p, tracker_emit_fn emit, void *ud, ch
 	t->p = *p;
 	t->emit = emit;
 	t->ud = ud;
-	t->hcap = 16;
-	while (t->hcap < 2 * p->max_sensors)
-		t->hcap *= 2;
-	t->hash = calloc(t->hcap, sizeof(*t->hash));
+	table_init(&t->idx);
 	t->s = calloc(p->max_sensors, sizeof(*t->s));
-	if (!t->hash || !t->s)
+	if (!t->s)
 		goto nomem;
 	return t;
 nomem:
@@ -114,39 +101,18 @@ void tracker_free(tracker *t)
 		free(t->s[i]);
 	}
 	free(t->s);
-	free(t->hash);
+	table_cleanup(&t->idx, NULL);
 	free(t);
-}
-
-/* FNV-1a: short keys, no adversary who gains from collisions beyond the
- * max_sensors cap. */
-static size_t tracker__hash(const char *k)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *k; k++)
-		h = (h ^ (unsigned char)*k) * 1099511628211ULL;
-	return (size_t)h;
-}
-
-/* The sensor's hash slot: where it is, or the empty slot it would take. */
-static size_t tracker__slot(const tracker *t, const char *name)
-{
-	size_t i = tracker__hash(name) & (t->hcap - 1);
-	while (t->hash[i] && strcmp(t->s[t->hash[i] - 1]->name, name) != 0)
-		i = (i + 1) & (t->hcap - 1);
-	return i;
 }
 
 static tracker_sensor *tracker__find(const tracker *t, const char *name)
 {
-	size_t i = tracker__slot(t, name);
-	return t->hash[i] ? t->s[t->hash[i] - 1] : NULL;
+	return table_get(&t->idx, name);
 }
 
 /* Find or create. *rc gets AM_EFULL / AM_ENOMEM on NULL. */
 static tracker_sensor *tracker__get(tracker *t, const char *name, int64_t now_ms, int *rc)
 {
-	size_t i;
 	tracker_sensor *s;
 	char err[128];
 
@@ -154,9 +120,9 @@ static tracker_sensor *tracker__get(tracker *t, const char *name, int64_t now_ms
 		*rc = AM_EINVAL;
 		return NULL;
 	}
-	i = tracker__slot(t, name);
-	if (t->hash[i])
-		return t->s[t->hash[i] - 1];
+	s = tracker__find(t, name);
+	if (s)
+		return s;
 	if (t->n == t->p.max_sensors) {
 		t->st.refused++;
 		*rc = AM_EFULL;
@@ -170,8 +136,13 @@ static tracker_sensor *tracker__get(tracker *t, const char *name, int64_t now_ms
 	}
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->last_rx_ms = now_ms;
+	if (table_put(&t->idx, s->name, s)) {
+		state_cleanup(&s->m);
+		free(s);
+		*rc = AM_ENOMEM;
+		return NULL;
+	}
 	t->s[t->n++] = s;
-	t->hash[i] = t->n;
 	return s;
 }
 
@@ -186,16 +157,16 @@ static double tracker__rate(const tracker_sensor *s)
  * is evidence for one, else nothing yet. when: UNIX seconds of the event. */
 static void tracker__settle(tracker *t, tracker_sensor *s, double when)
 {
-	enum msg_state_kind want;
+	state_kind want;
 	msg_alert al;
 	int alert;
 
 	if (!t->started)
 		return;
 	if (s->stale)
-		want = MSG_STATE_STALE;
+		want = STATE_STALE;
 	else if (s->evidence)
-		want = tracker__kind(state_get(&s->m));
+		want = state_get(&s->m);
 	else
 		return;
 	if (s->published && s->pub.state == want) {
@@ -204,7 +175,7 @@ static void tracker__settle(tracker *t, tracker_sensor *s, double when)
 		s->dirty = 0;
 		return;
 	}
-	alert = s->published || want == MSG_STATE_FAILURE;
+	alert = s->published || want == STATE_FAILURE;
 	if (!isfinite(when) || when < 0.0)
 		when = 0.0;
 	memset(&al, 0, sizeof(al));
@@ -214,7 +185,7 @@ static void tracker__settle(tracker *t, tracker_sensor *s, double when)
 			 (long long)floor(when), (unsigned long long)t->seq);
 		snprintf(al.sensor, sizeof(al.sensor), "%s", s->name);
 		al.t = when;
-		al.from = s->published ? s->pub.state : MSG_STATE_OK;
+		al.from = s->published ? s->pub.state : STATE_OK;
 		al.to = want;
 		snprintf(al.severity, sizeof(al.severity), "%s", tracker__severity(want));
 		al.anomaly_rate = tracker__rate(s);
@@ -248,16 +219,16 @@ int tracker_restore(tracker *t, const msg_state *st, int64_t now_ms)
 	s->pub.sensor[MSG_SENSOR_MAX] = '\0';
 	s->published = 1;
 	switch (st->state) {
-	case MSG_STATE_STALE:
+	case STATE_STALE:
 		s->stale = 1;
 		s->evidence = 0;
 		break;
-	case MSG_STATE_FAILURE:
+	case STATE_FAILURE:
 		state_set(&s->m, STATE_FAILURE, st->since, NULL);
 		s->stale = 0;
 		s->evidence = 1;
 		break;
-	case MSG_STATE_OK:
+	case STATE_OK:
 		state_set(&s->m, STATE_OK, st->since, NULL);
 		s->stale = 0;
 		s->evidence = 1;

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "store.h"
+#include "text.h"
 
 #include <errno.h>
 #include <math.h>
@@ -97,7 +98,7 @@ int export_main(int argc, char **argv)
 		fprintf(stderr, "archiver export: %s\n", err);
 		return 2;
 	}
-	if (!sensor || !msg_sensor_valid(sensor)) {
+	if (!sensor || !text_sensor_valid(sensor)) {
 		fprintf(stderr, "archiver export: --sensor must be a sensor id "
 				"([A-Za-z0-9._-]{1,64})\n");
 		code = 2;

@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "topic.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -180,15 +181,17 @@ static msg_raw intake__raw;
  * when the batch failed (already handled). */
 static int intake__one(intake *in, const spool_record *r, double now)
 {
-	char sensor[MSG_SENSOR_MAX + 1], err[256];
-	const char *kind = msg_topic_split(r->topic, in->o.root, sensor);
+	char err[256];
+	topic_ref t;
+	enum topic_kind kind = topic_parse(r->topic, in->o.root, &t);
+	const char *sensor = t.sensor;
 	int rc = 0, dup = 0;
 
-	if (!kind) {
+	if (kind == TOPIC_NONE) {
 		intake__malformed(in, r->topic, "unexpected topic");
 		return 0;
 	}
-	if (!strcmp(kind, "raw")) {
+	if (kind == TOPIC_RAW) {
 		if (msg_raw_decode(r->payload, r->len, &intake__raw, err, sizeof(err))) {
 			intake__malformed(in, r->topic, err);
 			return 0;
@@ -210,7 +213,7 @@ static int intake__one(intake *in, const spool_record *r, double now)
 				log_every_msg(&intake__log_db, INTAKE_LOG_MS,
 					      LOG_LVL_ERROR, "%s", err);
 		}
-	} else if (!strcmp(kind, "prediction")) {
+	} else if (kind == TOPIC_PREDICTION) {
 		msg_prediction p;
 		if (msg_prediction_decode(r->payload, r->len, &p, err, sizeof(err))) {
 			intake__malformed(in, r->topic, err);
@@ -218,7 +221,7 @@ static int intake__one(intake *in, const spool_record *r, double now)
 		}
 		if (in->st)
 			rc = store_put_prediction(in->st, &p, err, sizeof(err));
-	} else if (!strcmp(kind, "alert")) {
+	} else if (kind == TOPIC_ALERT) {
 		msg_alert a;
 		if (msg_alert_decode(r->payload, r->len, &a, err, sizeof(err))) {
 			intake__malformed(in, r->topic, err);

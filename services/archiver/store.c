@@ -455,9 +455,9 @@ int store_put_prediction(store *s, const msg_prediction *p, char *err, size_t er
 
 /* State names as the contract writes them (kept here so that the store does
  * not need the codec). */
-static const char *store__state(enum msg_state_kind k)
+static const char *store__state(state_kind k)
 {
-	return k == MSG_STATE_OK ? "OK" : k == MSG_STATE_FAILURE ? "FAILURE" : "STALE";
+	return k == STATE_OK ? "OK" : k == STATE_FAILURE ? "FAILURE" : "STALE";
 }
 
 int store_put_alert(store *s, const msg_alert *a, char *err, size_t errlen)

@@ -7,6 +7,8 @@
  * and the caller retries with backoff. */
 #include "source.h"
 
+#include "text.h"
+
 #include <bluetooth/bluetooth.h>
 #include <bluetooth/rfcomm.h>
 #include <ctype.h>
@@ -132,7 +134,7 @@ int source_parse(const char *spec, int index, src_spec *out, char *err, size_t e
 	hash = strrchr(body, '#');
 	if (hash) {
 		*hash = '\0';
-		if (!msg_sensor_valid(hash + 1)) {
+		if (!text_sensor_valid(hash + 1)) {
 			snprintf(
 			    err, errlen,
 			    "source '%s': sensor id '%s' must match [A-Za-z0-9._-]{1,64}",

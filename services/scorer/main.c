@@ -80,7 +80,9 @@ int main(int argc, char **argv)
 	char *group = NULL;
 	double max_age_s, max_gap_s;
 	long batch_max, tick_ms, check_ms, max_sensors, max_payload;
-	char err[512], topic[512], grp[256];
+	char err[512], topic[512], grp[512];
+	msg_group g;
+	size_t len;
 	scorer_opts o;
 	int rc, exit_code = 1;
 	int64_t next_check, next_gauges;
@@ -153,10 +155,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* membership first, so the split is known before data flows */
-	snprintf(topic, sizeof(topic), "%s/group", mqtt_svc_prefix(sm.s.mqtt));
-	snprintf(grp, sizeof(grp), "{\"v\":1,\"group\":\"%s\"}", group);
-	if (strpbrk(group, "\"\\") ||
-	    mqtt_publish(sm.s.mqtt, topic, grp, strlen(grp), 1, 1)) {
+	snprintf(g.group, sizeof(g.group), "%s", group);
+	rc = topic_svc(topic, sizeof(topic), sm.s.root, p.name, o.self, TOPIC_SVC_GROUP);
+	if (rc < 0 || msg_group_encode(&g, grp, sizeof(grp), &len, err, sizeof(err)) ||
+	    mqtt_publish(sm.s.mqtt, topic, grp, len, 1, 1)) {
 		log_error("--group '%s': cannot announce the group", group);
 		goto out;
 	}
@@ -213,7 +215,7 @@ int main(int argc, char **argv)
 	log_info("stopping");
 	scorer_flush(sm.core);
 	/* leave the group cleanly: the others take over our sensors now */
-	snprintf(topic, sizeof(topic), "%s/group", mqtt_svc_prefix(sm.s.mqtt));
+	topic_svc(topic, sizeof(topic), sm.s.root, p.name, o.self, TOPIC_SVC_GROUP);
 	mqtt_publish(sm.s.mqtt, topic, "", 0, 1, 1);
 	exit_code = 0;
 out:

@@ -1,20 +1,14 @@
 /* partition — rendezvous hashing over the live members of a scorer group
- * (see partition.h). The weight is FNV-1a over "member\0key" finished with
- * the splitmix64 mixer: FNV alone clusters for ids that differ only in
- * their last characters (arm1, arm2, ...), the mixer spreads them. */
+ * (see partition.h). The weight is FNV-1a (table_hash, the tree's one
+ * string hash) over "member\xffkey" finished with the splitmix64 mixer: FNV
+ * alone clusters for ids that differ only in their last characters (arm1,
+ * arm2, ...), the mixer spreads them. */
 #include "partition.h"
+
+#include "table.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t part__fnv(uint64_t h, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		h ^= *p;
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
 
 static uint64_t part__mix(uint64_t z)
 {
@@ -26,10 +20,9 @@ static uint64_t part__mix(uint64_t z)
 
 uint64_t part_weight(const char *member, const char *key)
 {
-	uint64_t h = part__fnv(0xcbf29ce484222325ull, member);
-	h ^= 0xff; /* separator: ("ab","c") and ("a","bc") differ */
-	h *= 0x100000001b3ull;
-	return part__mix(part__fnv(h, key));
+	uint64_t h = table_hash(TABLE_HASH_INIT, member);
+	h = table_hash(h, "\xff"); /* separator: ("ab","c") and ("a","bc") differ */
+	return part__mix(table_hash(h, key));
 }
 
 int part_owner(const char *const *members, size_t n, const char *key)

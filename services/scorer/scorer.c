@@ -2,11 +2,12 @@
  * messages, the sensor table, batching per model and publishing.
  *
  * Design notes.
- *  - A sensor this scorer does not own costs a hash lookup and nothing
- *    more: its payload is not even parsed. Ownership is cached per sensor
- *    with the partition epoch and recomputed when membership changes; a
- *    sensor that moves away drops its window, one that arrives starts
- *    empty, so a window is never made of two scorers' halves.
+ *  - A sensor this scorer does not own costs a lookup in the sensor table
+ *    (common/table.h) and nothing more: its payload is not even parsed.
+ *    Ownership is cached per sensor with the partition epoch and
+ *    recomputed when membership changes; a sensor that moves away drops
+ *    its window, one that arrives starts empty, so a window is never made
+ *    of two scorers' halves.
  *  - Windows are copied into their model's batch as they complete; stale
  *    ones (last sample older than max_age_s) are skipped before any copy.
  *  - Latency percentiles come from a log-linear histogram (16 sub-buckets
@@ -17,9 +18,10 @@
 #include "log.h"
 #include "msg.h"
 #include "partition.h"
+#include "table.h"
+#include "topic.h"
 #include "window.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,15 +66,11 @@ typedef struct sc_counters {
 } sc_counters;
 
 struct scorer {
-	char root[MSG_NAME_MAX * 2];
-	size_t root_len;
-	char svc_prefix[MSG_NAME_MAX * 2 + 16]; /* "{root}/_svc/scorer/" */
+	char root[TOPIC_ROOT_MAX + 1];
 	scorer_opts o;
 	model_map *mm;
 	part_set part;
-	/* sensor table: open addressing, linear probing, power-of-two size */
-	sc_sensor **tab;
-	size_t tab_cap, n_sensors;
+	table sensors; /* id -> sc_sensor (owned) */
 	sc_batch b[MODELS_MAX_SLOTS];
 	msg_raw raw;
 	/* context of the message being fed, for the emit callback */
@@ -89,16 +87,6 @@ struct scorer {
 };
 
 /* ---- small helpers -------------------------------------------------------- */
-
-static uint64_t sc__hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		h ^= *p;
-		h *= 0x100000001b3ull;
-	}
-	return h ^ (h >> 29);
-}
 
 static size_t sc__hist_bucket(uint64_t us)
 {
@@ -182,7 +170,7 @@ scorer *scorer_new(const scorer_opts *o, model_map *mm, metrics *m, scorer_publi
 	scorer *sc;
 	size_t rl = o->root ? strlen(o->root) : 0;
 
-	if (rl == 0 || rl >= MSG_NAME_MAX * 2 || !pub || o->batch_max == 0 ||
+	if (rl == 0 || rl > TOPIC_ROOT_MAX || !pub || o->batch_max == 0 ||
 	    o->max_sensors == 0 || mm->n_slots == 0) {
 		snprintf(err, errlen,
 			 "scorer: bad options (root, batch, sensors or models)");
@@ -194,8 +182,6 @@ scorer *scorer_new(const scorer_opts *o, model_map *mm, metrics *m, scorer_publi
 		return NULL;
 	}
 	memcpy(sc->root, o->root, rl + 1);
-	sc->root_len = rl;
-	snprintf(sc->svc_prefix, sizeof(sc->svc_prefix), "%s/_svc/scorer/", o->root);
 	sc->o = *o;
 	sc->o.root = sc->root;
 	sc->mm = mm;
@@ -209,13 +195,7 @@ scorer *scorer_new(const scorer_opts *o, model_map *mm, metrics *m, scorer_publi
 	}
 	sc->o.self = sc->part.self;
 	sc->o.group = sc->part.group;
-	sc->tab_cap = 1024;
-	sc->tab = calloc(sc->tab_cap, sizeof(*sc->tab));
-	if (!sc->tab) {
-		snprintf(err, errlen, "scorer: out of memory");
-		free(sc);
-		return NULL;
-	}
+	table_init(&sc->sensors);
 	msg_raw_init(&sc->raw);
 	sc__counters(sc, m);
 	metrics_set(sc->c.members, 1);
@@ -231,16 +211,18 @@ static void sc__batch_cleanup(sc_batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
+static void sc__sensor_free(void *v)
+{
+	sc_sensor *s = v;
+	win_stream_cleanup(&s->ws);
+	free(s);
+}
+
 void scorer_free(scorer *sc)
 {
 	if (!sc)
 		return;
-	for (size_t i = 0; i < sc->tab_cap; i++)
-		if (sc->tab[i]) {
-			win_stream_cleanup(&sc->tab[i]->ws);
-			free(sc->tab[i]);
-		}
-	free(sc->tab);
+	table_cleanup(&sc->sensors, sc__sensor_free);
 	for (size_t i = 0; i < MODELS_MAX_SLOTS; i++)
 		sc__batch_cleanup(&sc->b[i]);
 	msg_raw_cleanup(&sc->raw);
@@ -249,45 +231,15 @@ void scorer_free(scorer *sc)
 
 /* ---- sensor table ---------------------------------------------------------- */
 
-static int sc__grow(scorer *sc)
-{
-	size_t cap = sc->tab_cap * 2;
-	sc_sensor **t = calloc(cap, sizeof(*t));
-	if (!t)
-		return -1;
-	for (size_t i = 0; i < sc->tab_cap; i++) {
-		sc_sensor *s = sc->tab[i];
-		size_t j;
-		if (!s)
-			continue;
-		for (j = sc__hash(s->id) & (cap - 1); t[j]; j = (j + 1) & (cap - 1))
-			;
-		t[j] = s;
-	}
-	free(sc->tab);
-	sc->tab = t;
-	sc->tab_cap = cap;
-	return 0;
-}
-
 /* The sensor named id, created if new; NULL over the cap or out of memory. */
 static sc_sensor *sc__sensor(scorer *sc, const char *id)
 {
-	size_t j, mask = sc->tab_cap - 1;
-	sc_sensor *s;
+	sc_sensor *s = table_get(&sc->sensors, id);
 
-	for (j = sc__hash(id) & mask; sc->tab[j]; j = (j + 1) & mask)
-		if (strcmp(sc->tab[j]->id, id) == 0)
-			return sc->tab[j];
-	if (sc->n_sensors >= sc->o.max_sensors)
+	if (s)
+		return s;
+	if (table_count(&sc->sensors) >= sc->o.max_sensors)
 		return NULL;
-	if (2 * (sc->n_sensors + 1) > sc->tab_cap) {
-		if (sc__grow(sc))
-			return NULL;
-		mask = sc->tab_cap - 1;
-		for (j = sc__hash(id) & mask; sc->tab[j]; j = (j + 1) & mask)
-			;
-	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
@@ -297,9 +249,11 @@ static sc_sensor *sc__sensor(scorer *sc, const char *id)
 	s->owned = part_is_mine(&sc->part, id);
 	win_stream_init(&s->ws);
 	s->ws.max_gap_s = sc->o.max_gap_s;
-	sc->tab[j] = s;
-	sc->n_sensors++;
-	metrics_set(sc->c.known, (int64_t)sc->n_sensors);
+	if (table_put(&sc->sensors, s->id, s)) {
+		sc__sensor_free(s);
+		return NULL;
+	}
+	metrics_set(sc->c.known, (int64_t)table_count(&sc->sensors));
 	return s;
 }
 
@@ -499,7 +453,7 @@ static void sc__on_raw(scorer *sc, const char *id, const void *payload, size_t l
 		log_every_msg(
 		    &sc->le_cap, SC_LOG_EVERY_MS, LOG_LVL_WARN,
 		    "sensor %s ignored: already tracking %zu sensors (--max-sensors)", id,
-		    sc->n_sensors);
+		    table_count(&sc->sensors));
 		return;
 	}
 	sc__ownership(sc, s);
@@ -539,40 +493,30 @@ static void sc__on_raw(scorer *sc, const char *id, const void *payload, size_t l
  * moved away stop holding memory even if they fall silent. */
 static void sc__membership_changed(scorer *sc)
 {
+	size_t pos = 0;
+	void *s;
+
 	metrics_set(sc->c.members, (int64_t)sc->part.n_live);
-	for (size_t i = 0; i < sc->tab_cap; i++)
-		if (sc->tab[i])
-			sc__ownership(sc, sc->tab[i]);
+	while (table_next(&sc->sensors, &pos, NULL, &s))
+		sc__ownership(sc, s);
 }
 
-/* {root}/_svc/scorer/{instance}/status or .../group. */
-static void sc__on_member(scorer *sc, const char *rest, const void *payload, size_t len)
+/* {root}/_svc/scorer/{instance}/status or .../group. A payload that does
+ * not decode reads as "offline" / "no group": the member drops out. */
+static void sc__on_member(scorer *sc, const topic_ref *t, const void *payload, size_t len)
 {
-	char inst[PART_ID_MAX + 1];
-	const char *slash = strchr(rest, '/');
-	const char *kind;
-	cJSON *j = NULL;
-	const cJSON *f;
+	char err[MSG_ERR_MAX];
 	int changed = 0;
 
-	if (!slash || slash == rest || (size_t)(slash - rest) > PART_ID_MAX)
-		return;
-	memcpy(inst, rest, (size_t)(slash - rest));
-	inst[slash - rest] = '\0';
-	kind = slash + 1;
-	if (len > 0 && len < 4096)
-		j = cJSON_ParseWithLength(payload, len);
-	if (strcmp(kind, "status") == 0) {
-		f = j ? cJSON_GetObjectItemCaseSensitive(j, "state") : NULL;
-		changed = part_set_status(&sc->part, inst,
-					  cJSON_IsString(f) &&
-					      strcmp(f->valuestring, "online") == 0);
-	} else if (strcmp(kind, "group") == 0) {
-		f = j ? cJSON_GetObjectItemCaseSensitive(j, "group") : NULL;
-		changed = part_set_group(&sc->part, inst,
-					 cJSON_IsString(f) ? f->valuestring : NULL);
+	if (t->kind == TOPIC_SVC_STATUS) {
+		msg_status st;
+		int ok = msg_status_decode(payload, len, &st, err, sizeof(err)) == 0;
+		changed = part_set_status(&sc->part, t->instance, ok && st.online);
+	} else {
+		msg_group g;
+		int ok = msg_group_decode(payload, len, &g, err, sizeof(err)) == 0;
+		changed = part_set_group(&sc->part, t->instance, ok ? g.group : NULL);
 	}
-	cJSON_Delete(j);
 	if (changed) {
 		log_info("scorer group '%s': %zu live member(s) now; sensors re-split",
 			 sc->part.group, sc->part.n_live);
@@ -583,17 +527,20 @@ static void sc__on_member(scorer *sc, const char *rest, const void *payload, siz
 void scorer_handle(scorer *sc, const char *topic, const void *payload, size_t len,
 		   int64_t arrival_ns)
 {
-	size_t pl = strlen(sc->svc_prefix);
-	char sensor[MSG_SENSOR_MAX + 1];
-	const char *kind;
+	topic_ref t;
 
-	if (strncmp(topic, sc->svc_prefix, pl) == 0) {
-		sc__on_member(sc, topic + pl, payload, len);
-		return;
+	switch (topic_parse(topic, sc->root, &t)) {
+	case TOPIC_RAW:
+		sc__on_raw(sc, t.sensor, payload, len, arrival_ns);
+		break;
+	case TOPIC_SVC_STATUS:
+	case TOPIC_SVC_GROUP:
+		if (strcmp(t.service, "scorer") == 0)
+			sc__on_member(sc, &t, payload, len);
+		break;
+	default:
+		break;
 	}
-	kind = msg_topic_split(topic, sc->root, sensor);
-	if (kind && strcmp(kind, "raw") == 0)
-		sc__on_raw(sc, sensor, payload, len, arrival_ns);
 }
 
 /* ---- reload and gauges ---------------------------------------------------------- */
@@ -625,10 +572,10 @@ int scorer_reload(scorer *sc, int force, models_report_fn report, void *ud)
 void scorer_update_gauges(scorer *sc, int64_t now_ns, double active_s)
 {
 	int64_t active = 0, owned = 0, horizon = now_ns - (int64_t)(active_s * 1e9);
-	for (size_t i = 0; i < sc->tab_cap; i++) {
-		const sc_sensor *s = sc->tab[i];
-		if (!s)
-			continue;
+	size_t pos = 0;
+	void *v;
+	while (table_next(&sc->sensors, &pos, NULL, &v)) {
+		const sc_sensor *s = v;
 		if (s->owned)
 			owned++;
 		if (s->last_ns && s->last_ns >= horizon)

@@ -482,7 +482,7 @@ static size_t states_of(fixture *f, const char *sensor, size_t *not_ok, msg_stat
 		if (strcmp(m.topic, topic) == 0) {
 			assert_int_equal(
 			    msg_state_decode(m.payload, m.len, &st, err, sizeof err), 0);
-			*not_ok += st.state != MSG_STATE_OK;
+			*not_ok += st.state != STATE_OK;
 			*last = st;
 			k++;
 		}
@@ -572,13 +572,13 @@ static void test_prefail_alerts_normal_silent(void **state)
 	n_al = alerts_of(f, "arm1", al, MAX_ALERTS);
 	for (size_t i = 0; i < n_al; i++) {
 		double rt = stream_rec_time(&s[0], &hw, al[i].t);
-		assert_true(al[i].to != MSG_STATE_STALE && al[i].from != MSG_STATE_STALE);
-		if (al[i].to == MSG_STATE_FAILURE) {
-			assert_int_equal(al[i].from, MSG_STATE_OK);
+		assert_true(al[i].to != STATE_STALE && al[i].from != STATE_STALE);
+		if (al[i].to == STATE_FAILURE) {
+			assert_int_equal(al[i].from, STATE_OK);
 			assert_true(n_fail == 0 || isfinite(fail[n_fail - 1].end));
 			fail[n_fail++] = (interval){rt, INFINITY};
 		} else {
-			assert_int_equal(al[i].from, MSG_STATE_FAILURE);
+			assert_int_equal(al[i].from, STATE_FAILURE);
 			assert_true(n_fail > 0 && isinf(fail[n_fail - 1].end));
 			fail[n_fail - 1].end = rt;
 		}
@@ -641,14 +641,14 @@ static void test_prefail_alerts_normal_silent(void **state)
 	n_st = states_of(f, "arm1", &not_ok, &last);
 	assert_true(n_st > 0 && not_ok > 0);
 	assert_int_equal(last.state, n_fail > 0 && isinf(fail[n_fail - 1].end)
-					 ? MSG_STATE_FAILURE
-					 : MSG_STATE_OK);
+					 ? STATE_FAILURE
+					 : STATE_OK);
 
 	/* arm2, the normal recording: verdicts, all OK, and no alert at all */
 	n_al = alerts_of(f, "arm2", al, MAX_ALERTS);
 	for (size_t i = 0; i < n_al; i++)
 		fprintf(stderr, "arm2 alert %s -> %s at %.1f s, rate %.2f\n",
-			msg_state_name(al[i].from), msg_state_name(al[i].to),
+			state_name(al[i].from), state_name(al[i].to),
 			stream_rec_time(&s[1], &hw, al[i].t), al[i].anomaly_rate);
 	assert_int_equal(n_al, 0);
 	n_st = states_of(f, "arm2", &not_ok, &last);

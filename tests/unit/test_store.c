@@ -49,8 +49,8 @@ static void test_duplicates(void **state)
 	msg_alert a = {.id = "arm1-1",
 		       .sensor = "arm1",
 		       .t = T_BASE,
-		       .from = MSG_STATE_OK,
-		       .to = MSG_STATE_FAILURE,
+		       .from = STATE_OK,
+		       .to = STATE_FAILURE,
 		       .severity = "critical",
 		       .anomaly_rate = 0.6};
 	for (int i = 0; i < 2; i++) {

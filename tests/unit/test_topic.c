@@ -162,9 +162,74 @@ static void test_text_rules(void **state)
 	assert_false(topic_name_valid("factory/\xed\xa0\x80"));
 }
 
+/* ---- moved from test_msg.c with msg_sensor_valid / msg_topic_split ---- */
+
+static void test_sensor_valid(void **state)
+{
+	char s65[66], s64[65];
+	(void)state;
+	memset(s65, 'a', 65);
+	s65[65] = '\0';
+	memcpy(s64, s65, 64);
+	s64[64] = '\0';
+	assert_true(text_sensor_valid("arm1-lpms"));
+	assert_true(text_sensor_valid("A.b_c-9"));
+	assert_true(text_sensor_valid("x"));
+	assert_true(text_sensor_valid(s64));
+	assert_false(text_sensor_valid(s65));
+	assert_false(text_sensor_valid(""));
+	assert_false(text_sensor_valid(NULL));
+	assert_false(text_sensor_valid("a/b"));
+	assert_false(text_sensor_valid("a+"));
+	assert_false(text_sensor_valid("#"));
+	assert_false(text_sensor_valid("a b"));
+	assert_false(text_sensor_valid("caf\xc3\xa9"));
+	assert_false(text_sensor_valid("a\n"));
+}
+
+static void test_topic_split(void **state)
+{
+	char topic[200];
+	topic_ref r;
+	(void)state;
+
+	assert_int_equal(topic_parse("factory/arm1-lpms/raw", "factory", &r), TOPIC_RAW);
+	assert_string_equal(r.sensor, "arm1-lpms");
+	assert_int_equal(topic_parse("plant/a/arm1/ack", "plant/a", &r), TOPIC_ACK);
+	assert_string_equal(r.sensor, "arm1");
+	assert_int_equal(topic_parse("arm1/state", "", &r), TOPIC_STATE);
+	assert_string_equal(r.sensor, "arm1");
+
+	assert_int_equal(topic_parse("other/arm1/raw", "factory", &r), TOPIC_NONE);
+	assert_string_equal(r.sensor, "");
+	assert_int_equal(topic_parse("factoryX/arm1/raw", "factory", &r), TOPIC_NONE);
+	assert_int_equal(topic_parse("factory/arm1", "factory", &r), TOPIC_NONE);
+	assert_int_equal(topic_parse("factory/arm1/", "factory", &r), TOPIC_NONE);
+	assert_int_equal(topic_parse("factory//raw", "factory", &r), TOPIC_NONE);
+	assert_int_equal(topic_parse("factory/a b/raw", "factory", &r), TOPIC_NONE);
+	/* a service topic is not a sensor's */
+	assert_false(topic_kind_is_sensor(
+	    topic_parse("factory/_svc/scorer/1/status", "factory", &r)));
+	assert_string_equal(r.sensor, "");
+	assert_int_equal(topic_parse("factory/arm1/raw/x", "factory", &r), TOPIC_NONE);
+	assert_int_equal(topic_parse(NULL, "factory", &r), TOPIC_NONE);
+	memset(topic, 0, sizeof(topic));
+	memcpy(topic, "factory/", 8);
+	memset(topic + 8, 's', 65);
+	memcpy(topic + 8 + 65, "/raw", 4);
+	assert_int_equal(topic_parse(topic, "factory", &r), TOPIC_NONE);
+	topic[8 + 64] = '/'; /* 64-char sensor, then "//raw": still bad */
+	assert_int_equal(topic_parse(topic, "factory", &r), TOPIC_NONE);
+	memmove(topic + 8 + 64, topic + 8 + 65, 5); /* 64-char sensor + "/raw" */
+	assert_int_equal(topic_parse(topic, "factory", &r), TOPIC_RAW);
+	assert_int_equal(strlen(r.sensor), 64);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sensor_valid),
+	    cmocka_unit_test(test_topic_split),
 	    cmocka_unit_test(test_build_and_parse_sensor_topics),
 	    cmocka_unit_test(test_build_and_parse_svc_topics),
 	    cmocka_unit_test(test_parse_refuses_other_shapes),

@@ -103,7 +103,7 @@ static void test_first_verdict_needs_evidence(void **state)
 	assert_null(tracker_get(t, "m1"));
 	feed(t, "m1", &tt, 1, all_good);
 	assert_int_equal(e.n, 1);
-	assert_int_equal(e.st[0].state, MSG_STATE_OK);
+	assert_int_equal(e.st[0].state, STATE_OK);
 	assert_false(e.has_alert[0]); /* a new machine is presumed OK */
 	assert_string_equal(e.st[0].sensor, "m1");
 	assert_true(e.st[0].window_s == 10.0);
@@ -130,7 +130,7 @@ static void test_default_span_evidence(void **state)
 	assert_int_equal(e.n, 0); /* 40 labels span 7.8 s: no verdict yet */
 	feed(t, "m1", &tt, 200, all_good);
 	assert_int_equal(e.n, 1);
-	assert_int_equal(e.st[0].state, MSG_STATE_OK);
+	assert_int_equal(e.st[0].state, STATE_OK);
 	assert_int_equal(n_alerts(&e), 0);
 	tracker_free(t);
 }
@@ -148,9 +148,9 @@ static void test_sustained_failure_and_recovery(void **state)
 	feed(t, "m1", &tt, 60, all_bad);
 	assert_int_equal(e.n, 2);
 	assert_true(e.has_alert[1]);
-	assert_int_equal(e.st[1].state, MSG_STATE_FAILURE);
-	assert_int_equal(e.al[1].from, MSG_STATE_OK);
-	assert_int_equal(e.al[1].to, MSG_STATE_FAILURE);
+	assert_int_equal(e.st[1].state, STATE_FAILURE);
+	assert_int_equal(e.al[1].from, STATE_OK);
+	assert_int_equal(e.al[1].to, STATE_FAILURE);
 	assert_string_equal(e.al[1].severity, "critical");
 	assert_true(e.al[1].anomaly_rate >= 0.5);
 	/* FAILURE within half the window of sustained anomalies (+1 label) */
@@ -162,8 +162,8 @@ static void test_sustained_failure_and_recovery(void **state)
 
 	feed(t, "m1", &tt, 100, all_good);
 	assert_int_equal(e.n, 3);
-	assert_int_equal(e.st[2].state, MSG_STATE_OK);
-	assert_int_equal(e.al[2].from, MSG_STATE_FAILURE);
+	assert_int_equal(e.st[2].state, STATE_OK);
+	assert_int_equal(e.al[2].from, STATE_FAILURE);
 	assert_string_equal(e.al[2].severity, "info");
 	assert_non_null(strstr(e.al[2].id, "-2"));
 	assert_true(e.al[2].anomaly_rate <= 0.2);
@@ -180,7 +180,7 @@ static void test_isolated_anomalies_never_alert(void **state)
 	feed(t, "m1", &tt, 2000, one_in_ten);
 	feed(t, "m1", &tt, 2000, pair_in_twenty);
 	assert_int_equal(e.n, 1);
-	assert_int_equal(e.st[0].state, MSG_STATE_OK);
+	assert_int_equal(e.st[0].state, STATE_OK);
 	assert_int_equal(n_alerts(&e), 0);
 	tracker_free(t);
 }
@@ -195,8 +195,8 @@ static void test_first_verdict_failure_alerts(void **state)
 	feed(t, "m1", &tt, 10, all_bad);
 	assert_int_equal(e.n, 1);
 	assert_true(e.has_alert[0]);
-	assert_int_equal(e.al[0].from, MSG_STATE_OK);
-	assert_int_equal(e.st[0].state, MSG_STATE_FAILURE);
+	assert_int_equal(e.al[0].from, STATE_OK);
+	assert_int_equal(e.st[0].state, STATE_FAILURE);
 	tracker_free(t);
 }
 
@@ -213,7 +213,7 @@ static void test_stale_and_recovery(void **state)
 	assert_int_equal(tracker_tick(t, last_ms + 4999, 2000.0), 0);
 	assert_int_equal(tracker_tick(t, last_ms + 5000, 2000.0), 1);
 	assert_int_equal(e.n, 2);
-	assert_int_equal(e.st[1].state, MSG_STATE_STALE);
+	assert_int_equal(e.st[1].state, STATE_STALE);
 	assert_true(e.has_alert[1]);
 	assert_string_equal(e.al[1].severity, "warning");
 	assert_true(e.al[1].t == 2000.0);
@@ -226,8 +226,8 @@ static void test_stale_and_recovery(void **state)
 	assert_int_equal(e.n, 2);
 	feed(t, "m1", &tt, 1, all_good);
 	assert_int_equal(e.n, 3);
-	assert_int_equal(e.st[2].state, MSG_STATE_OK);
-	assert_int_equal(e.al[2].from, MSG_STATE_STALE);
+	assert_int_equal(e.st[2].state, STATE_OK);
+	assert_int_equal(e.al[2].from, STATE_STALE);
 	tracker_free(t);
 }
 
@@ -243,13 +243,13 @@ static void test_stale_keeps_hysteresis(void **state)
 	(void)state;
 
 	feed(t, "m1", &tt, 50, all_bad);
-	assert_int_equal(e.st[e.n - 1].state, MSG_STATE_FAILURE);
+	assert_int_equal(e.st[e.n - 1].state, STATE_FAILURE);
 	tracker_tick(t, (int64_t)(tt * 1000.0) + 6000, 2000.0);
-	assert_int_equal(e.st[e.n - 1].state, MSG_STATE_STALE);
+	assert_int_equal(e.st[e.n - 1].state, STATE_STALE);
 	tt += 100;
 	feed(t, "m1", &tt, 50, two_in_five); /* rate 0.4: between exit and enter */
-	assert_int_equal(e.st[e.n - 1].state, MSG_STATE_FAILURE);
-	assert_int_equal(e.al[e.n - 1].from, MSG_STATE_STALE);
+	assert_int_equal(e.st[e.n - 1].state, STATE_FAILURE);
+	assert_int_equal(e.al[e.n - 1].from, STATE_STALE);
 	tracker_free(t);
 }
 
@@ -263,12 +263,12 @@ static void test_new_sensor_silent_goes_stale_quietly(void **state)
 	feed(t, "m1", &tt, 3, all_bad);
 	tracker_tick(t, (int64_t)(tt * 1000.0) + 5000, 2000.0);
 	assert_int_equal(e.n, 1);
-	assert_int_equal(e.st[0].state, MSG_STATE_STALE);
+	assert_int_equal(e.st[0].state, STATE_STALE);
 	assert_false(e.has_alert[0]);
 	tracker_free(t);
 }
 
-static msg_state retained(const char *sensor, enum msg_state_kind k, const char *id)
+static msg_state retained(const char *sensor, state_kind k, const char *id)
 {
 	msg_state st;
 	memset(&st, 0, sizeof(st));
@@ -277,7 +277,7 @@ static msg_state retained(const char *sensor, enum msg_state_kind k, const char 
 	st.since = 900;
 	st.t = 950;
 	st.window_s = 10;
-	st.anomaly_rate = k == MSG_STATE_FAILURE ? 0.8 : 0.0;
+	st.anomaly_rate = k == STATE_FAILURE ? 0.8 : 0.0;
 	snprintf(st.alert_id, sizeof(st.alert_id), "%s", id);
 	return st;
 }
@@ -288,7 +288,7 @@ static void test_restore_failure_no_duplicate(void **state)
 {
 	events e;
 	tracker *t = make(&e, 0);
-	msg_state st = retained("m1", MSG_STATE_FAILURE, "m1-900-7");
+	msg_state st = retained("m1", STATE_FAILURE, "m1-900-7");
 	msg_ack ack;
 	double tt = 1000;
 	tracker_stats ss;
@@ -300,7 +300,7 @@ static void test_restore_failure_no_duplicate(void **state)
 	assert_int_equal(e.n, 0); /* nothing while restoring */
 	tracker_start(t, (int64_t)(tt * 1000.0));
 	assert_int_equal(e.n, 0);
-	assert_int_equal(tracker_get(t, "m1")->state, MSG_STATE_FAILURE);
+	assert_int_equal(tracker_get(t, "m1")->state, STATE_FAILURE);
 	feed(t, "m1", &tt, 100, all_bad);
 	assert_int_equal(e.n, 0);
 
@@ -312,12 +312,12 @@ static void test_restore_failure_no_duplicate(void **state)
 	assert_false(e.has_alert[0]);
 	assert_true(e.st[0].acked);
 	assert_string_equal(e.st[0].acked_by, "op-7");
-	assert_int_equal(e.st[0].state, MSG_STATE_FAILURE);
+	assert_int_equal(e.st[0].state, STATE_FAILURE);
 
 	feed(t, "m1", &tt, 100, all_good);
 	assert_int_equal(e.n, 2);
-	assert_int_equal(e.al[1].from, MSG_STATE_FAILURE);
-	assert_int_equal(e.st[1].state, MSG_STATE_OK);
+	assert_int_equal(e.al[1].from, STATE_FAILURE);
+	assert_int_equal(e.st[1].state, STATE_OK);
 	assert_false(e.st[1].acked); /* the ack ended with the state */
 	assert_string_equal(e.st[1].acked_by, "");
 	tracker_get_stats(t, &ss);
@@ -332,7 +332,7 @@ static void test_restored_failure_needs_evidence_to_leave(void **state)
 {
 	events e;
 	tracker *t = make(&e, 0);
-	msg_state st = retained("m1", MSG_STATE_FAILURE, "m1-900-7");
+	msg_state st = retained("m1", STATE_FAILURE, "m1-900-7");
 	double tt = 1000;
 	(void)state;
 
@@ -342,7 +342,7 @@ static void test_restored_failure_needs_evidence_to_leave(void **state)
 	assert_int_equal(e.n, 0);
 	feed(t, "m1", &tt, 1, all_good);
 	assert_int_equal(e.n, 1);
-	assert_int_equal(e.al[0].from, MSG_STATE_FAILURE);
+	assert_int_equal(e.al[0].from, STATE_FAILURE);
 	tracker_free(t);
 }
 
@@ -350,9 +350,9 @@ static void test_restore_changes_during_restart(void **state)
 {
 	events e;
 	tracker *t = make(&e, 0);
-	msg_state ok = retained("m1", MSG_STATE_OK, "");
-	msg_state stale = retained("m2", MSG_STATE_STALE, "m2-900-3");
-	msg_state quiet = retained("m3", MSG_STATE_OK, "");
+	msg_state ok = retained("m1", STATE_OK, "");
+	msg_state stale = retained("m2", STATE_STALE, "m2-900-3");
+	msg_state quiet = retained("m3", STATE_OK, "");
 	double tt = 1000, t2 = 1000;
 	(void)state;
 
@@ -364,20 +364,20 @@ static void test_restore_changes_during_restart(void **state)
 	tracker_start(t, 100000);
 	assert_int_equal(e.n, 1);
 	assert_string_equal(e.st[0].sensor, "m1");
-	assert_int_equal(e.al[0].from, MSG_STATE_OK);
-	assert_int_equal(e.al[0].to, MSG_STATE_FAILURE);
+	assert_int_equal(e.al[0].from, STATE_OK);
+	assert_int_equal(e.al[0].to, STATE_FAILURE);
 
 	/* the restored STALE sensor comes back */
 	feed(t, "m2", &t2, 10, all_good);
 	assert_int_equal(e.n, 2);
-	assert_int_equal(e.al[1].from, MSG_STATE_STALE);
-	assert_int_equal(e.st[1].state, MSG_STATE_OK);
+	assert_int_equal(e.al[1].from, STATE_STALE);
+	assert_int_equal(e.st[1].state, STATE_OK);
 
 	/* the restored quiet one goes STALE stale_s after start, not before */
 	assert_int_equal(tracker_tick(t, 104999, 3000.0), 0);
 	assert_int_equal(tracker_tick(t, 105000, 3000.0), 1);
 	assert_string_equal(e.st[2].sensor, "m3");
-	assert_int_equal(e.st[2].state, MSG_STATE_STALE);
+	assert_int_equal(e.st[2].state, STATE_STALE);
 	assert_true(e.has_alert[2]);
 	tracker_free(t);
 }
