@@ -8,6 +8,7 @@
 #include "clock.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -19,7 +20,8 @@ struct inbox {
 	pthread_mutex_t lock;
 	pthread_cond_t space; /* a node taken, or a nudge */
 	inbox_node *head, *tail;
-	size_t count, max;
+	_Atomic size_t count; /* changed under lock, read without */
+	size_t max;
 	metrics_slot *full;
 	int waiting;  /* producers in the full-inbox wait */
 	int woken;    /* inbox_wake() not yet taken */
@@ -141,14 +143,7 @@ inbox_node *inbox_pop(inbox *ib)
 	return n;
 }
 
-size_t inbox_count(inbox *ib)
-{
-	size_t n;
-	pthread_mutex_lock(&ib->lock);
-	n = ib->count;
-	pthread_mutex_unlock(&ib->lock);
-	return n;
-}
+size_t inbox_count(inbox *ib) { return atomic_load(&ib->count); }
 
 void inbox_wake(inbox *ib)
 {

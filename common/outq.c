@@ -26,6 +26,7 @@
 #include "outq.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,12 +43,13 @@ struct outq {
 	outq_options o;
 	pthread_mutex_t lock;
 	outq_item *head, *tail;
-	int count;
-	int inflight;  /* tracked publishes handed over, not complete */
-	int window;    /* most inflight allowed */
-	int pumping;   /* a thread is handing queued messages over */
-	int connected; /* the sender may be called */
-	int closed;    /* shutting down: hand nothing more */
+	/* changed under lock, read without (outq_queued, outq_inflight) */
+	_Atomic int count;
+	_Atomic int inflight; /* tracked publishes handed over, not complete */
+	int window;           /* most inflight allowed */
+	int pumping;          /* a thread is handing queued messages over */
+	int connected;        /* the sender may be called */
+	int closed;           /* shutting down: hand nothing more */
 };
 
 int outq_window_for(long recv_max)
@@ -164,8 +166,8 @@ int outq_publish(outq *q, const char *topic, const void *payload, size_t len, in
 		if (qos > 0)
 			q->inflight++;
 		pthread_mutex_unlock(&q->lock);
-		rc = q->o.send(q->o.send_ud, topic, len ? payload : "", len, qos, retained,
-			       qos > 0);
+		rc = q->o.send(q->o.send_ud, topic, len ? payload : "", len, qos,
+			       retained, qos > 0);
 		pthread_mutex_lock(&q->lock);
 		if (rc != 0 && qos > 0)
 			q->inflight--;
@@ -251,20 +253,6 @@ void outq_close(outq *q)
 	pthread_mutex_unlock(&q->lock);
 }
 
-int outq_queued(outq *q)
-{
-	int n;
-	pthread_mutex_lock(&q->lock);
-	n = q->count;
-	pthread_mutex_unlock(&q->lock);
-	return n;
-}
+int outq_queued(outq *q) { return atomic_load(&q->count); }
 
-int outq_inflight(outq *q)
-{
-	int n;
-	pthread_mutex_lock(&q->lock);
-	n = q->inflight;
-	pthread_mutex_unlock(&q->lock);
-	return n;
-}
+int outq_inflight(outq *q) { return atomic_load(&q->inflight); }
