@@ -37,8 +37,8 @@
  * outq_done() exactly once (if it returns 0). Returns 0 sent,
  * AM_EOVERFLOW when the sender's own buffer is full (retried later), any
  * other negative code when it refuses the message for good. */
-typedef int (*outq_send_fn)(void *ud, const char *topic, const void *payload,
-			    size_t len, int qos, int retained, int track);
+typedef int (*outq_send_fn)(void *ud, const char *topic, const void *payload, size_t len,
+			    int qos, int retained, int track);
 
 typedef struct outq_options {
 	int max_buffered; /* queued + in flight, at least 1 */

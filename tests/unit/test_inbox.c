@@ -95,7 +95,8 @@ static void *waiter_run(void *ud)
 {
 	waiter *w = ud;
 	int64_t t0 = clock_mono_ms();
-	w->rc = inbox_push(w->ib, &item_new(1, 0)->node, w->max_wait_ms, waiter_give_up, w);
+	w->rc =
+	    inbox_push(w->ib, &item_new(1, 0)->node, w->max_wait_ms, waiter_give_up, w);
 	w->took_ms = clock_mono_ms() - t0;
 	atomic_store(&w->done, 1);
 	return NULL;
