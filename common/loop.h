@@ -7,7 +7,7 @@
  * One iteration: before-sleep hook; poll() until the nearest timer is due
  * (or forever when there is none) over the watched descriptors and the
  * signalfd; the signals taken (SIGHUP: the reload hook); the callbacks of
- * the descriptors that are ready, in the order they were first watched;
+ * the descriptors that are ready, in the order of their watch entries;
  * the timers that are due, earliest first (equal times: the one added
  * first). A descriptor unwatched or re-watched by a callback gets no stale
  * callback in the same iteration. Work that must happen when the sources

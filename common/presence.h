@@ -10,12 +10,15 @@
  * in msgs_out.
  *
  * Use: presence_new() before mqtt_new() (it writes the will and the
- * on-connected hook into the client's options), presence_attach() after,
- * presence_tick() from the service loop, presence_offline() before
- * mqtt_shutdown(). svc does all four for a service.
+ * client's on-connected and on-shutdown hooks into the options: "online"
+ * after every connect, "offline" from mqtt_shutdown() before it
+ * disconnects, as a clean DISCONNECT does not fire the will),
+ * presence_attach() after, presence_tick() from the service loop. svc
+ * does all three for a service.
  *
- * Threads: the on-connected hook runs on Paho's thread; everything else
- * from the service loop's thread.
+ * Threads: the on-connected hook runs on Paho's thread, the on-shutdown
+ * hook on the thread calling mqtt_shutdown(); everything else from the
+ * service loop's thread.
  * Ownership: presence_new() copies what it needs from the options; the
  * metrics registry is borrowed. The presence must outlive the client it
  * was made for (its hook): free it after mqtt_free(); NULL-safe.
@@ -34,15 +37,15 @@
 typedef struct presence presence;
 
 /* The presence of the client o describes (o->root, o->service and
- * o->instance; an instance left NULL is set to the default of
- * mqtt_conf.h, owned by the presence). Writes the will and the on-connected hook into
- * o; o->metrics_interval_ms (0: none) sets the metrics period. m: the
+ * o->instance; an instance left NULL is set to mqtt_conf.h's default,
+ * owned by the presence). Writes the will and the hooks into o;
+ * o->metrics_interval_ms (0: none) sets the metrics period. m: the
  * registry rendered as metrics (borrowed). NULL on failure, err says why. */
 presence *presence_new(mqtt_options *o, metrics *m, char *err, size_t errlen);
 void presence_free(presence *p);
 
-/* The client made from those options: presence_tick() and
- * presence_offline() publish through it. */
+/* The client made from those options: presence_tick() publishes through
+ * it. */
 void presence_attach(presence *p, mqtt_client *c);
 
 /* Publish the metrics when due, and the "online" status if the broker's
@@ -53,9 +56,5 @@ int64_t presence_tick(presence *p);
 /* Publish the metrics message now. Returns 0, AM_ESTOPPED, AM_EOVERFLOW,
  * AM_EBROKER or AM_ENOMEM. */
 int presence_publish_metrics(presence *p);
-
-/* Orderly end: publish the retained "offline" (with pid and time) if
- * connected, and no "online" after it. Call before mqtt_shutdown(). */
-void presence_offline(presence *p);
 
 #endif
