@@ -4,28 +4,29 @@
  * What it adds to Paho:
  *  - automatic reconnect with exponential backoff, and re-subscription of
  *    every mqtt_subscribe()d filter after each (re)connect;
- *  - a bounded offline buffer for publishes made while disconnected; what
- *    overflows it is counted in metrics ("overflow_dropped"), never silent;
- *  - outbound flow control: QoS>0 publishes beyond the broker's Receive
- *    Maximum wait in the module's own queue (gauge "outbound_queued"), so a
- *    burst drains at network speed instead of Paho's ~Receive Maximum
- *    messages per second (see mqtt.c);
+ *  - outbound flow control and a bounded offline buffer (outq.h): QoS>0
+ *    publishes beyond the broker's Receive Maximum, and everything
+ *    published while disconnected, wait in order in the module's own queue
+ *    (gauge "outbound_queued"), so a burst drains at network speed instead
+ *    of Paho's ~Receive Maximum messages per second (see mqtt.c); what
+ *    overflows the bound is counted ("overflow_dropped"), never silent;
  *  - persistent-session mode for consumers that must not lose data: fixed
  *    client id, clean start off, a session expiry interval, QoS 1;
- *  - the retained {root}/_svc/{service}/{instance}/status ("online") with a
- *    last will ("offline"), and periodic {..}/metrics JSON;
- *  - an inbox: Paho's threads only copy an arriving message into a bounded
- *    queue and return; the service's own loop takes messages out with
- *    mqtt_dispatch(), on its thread (conventions §6). mqtt_fd() is readable
- *    while the inbox is non-empty, so the loop can poll() it beside its own
- *    file descriptors.
+ *  - an inbox (inbox.h): Paho's threads only copy an arriving message into
+ *    a bounded queue and return; the service's own loop takes messages out
+ *    with mqtt_dispatch(), on its thread (conventions §6). mqtt_fd() is
+ *    readable while the inbox is non-empty, so the loop can poll() it
+ *    beside its own file descriptors;
+ *  - what a service's presence needs (presence.h): a last will, a hook on
+ *    every connect and one at shutdown, and mqtt_publish_now() for control
+ *    messages.
  *
  * Threads: mqtt_publish*() may be called from any thread; everything else
  * from the thread that owns the client (the service loop).
  *
  * Ownership: mqtt_new() copies every string of the options it is given.
  * A message handed to the handler is owned by the mqtt module and is valid
- * only during the call. mqtt_free() disconnects (publishing "offline"
+ * only during the call. mqtt_free() disconnects (running the shutdown hook
  * first, if connected) and frees all; NULL-safe. */
 #ifndef ANOMESH_MQTT_H
 #define ANOMESH_MQTT_H
@@ -46,12 +47,13 @@
 #include "error.h"
 
 struct mqtt_message;
+typedef struct mqtt_client mqtt_client;
 
 typedef struct mqtt_options {
 	const char *uri;       /* "tcp://127.0.0.1:1883" (required) */
 	const char *root;      /* topic root, e.g. "factory" (required) */
 	const char *service;   /* e.g. "scorer" (required) */
-	const char *instance;  /* default: "<hostname>-<pid>" */
+	const char *instance;  /* default: "<hostname>-<pid>" (mqtt_conf.h) */
 	const char *client_id; /* default: "<service>-<instance>" */
 	const char *username;  /* NULL: anonymous */
 	const char *password;
@@ -60,16 +62,28 @@ typedef struct mqtt_options {
 	uint32_t session_expiry_s; /* persistent mode, default 7 days */
 	int max_buffered;          /* offline buffer, messages; default 10000 */
 	size_t inbox_max;          /* inbound queue bound; default 10000 */
-	int metrics_interval_ms;   /* default 10000; 0 disables */
-	int reconnect_min_s;       /* default 1 */
-	int reconnect_max_s;       /* default 30 */
-	int connect_timeout_s;     /* default 10 */
+	int metrics_interval_ms; /* presence.h's metrics period; default 10000, 0: off */
+	int reconnect_min_s;     /* default 1 */
+	int reconnect_max_s;     /* default 30 */
+	int connect_timeout_s;   /* default 10 */
 	/* Arrival hook (NULL: none): see mqtt_arrival_hook below. */
 	int (*on_arrival)(void *ud, const struct mqtt_message *msg);
 	void *on_arrival_ud;
+	/* Presence (presence_new() fills these): the retained QoS 1 last will
+	 * (will_topic NULL: none); on_connected, run on Paho's thread after
+	 * every successful connect, before the re-subscriptions and before
+	 * the queued publishes go out; on_shutdown, run by mqtt_shutdown()
+	 * while still connected, before it drains and disconnects. Both may
+	 * call mqtt_publish_now() and nothing else of this module. */
+	const char *will_topic;
+	const char *will_payload;
+	void (*on_connected)(void *ud, mqtt_client *c);
+	void (*on_shutdown)(void *ud, mqtt_client *c);
+	void *hook_ud;
 } mqtt_options;
 
-/* Fill o with the defaults above (uri/root/service left NULL). */
+/* Fill o with the defaults above (uri/root/service left NULL). Defined in
+ * mqtt_conf.c, beside the checks the options must pass. */
 void mqtt_options_default(mqtt_options *o);
 
 typedef struct mqtt_message {
@@ -97,8 +111,6 @@ typedef int (*mqtt_arrival_hook)(void *ud, const mqtt_message *msg);
 /* Handler for mqtt_dispatch(). Return value is ignored (reserved). */
 typedef int (*mqtt_handler)(void *ud, const mqtt_message *msg);
 
-typedef struct mqtt_client mqtt_client;
-
 /* Create the client and start connecting in the background (does not wait
  * for the broker: a service starts even while the broker is down, and
  * buffers). m: the service's metrics registry (borrowed, may be shared with
@@ -125,9 +137,19 @@ int mqtt_subscribe(mqtt_client *c, const char *filter, int qos);
 int mqtt_publish(mqtt_client *c, const char *topic, const void *payload, size_t len,
 		 int qos, int retained);
 
-/* Convenience: topic built as "{root}/{sensor}/{kind}". */
+/* Convenience: topic built as "{root}/{sensor}/{kind}" by topic_sensor();
+ * kind is a sensor kind's name ("raw", "prediction", "state", "alert",
+ * "ack"), sensor a contract sensor id (else AM_EINVAL). */
 int mqtt_publish_sensor(mqtt_client *c, const char *sensor, const char *kind,
 			const void *payload, size_t len, int qos, int retained);
+
+/* Hand a control message (presence: status, metrics) straight to Paho:
+ * not queued, not in the window, not counted in msgs_out, possible until
+ * the client disconnects (so from the shutdown hook too). Returns 0,
+ * AM_EINVAL, AM_EOVERFLOW (Paho's buffer is full: try again later) or
+ * AM_EBROKER. */
+int mqtt_publish_now(mqtt_client *c, const char *topic, const void *payload, size_t len,
+		     int qos, int retained);
 
 /* Wait until connected, at most timeout_ms. 0 connected, AM_ETIMEOUT. */
 int mqtt_wait_connected(mqtt_client *c, int timeout_ms);
@@ -137,23 +159,21 @@ int mqtt_is_connected(mqtt_client *c);
 int mqtt_fd(mqtt_client *c);
 
 /* Hand up to max inbox messages (0: all present) to handler, on the caller's
- * thread, oldest first. Also publishes metrics when their interval is due.
- * Returns the number handled. */
+ * thread, oldest first; first hands Paho what the outbound queue asked to
+ * be pumped. Returns the number handled. */
 int mqtt_dispatch(mqtt_client *c, mqtt_handler handler, void *ud, size_t max);
 
 /* poll() the inbox fd up to timeout_ms, then mqtt_dispatch(). For services
  * with no other file descriptors. Returns messages handled or -1 on EINTR. */
 int mqtt_poll(mqtt_client *c, int timeout_ms, mqtt_handler handler, void *ud);
 
-/* Publish the metrics message now (also done by mqtt_dispatch when due). */
-int mqtt_publish_metrics(mqtt_client *c);
-
 /* Count a payload the service refused (bumps malformed_dropped). */
 void mqtt_count_malformed(mqtt_client *c);
 
-/* Orderly end: publish retained "offline" status, wait for in-flight
- * QoS>0 publishes up to timeout_ms, disconnect. mqtt_free() calls it if
- * the service did not. Returns 0, or AM_ETIMEOUT if messages remained. */
+/* Orderly end: run the shutdown hook (presence: retained "offline") if
+ * connected, wait for queued and in-flight QoS>0 publishes up to
+ * timeout_ms, disconnect. mqtt_free() calls it if the service did not.
+ * Returns 0, or AM_ETIMEOUT if messages remained. */
 int mqtt_shutdown(mqtt_client *c, int timeout_ms);
 
 /* Topic root and "{root}/_svc/{service}/{instance}" prefix of this client. */

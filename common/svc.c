@@ -8,6 +8,7 @@
 #include "log.h"
 #include "signals.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,13 +106,15 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 		return AM_EUSAGE;
 	}
 	log_init(p->name, lvl);
-	if (signals_install((unsigned)s->shutdown_deadline_s)) {
-		log_error("cannot install signal handlers");
+	/* blocked before any thread exists (Paho's start in mqtt_new): every
+	 * thread inherits the mask, and the loop takes them by signalfd */
+	if (signals_install((unsigned)s->shutdown_deadline_s) || signals_block()) {
+		log_error("cannot set up signal handling: %s", strerror(errno));
 		svc_cleanup(s);
 		return -1;
 	}
 	s->metrics = metrics_new();
-	if (!s->metrics) {
+	if (!s->metrics || loop_new(&s->loop) != 0) {
 		log_error("out of memory");
 		svc_cleanup(s);
 		return -1;
@@ -119,9 +122,7 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 	if (!p->no_mqtt && !p->defer_mqtt) {
 		mqtt_options o;
 		svc_mqtt_options(s, p, &o);
-		s->mqtt = mqtt_new(&o, s->metrics, err, sizeof(err));
-		if (!s->mqtt) {
-			log_error("MQTT client for %s: %s", s->broker, err);
+		if (svc_connect(s, &o)) {
 			svc_cleanup(s);
 			return -1;
 		}
@@ -129,6 +130,59 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 			 s->root, mqtt_svc_prefix(s->mqtt));
 	}
 	return 0;
+}
+
+static int64_t svc__presence_tick(void *ud)
+{
+	svc *s = ud;
+	return s->mqtt_held ? 100 : presence_tick(s->presence);
+}
+
+int svc_connect(svc *s, mqtt_options *o)
+{
+	char err[256];
+
+	s->presence = presence_new(o, s->metrics, err, sizeof(err));
+	if (s->presence)
+		s->mqtt = mqtt_new(o, s->metrics, err, sizeof(err));
+	if (!s->mqtt) {
+		log_error("MQTT client for %s: %s", s->broker, err);
+		return -1;
+	}
+	presence_attach(s->presence, s->mqtt);
+	s->presence_timer =
+	    loop_timer_add(s->loop, presence_tick(s->presence), svc__presence_tick, s);
+	if (s->presence_timer < 0) {
+		log_error("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void svc__inbox(void *ud, int fd, short revents)
+{
+	svc *s = ud;
+	(void)fd;
+	(void)revents;
+	mqtt_dispatch(s->mqtt, s->inbox_fn, s->inbox_ud, 0);
+}
+
+int svc_watch_inbox(svc *s, mqtt_handler fn, void *ud)
+{
+	s->inbox_fn = fn;
+	s->inbox_ud = ud;
+	s->inbox_watched = 1;
+	return loop_watch(s->loop, mqtt_fd(s->mqtt), s->mqtt_held ? 0 : LOOP_IN,
+			  svc__inbox, s);
+}
+
+void svc_hold_mqtt(svc *s, int hold)
+{
+	if (s->mqtt_held == hold)
+		return;
+	s->mqtt_held = hold;
+	if (s->inbox_watched)
+		loop_watch(s->loop, mqtt_fd(s->mqtt), hold ? 0 : LOOP_IN, svc__inbox, s);
 }
 
 void svc_mqtt_options(const svc *s, const svc_params *p, mqtt_options *o)
@@ -147,17 +201,34 @@ void svc_mqtt_options(const svc *s, const svc_params *p, mqtt_options *o)
 	o->max_buffered = (int)s->offline_buffer;
 }
 
-void svc_cleanup(svc *s)
+void svc_disconnect(svc *s)
 {
-	const config_opt *opts;
 	if (!s)
 		return;
 	if (s->mqtt) {
+		if (s->inbox_watched)
+			loop_unwatch(s->loop, mqtt_fd(s->mqtt));
 		if (mqtt_shutdown(s->mqtt, 3000))
 			log_warn("shutdown: some messages were still in flight");
 		mqtt_free(s->mqtt);
 		s->mqtt = NULL;
 	}
+	if (s->presence_timer > 0)
+		loop_timer_del(s->loop, s->presence_timer);
+	s->presence_timer = 0;
+	s->inbox_watched = 0;
+	presence_free(s->presence);
+	s->presence = NULL;
+}
+
+void svc_cleanup(svc *s)
+{
+	const config_opt *opts;
+	if (!s)
+		return;
+	svc_disconnect(s);
+	loop_free(s->loop);
+	s->loop = NULL;
 	metrics_free(s->metrics);
 	s->metrics = NULL;
 	opts = s->cfg.opts;

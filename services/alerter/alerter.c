@@ -1,5 +1,5 @@
 /* alerter — the service loop (see alerter.h). All MQTT work happens on this
- * thread through mqtt_poll(): the handler decodes and hands messages to the
+ * thread, in the svc loop: the handler decodes and hands messages to the
  * tracker, whose emit callback encodes and publishes (mqtt_publish never
  * blocks) and queues notifications (notify_alert never blocks), so a slow
  * webhook or hook program cannot delay a state message. Bad payloads are
@@ -324,10 +324,50 @@ static int alerter__subscribe(alerter *a)
 	return mqtt_subscribe(a->s->mqtt, filter, 1) ? -1 : 0;
 }
 
+/* restore_ms after the broker came: the retained states are in; start
+ * tracking and publishing, and tick the tracker before every sleep (at
+ * most tick_ms apart: the wake timer). */
+static void alerter__tick(void *ud)
+{
+	alerter *a = ud;
+	tracker_tick(a->t, clock_mono_ms(), clock_now());
+	alerter__sync_metrics(a);
+}
+
+static int64_t alerter__wake(void *ud)
+{
+	alerter *a = ud;
+	return a->o.tick_ms;
+}
+
+static void alerter__start(alerter *a)
+{
+	tracker_start(a->t, clock_mono_ms());
+	alerter__sync_metrics(a);
+	metrics_set(a->m_ready, 1);
+	log_info("tracking %zu sensor(s) from retained states; running",
+		 tracker_sensors(a->t));
+	loop_before_sleep(a->s->loop, alerter__tick, a);
+	if (loop_timer_add(a->s->loop, a->o.tick_ms, alerter__wake, a) < 0)
+		log_error("out of memory: STALE checks only when messages arrive");
+}
+
+static int64_t alerter__restored(void *ud)
+{
+	alerter__start(ud);
+	return LOOP_TIMER_STOP;
+}
+
+static void alerter__sighup(void *ud)
+{
+	(void)ud;
+	log_info("SIGHUP: nothing to reload (restart to change options)");
+}
+
 int alerter_run(alerter *a)
 {
 	mqtt_client *c = a->s->mqtt;
-	int64_t end;
+	int rc;
 
 	if (alerter__subscribe(a)) {
 		log_error("cannot subscribe to the alerter's topics");
@@ -344,22 +384,15 @@ int alerter_run(alerter *a)
 		;
 	log_info("collecting retained states for %ld ms before publishing",
 		 a->o.restore_ms);
-	end = clock_mono_ms() + a->o.restore_ms;
-	while (!signals_stop_requested() && clock_mono_ms() < end)
-		mqtt_poll(c, (int)(end - clock_mono_ms() > 0 ? end - clock_mono_ms() : 0),
-			  alerter__handle, a);
-	tracker_start(a->t, clock_mono_ms());
-	alerter__sync_metrics(a);
-	metrics_set(a->m_ready, 1);
-	log_info("tracking %zu sensor(s) from retained states; running",
-		 tracker_sensors(a->t));
-	while (!signals_stop_requested()) {
-		mqtt_poll(c, (int)a->o.tick_ms, alerter__handle, a);
-		tracker_tick(a->t, clock_mono_ms(), clock_now());
-		alerter__sync_metrics(a);
-		if (signals_take_reload())
-			log_info("SIGHUP: nothing to reload (restart to change options)");
+	if (svc_watch_inbox(a->s, alerter__handle, a) ||
+	    loop_timer_add(a->s->loop, a->o.restore_ms, alerter__restored, a) < 0) {
+		log_error("out of memory");
+		return -1;
 	}
+	loop_on_reload(a->s->loop, alerter__sighup, a);
+	rc = loop_run(a->s->loop);
+	if (!tracker_started(a->t))
+		alerter__start(a); /* stopped while restoring: as if it ended */
 	log_info("stopping");
-	return 0;
+	return rc ? -1 : 0;
 }

@@ -43,7 +43,8 @@ typedef struct alerter alerter;
 alerter *alerter_new(svc *s, const alerter_options *o, char *err, size_t errlen);
 void alerter_free(alerter *a);
 
-/* Subscribe, restore, loop until signals_stop_requested(). Returns 0. */
+/* Subscribe, restore, run the svc's loop until a stop signal. Returns 0,
+ * or -1 (logged). */
 int alerter_run(alerter *a);
 
 #endif

@@ -9,17 +9,18 @@
  *   archiver export --sensor S ...      (see export.h)
  *
  * main() only parses options, opens the sinks, wires the MQTT client's
- * arrival hook to the spool and runs the loop. */
+ * arrival hook to the spool and runs the loop: the spool's descriptor wakes
+ * it, and before every sleep intake_step() does the due work and says when
+ * it wants to run again. */
 #include "export.h"
 #include "intake.h"
 
 #include "clock.h"
 #include "log.h"
-#include "signals.h"
 #include "svc.h"
 
+#include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,11 +53,53 @@ static const config_opt a_opts[] = {
      "pause before retrying after a database error", 0, 0},
 };
 
-static int a_inbox(void *ud, const mqtt_message *m)
+typedef struct a_loop {
+	svc *sv;
+	intake *in;
+	long wake; /* timer: the latest intake_step() wants to run again */
+} a_loop;
+
+/* The spool has new messages: only wakes the loop, a_step does the work. */
+static void a_spooled(void *ud, int fd, short revents)
 {
-	/* everything goes through the arrival hook; nothing should get here */
 	(void)ud;
-	(void)m;
+	(void)fd;
+	(void)revents;
+}
+
+static int64_t a_wake(void *ud)
+{
+	(void)ud;
+	return 1000; /* re-armed by a_step before every sleep */
+}
+
+/* Before every sleep: the due work, then when to wake at the latest. */
+static void a_step(void *ud)
+{
+	a_loop *al = ud;
+	int wait = intake_step(al->in);
+	/* while the arrival hook waits for spool space it holds Paho's client
+	 * mutex: any mqtt_* call (the metrics publish) would wait too, so the
+	 * loop leaves MQTT alone and keeps retrying commits */
+	svc_hold_mqtt(al->sv, atomic_load(&al->in->spool_blocked));
+	loop_timer_at(al->sv->loop, al->wake, clock_mono_ms() + wait);
+}
+
+static int a_run(svc *sv, intake *in, spool *sp)
+{
+	a_loop al = {sv, in, 0};
+	al.wake = loop_timer_add(sv->loop, 0, a_wake, &al);
+	/* everything goes through the arrival hook: the inbox stays empty */
+	if (al.wake < 0 || svc_watch_inbox(sv, NULL, NULL) ||
+	    loop_watch(sv->loop, spool_fd(sp), LOOP_IN, a_spooled, &al)) {
+		log_error("out of memory");
+		return -1;
+	}
+	loop_before_sleep(sv->loop, a_step, &al);
+	if (loop_run(sv->loop)) {
+		log_error("poll: %s", strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -76,7 +119,6 @@ int main(int argc, char **argv)
 	store *st = NULL;
 	csvsink *csv = NULL;
 	spool *sp = NULL;
-	mqtt_client *mq = NULL;
 	intake in;
 	intake_options io = {0};
 	mqtt_options mo;
@@ -150,18 +192,15 @@ int main(int argc, char **argv)
 	mo.client_id = client_id;
 	mo.on_arrival = intake_arrival;
 	mo.on_arrival_ud = &in;
-	mq = mqtt_new(&mo, sv.metrics, err, sizeof(err));
-	if (!mq) {
-		log_error("MQTT client for %s: %s", sv.broker, err);
+	if (svc_connect(&sv, &mo))
 		goto out;
-	}
-	intake_attach(&in, sp, mq);
+	intake_attach(&in, sp, sv.mqtt);
 	{
 		const char *kinds[] = {"raw", "prediction", "alert"};
 		char filter[256];
 		for (size_t i = 0; i < 3; i++) {
 			snprintf(filter, sizeof(filter), "%s/+/%s", sv.root, kinds[i]);
-			if (mqtt_subscribe(mq, filter, 1)) {
+			if (mqtt_subscribe(sv.mqtt, filter, 1)) {
 				log_error("cannot subscribe to %s", filter);
 				goto out;
 			}
@@ -172,27 +211,12 @@ int main(int argc, char **argv)
 		 sv.root, st ? a_db : "", st && csv ? " and " : "", csv ? a_csv_dir : "",
 		 client_id, spool_dir);
 
-	while (!signals_stop_requested()) {
-		struct pollfd pf[2] = {{spool_fd(sp), POLLIN, 0},
-				       {mqtt_fd(mq), POLLIN, 0}};
-		int wait = intake_step(&in);
-		/* while the arrival hook waits for spool space it holds Paho's
-		 * client mutex: any mqtt_* call (the metrics publish) would wait
-		 * too, so the loop leaves MQTT alone and keeps retrying commits */
-		int blocked = atomic_load(&in.spool_blocked);
-		if (poll(pf, blocked ? 1 : 2, wait) < 0 && !signals_stop_requested())
-			continue;
-		if (!blocked)
-			mqtt_dispatch(mq, a_inbox, NULL, 0);
-	}
+	if (a_run(&sv, &in, sp))
+		goto out;
 	log_info("stopping: closing the session, committing what is spooled");
 	code = 0;
 out:
-	if (mq) {
-		if (mqtt_shutdown(mq, 3000))
-			log_warn("shutdown: some messages were still in flight");
-		mqtt_free(mq);
-	}
+	svc_disconnect(&sv); /* no arrival after this: the spool may close */
 	if (have_intake && sp && intake_flush(&in)) {
 		log_warn(
 		    "not everything spooled is committed; it will be at the next start");

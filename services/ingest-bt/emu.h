@@ -3,7 +3,7 @@
  * must") and produces function-9 data frames at the rate, mask and mode it
  * was set to, from a recording or from the synthetic arm (arm.h), with faults
  * (corrupted bytes, inserted garbage, dropped frames) drawn from a seeded
- * generator. It does no I/O and keeps no clock: lpms_emu_main.c owns the
+ * generator. It does no I/O and keeps no clock: emu_srv.c owns the
  * sockets, the pty and the pacing, which keeps this part unit-testable.
  *
  * Timeline: sample k carries timestamp ticks = k * (400 / rate) and, when

@@ -1,19 +1,18 @@
 /* ingest-bt — reads LPMS-B2 sensors (Bluetooth RFCOMM, serial, TCP) or CSV
  * logs and publishes their samples on {root}/{sensor}/raw (contract.md).
  *
- * One process serves every source given: a single poll() loop over the
- * sources' descriptors and the MQTT inbox; all protocol work lives in
- * session.c, source.c, sensor.c and pub.c. While the broker is away the
+ * One process serves every source given: the svc loop over the sources'
+ * descriptors and the MQTT inbox; before every sleep the sensors' timers
+ * run and each says what to poll and when to wake. All protocol work lives
+ * in session.c, source.c, sensor.c and pub.c. While the broker is away the
  * MQTT layer buffers (up to its bound) so no sample is lost in between. */
 #include "sensor.h"
 
 #include "clock.h"
 #include "log.h"
-#include "signals.h"
 #include "svc.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +20,6 @@
 #include <unistd.h>
 
 #define MAX_SOURCES 64
-
-static int ignore_message(void *ud, const mqtt_message *m)
-{
-	(void)ud;
-	(void)m;
-	return 0;
-}
 
 static void make_run_id(char *out, size_t len)
 {
@@ -37,42 +29,74 @@ static void make_run_id(char *out, size_t len)
 	snprintf(out, len, "%08x", r);
 }
 
+typedef struct ingest_loop {
+	loop *l;
+	sensor *sensors;
+	int watched[MAX_SOURCES]; /* the fd sensor i has in the loop, or -1 */
+	size_t n;
+	int exit_when_done;
+	long wake; /* timer: the earliest sensor deadline */
+} ingest_loop;
+
+static void on_sensor(void *ud, int fd, short revents)
+{
+	(void)fd;
+	sensor_handle(ud, revents, clock_mono_ms());
+}
+
+static int64_t on_wake(void *ud)
+{
+	(void)ud;
+	return 1000; /* re-armed before every sleep */
+}
+
+/* Before every sleep: the sensors' timers, then what each wants polled
+ * (unwatch the stale descriptors first: a number may pass from one
+ * sensor to another) and the earliest deadline, a second at most. */
+static void before_sleep(void *ud)
+{
+	ingest_loop *il = ud;
+	int64_t now = clock_mono_ms(), next = now + 1000;
+	struct pollfd p;
+	size_t done = 0;
+
+	for (size_t i = 0; i < il->n; i++)
+		sensor_tick(&il->sensors[i], now);
+	for (size_t i = 0; i < il->n; i++) {
+		int fd = sensor_pollfd(&il->sensors[i], &p) ? p.fd : -1;
+		if (il->watched[i] >= 0 && il->watched[i] != fd)
+			loop_unwatch(il->l, il->watched[i]);
+	}
+	for (size_t i = 0; i < il->n; i++) {
+		int64_t d = sensor_deadline(&il->sensors[i]);
+		il->watched[i] = -1;
+		if (sensor_pollfd(&il->sensors[i], &p) &&
+		    loop_watch(il->l, p.fd, p.events, on_sensor, &il->sensors[i]) == 0)
+			il->watched[i] = p.fd;
+		if (d < next)
+			next = d;
+		done += sensor_done(&il->sensors[i]) != 0;
+	}
+	if (il->exit_when_done && done == il->n)
+		loop_stop(il->l);
+	loop_timer_at(il->l, il->wake, next);
+}
+
 static int run_loop(svc *sv, sensor *sensors, size_t n, int exit_when_done)
 {
-	while (!signals_stop_requested()) {
-		struct pollfd p[MAX_SOURCES + 1];
-		int idx[MAX_SOURCES];
-		nfds_t np = 0;
-		int64_t now = clock_mono_ms(), next = now + 1000;
-		size_t done = 0;
-		int timeout;
-		for (size_t i = 0; i < n; i++) {
-			int64_t d = sensor_deadline(&sensors[i]);
-			idx[i] = -1;
-			if (sensor_pollfd(&sensors[i], &p[np]))
-				idx[i] = (int)np++;
-			if (d < next)
-				next = d;
-			done += sensor_done(&sensors[i]) != 0;
-		}
-		if (exit_when_done && done == n)
-			return 0;
-		p[np].fd = mqtt_fd(sv->mqtt);
-		p[np].events = POLLIN;
-		p[np].revents = 0;
-		np++;
-		timeout = next <= now ? 0 : (int)(next - now);
-		if (poll(p, np, timeout) < 0 && errno != EINTR) {
-			log_error("poll: %s", strerror(errno));
-			return -1;
-		}
-		now = clock_mono_ms();
-		for (size_t i = 0; i < n; i++) {
-			if (idx[i] >= 0)
-				sensor_handle(&sensors[i], p[idx[i]].revents, now);
-			sensor_tick(&sensors[i], now);
-		}
-		mqtt_dispatch(sv->mqtt, ignore_message, NULL, 0);
+	ingest_loop il = {.l = sv->loop, .sensors = sensors, .n = n};
+	il.exit_when_done = exit_when_done;
+	for (size_t i = 0; i < n; i++)
+		il.watched[i] = -1;
+	il.wake = loop_timer_add(il.l, 0, on_wake, &il);
+	if (il.wake < 0 || svc_watch_inbox(sv, NULL, NULL)) {
+		log_error("out of memory");
+		return -1;
+	}
+	loop_before_sleep(il.l, before_sleep, &il);
+	if (loop_run(il.l)) {
+		log_error("poll: %s", strerror(errno));
+		return -1;
 	}
 	return 0;
 }

@@ -2,12 +2,14 @@
  * {root}/{sensor}/prediction (one per window) within milliseconds.
  *
  * main() only parses options, loads the models, wires the core (scorer.c)
- * to the MQTT client and runs the loop: take messages from the inbox in
- * slices, and score what is queued when the inbox runs dry, when the batch
- * is full (inside the core) or when the oldest queued window has waited
- * --tick-ms; every --model-check-ms look for changed model files, and on
- * SIGHUP reload them all. See SCALING.md for --group. */
+ * to the MQTT client and runs the loop (common/loop.h): take messages from
+ * the inbox in slices, and score what is queued when the inbox runs dry
+ * (the before-sleep hook), when the batch is full (inside the core) or
+ * when the oldest queued window has waited --tick-ms; every
+ * --model-check-ms look for changed model files, and on SIGHUP reload them
+ * all. See SCALING.md for --group. */
 #include "clock.h"
+#include "group.h"
 #include "log.h"
 #include "models.h"
 #include "mqtt.h"
@@ -17,7 +19,7 @@
 #include "svc.h"
 
 #include <cblas.h>
-#include <poll.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +34,9 @@ static const char summary[] =
 typedef struct scorer_main {
 	svc s;
 	scorer *core;
-	long qos;
+	model_map *mm;
+	long qos, tick_ms, check_ms;
+	long check_timer;
 } scorer_main;
 
 static int on_message(void *ud, const mqtt_message *m)
@@ -65,6 +69,51 @@ static void report_model(void *ud, size_t slot, enum models_event ev, const char
 		log_info("model %s unchanged (%s)", path, msg);
 }
 
+/* The inbox is readable: take messages in slices, scoring between slices
+ * once the oldest queued window has waited --tick-ms. */
+static void on_inbox(void *ud, int fd, short revents)
+{
+	scorer_main *sm = ud;
+	int n;
+	(void)fd;
+	(void)revents;
+	do {
+		n = mqtt_dispatch(sm->s.mqtt, on_message, sm, DISPATCH_SLICE);
+		if (scorer_pending(sm->core) &&
+		    clock_mono_ns() - scorer_oldest_ns(sm->core) >= sm->tick_ms * 1000000)
+			scorer_flush(sm->core);
+	} while (n == DISPATCH_SLICE && !signals_stop_requested());
+}
+
+/* Before the loop sleeps: the inbox ran dry, nothing to wait for. */
+static void on_dry(void *ud)
+{
+	scorer_main *sm = ud;
+	scorer_flush(sm->core);
+}
+
+static int64_t on_model_check(void *ud)
+{
+	scorer_main *sm = ud;
+	scorer_reload(sm->core, 0, report_model, sm->mm);
+	return sm->check_ms;
+}
+
+static void on_sighup(void *ud)
+{
+	scorer_main *sm = ud;
+	log_info("SIGHUP: reloading model files");
+	scorer_reload(sm->core, 1, report_model, sm->mm);
+	loop_timer_at(sm->s.loop, sm->check_timer, clock_mono_ms() + sm->check_ms);
+}
+
+static int64_t on_gauges(void *ud)
+{
+	scorer_main *sm = ud;
+	scorer_update_gauges(sm->core, clock_mono_ns(), 10.0);
+	return sm->s.metrics_interval_ms > 0 ? sm->s.metrics_interval_ms : 1000;
+}
+
 /* This scorer's instance id: the last level of its _svc prefix. */
 static const char *instance_of(mqtt_client *c)
 {
@@ -79,13 +128,10 @@ int main(int argc, char **argv)
 	config_list models;
 	char *group = NULL;
 	double max_age_s, max_gap_s;
-	long batch_max, tick_ms, check_ms, max_sensors, max_payload;
-	char err[512], topic[512], grp[512];
-	msg_group g;
-	size_t len;
+	long batch_max, max_sensors, max_payload;
+	char err[512];
 	scorer_opts o;
 	int rc, exit_code = 1;
-	int64_t next_check, next_gauges;
 	const config_opt opts[] = {
 	    {"model", CONFIG_LIST, &models, "*=models/lpms-linacc.aem", 0, -1,
 	     "GLOB=FILE: model for sensors matching GLOB (repeat; first match wins)", 0,
@@ -98,9 +144,9 @@ int main(int argc, char **argv)
 	     "restart a window when t0 jumps ahead by more than this (0: off)", 0, 0},
 	    {"batch-max", CONFIG_INT, &batch_max, "64", 1, 65536,
 	     "windows per batch before scoring at once", 0, 0},
-	    {"tick-ms", CONFIG_INT, &tick_ms, "2", 0, 10000,
+	    {"tick-ms", CONFIG_INT, &sm.tick_ms, "2", 0, 10000,
 	     "longest a queued window waits for more to batch with", 0, 0},
-	    {"model-check-ms", CONFIG_INT, &check_ms, "2000", 100, 3600000,
+	    {"model-check-ms", CONFIG_INT, &sm.check_ms, "2000", 100, 3600000,
 	     "interval of the model file change check", 0, 0},
 	    {"max-sensors", CONFIG_INT, &max_sensors, "100000", 1, 10000000,
 	     "sensors tracked at most", 0, 0},
@@ -119,6 +165,7 @@ int main(int argc, char **argv)
 
 	memset(&sm, 0, sizeof(sm));
 	models_init(&mm);
+	sm.mm = &mm;
 	rc = svc_init(&sm.s, &p, argc, argv);
 	if (rc)
 		return svc_exit_code(rc);
@@ -154,69 +201,27 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out;
 	}
-	/* membership first, so the split is known before data flows */
-	snprintf(g.group, sizeof(g.group), "%s", group);
-	rc = topic_svc(topic, sizeof(topic), sm.s.root, p.name, o.self, TOPIC_SVC_GROUP);
-	if (rc < 0 || msg_group_encode(&g, grp, sizeof(grp), &len, err, sizeof(err)) ||
-	    mqtt_publish(sm.s.mqtt, topic, grp, len, 1, 1)) {
-		log_error("--group '%s': cannot announce the group", group);
+	if (group_join(sm.s.mqtt, sm.s.root, o.self, group, err, sizeof(err))) {
+		log_error("%s", err);
 		goto out;
 	}
-	snprintf(topic, sizeof(topic), "%s/_svc/scorer/+/status", sm.s.root);
-	rc = mqtt_subscribe(sm.s.mqtt, topic, 1);
-	snprintf(topic, sizeof(topic), "%s/_svc/scorer/+/group", sm.s.root);
-	rc = rc ? rc : mqtt_subscribe(sm.s.mqtt, topic, 1);
-	snprintf(topic, sizeof(topic), "%s/+/raw", sm.s.root);
-	rc = rc ? rc : mqtt_subscribe(sm.s.mqtt, topic, 1);
-	if (rc) {
-		log_error("cannot subscribe: code %d", rc);
+	log_info("scoring %s/+/raw as '%s' in group '%s'", sm.s.root, o.self, group);
+
+	sm.check_timer = loop_timer_add(sm.s.loop, sm.check_ms, on_model_check, &sm);
+	if (sm.check_timer < 0 || loop_timer_add(sm.s.loop, 1000, on_gauges, &sm) < 0 ||
+	    loop_watch(sm.s.loop, mqtt_fd(sm.s.mqtt), LOOP_IN, on_inbox, &sm)) {
+		log_error("out of memory");
 		goto out;
 	}
-	log_info("scoring %s as '%s' in group '%s'", topic, o.self, group);
-
-	next_check = clock_mono_ms() + check_ms;
-	next_gauges = clock_mono_ms() + 1000;
-	while (!signals_stop_requested()) {
-		struct pollfd pfd = {.fd = mqtt_fd(sm.s.mqtt), .events = POLLIN};
-		int64_t now = clock_mono_ms(), wait = next_gauges - now;
-		int n;
-
-		if (wait < 0)
-			wait = 0;
-		if (wait > 200)
-			wait = 200;
-		/* EINTR (a signal: SIGHUP is handled below) is no error here */
-		(void)poll(&pfd, 1, (int)wait);
-		do {
-			n = mqtt_dispatch(sm.s.mqtt, on_message, &sm, DISPATCH_SLICE);
-			if (scorer_pending(sm.core) &&
-			    clock_mono_ns() - scorer_oldest_ns(sm.core) >=
-				tick_ms * 1000000)
-				scorer_flush(sm.core);
-		} while (n == DISPATCH_SLICE && !signals_stop_requested());
-		scorer_flush(sm.core); /* the inbox ran dry: nothing to wait for */
-
-		now = clock_mono_ms();
-		if (signals_take_reload()) {
-			log_info("SIGHUP: reloading model files");
-			scorer_reload(sm.core, 1, report_model, &mm);
-			next_check = now + check_ms;
-		} else if (now >= next_check) {
-			scorer_reload(sm.core, 0, report_model, &mm);
-			next_check = now + check_ms;
-		}
-		if (now >= next_gauges) {
-			scorer_update_gauges(sm.core, clock_mono_ns(), 10.0);
-			next_gauges =
-			    now + (sm.s.metrics_interval_ms > 0 ? sm.s.metrics_interval_ms
-								: 1000);
-		}
+	loop_before_sleep(sm.s.loop, on_dry, &sm);
+	loop_on_reload(sm.s.loop, on_sighup, &sm);
+	if (loop_run(sm.s.loop)) {
+		log_error("poll: %s", strerror(errno));
+		goto out;
 	}
 	log_info("stopping");
 	scorer_flush(sm.core);
-	/* leave the group cleanly: the others take over our sensors now */
-	topic_svc(topic, sizeof(topic), sm.s.root, p.name, o.self, TOPIC_SVC_GROUP);
-	mqtt_publish(sm.s.mqtt, topic, "", 0, 1, 1);
+	group_leave(sm.s.mqtt, sm.s.root, o.self); /* the others take over now */
 	exit_code = 0;
 out:
 	scorer_free(sm.core);

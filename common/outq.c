@@ -1,0 +1,258 @@
+/* outq — the outbound queue behind mqtt_publish (see outq.h).
+ *
+ * Design. The client keeps its own FIFO of outbound messages (copies) and
+ * hands the sender at most `window` QoS>0 publishes that are not yet
+ * complete (inflight): window = the broker's Receive Maximum minus a margin
+ * of 2 for the client's own status publish and SUBSCRIBEs, which also count
+ * against it. A message the sender gave up (outq_done(q, 0)) is not queued
+ * again: messages in flight across a disconnect are the network layer's to
+ * resend (persistent session) or lost with the session, never duplicated
+ * by us; the window bounds what is at stake.
+ * One thread at a time hands queued messages over (pumping flag), so order
+ * is kept even with outq_publish() called from several threads; the others
+ * just leave their message queued and the pumping thread loops until
+ * nothing more may go. While disconnected nothing is handed over (the
+ * queue is the offline buffer, QoS 0 included); max_buffered bounds the
+ * queue plus the QoS>0 publishes in flight. While connected, QoS 0
+ * publishes go straight to the sender (no copy, no window) when the queue
+ * is empty; otherwise they queue behind the rest so that a client's
+ * messages keep their order. The margin is a heuristic: when the client's
+ * own publishes exceed it, the broker's limit holds one of them back; a
+ * broker announcing a lower Receive Maximum on a later reconnect than on
+ * the first costs the same.
+ *
+ * The sender is always called without q->lock held: it may take locks of
+ * its own whose holders call back into outq_done(). */
+#include "outq.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct outq_item {
+	struct outq_item *next;
+	size_t topic_len;
+	size_t len;
+	int qos;
+	int retained;
+	char data[]; /* topic NUL payload */
+} outq_item;
+
+struct outq {
+	outq_options o;
+	pthread_mutex_t lock;
+	outq_item *head, *tail;
+	/* changed under lock, read without (outq_queued, outq_inflight) */
+	_Atomic int count;
+	_Atomic int inflight; /* tracked publishes handed over, not complete */
+	int window;           /* most inflight allowed */
+	int pumping;          /* a thread is handing queued messages over */
+	int connected;        /* the sender may be called */
+	int closed;           /* shutting down: hand nothing more */
+};
+
+int outq_window_for(long recv_max)
+{
+	if (recv_max > 2 * OUTQ_WINDOW_MARGIN)
+		return (int)(recv_max - OUTQ_WINDOW_MARGIN);
+	return recv_max > 1 ? (int)recv_max - 1 : 1;
+}
+
+int outq_new(outq **out, const outq_options *o)
+{
+	outq *q;
+	if (!out || !o || !o->send || o->max_buffered < 1)
+		return AM_EINVAL;
+	*out = NULL;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return AM_ENOMEM;
+	q->o = *o;
+	q->window = o->window > 0 ? o->window : outq_window_for(OUTQ_RECV_MAX_UNKNOWN);
+	pthread_mutex_init(&q->lock, NULL);
+	metrics_set(q->o.queued, 0);
+	*out = q;
+	return 0;
+}
+
+void outq_free(outq *q)
+{
+	outq_item *it, *next;
+	if (!q)
+		return;
+	for (it = q->head; it; it = next) {
+		next = it->next;
+		free(it);
+	}
+	pthread_mutex_destroy(&q->lock);
+	free(q);
+}
+
+/* May a message of this QoS go to the sender now? Not while disconnected,
+ * even QoS 0: the queue is then the whole offline buffer. */
+static int outq__may_send_locked(const outq *q, int qos)
+{
+	if (q->closed || !q->connected)
+		return 0;
+	return qos == 0 || q->inflight < q->window;
+}
+
+/* Hand queued messages over while the window allows, oldest first. Caller
+ * holds q->lock and pumping is clear; returns with q->lock held. */
+static void outq__pump_locked(outq *q)
+{
+	q->pumping = 1;
+	while (q->head && outq__may_send_locked(q, q->head->qos)) {
+		outq_item *it = q->head;
+		int rc;
+		q->head = it->next;
+		if (!q->head)
+			q->tail = NULL;
+		q->count--;
+		metrics_set(q->o.queued, q->count);
+		if (it->qos > 0)
+			q->inflight++;
+		pthread_mutex_unlock(&q->lock);
+		rc = q->o.send(q->o.send_ud, it->data, it->data + it->topic_len + 1,
+			       it->len, it->qos, it->retained, it->qos > 0);
+		pthread_mutex_lock(&q->lock);
+		if (rc == 0) {
+			free(it);
+			continue;
+		}
+		if (it->qos > 0)
+			q->inflight--;
+		if (rc == AM_EOVERFLOW) {
+			/* the sender's own buffer is full: keep it first, retry later */
+			it->next = q->head;
+			q->head = it;
+			if (!q->tail)
+				q->tail = it;
+			q->count++;
+			metrics_set(q->o.queued, q->count);
+			break;
+		}
+		metrics_add(q->o.failed, 1); /* refused for good: not retried */
+		free(it);
+	}
+	q->pumping = 0;
+}
+
+void outq_pump(outq *q)
+{
+	pthread_mutex_lock(&q->lock);
+	if (!q->pumping)
+		outq__pump_locked(q);
+	pthread_mutex_unlock(&q->lock);
+}
+
+int outq_publish(outq *q, const char *topic, const void *payload, size_t len, int qos,
+		 int retained)
+{
+	size_t tlen = strlen(topic);
+	outq_item *it;
+	int rc;
+
+	pthread_mutex_lock(&q->lock);
+	if (q->count + q->inflight >= q->o.max_buffered) {
+		pthread_mutex_unlock(&q->lock);
+		metrics_add(q->o.overflow, 1);
+		return AM_EOVERFLOW;
+	}
+	if (!q->head && !q->pumping && outq__may_send_locked(q, qos)) {
+		/* nothing ahead of it: straight to the sender, no copy */
+		q->pumping = 1;
+		if (qos > 0)
+			q->inflight++;
+		pthread_mutex_unlock(&q->lock);
+		rc = q->o.send(q->o.send_ud, topic, len ? payload : "", len, qos,
+			       retained, qos > 0);
+		pthread_mutex_lock(&q->lock);
+		if (rc != 0 && qos > 0)
+			q->inflight--;
+		q->pumping = 0;
+		outq__pump_locked(q); /* what others queued meanwhile */
+		pthread_mutex_unlock(&q->lock);
+		if (rc == 0)
+			metrics_add(q->o.out, 1);
+		else if (rc == AM_EOVERFLOW)
+			metrics_add(q->o.overflow, 1);
+		return rc;
+	}
+	pthread_mutex_unlock(&q->lock);
+
+	it = malloc(sizeof(*it) + tlen + 1 + len);
+	if (!it)
+		return AM_ENOMEM;
+	it->next = NULL;
+	it->topic_len = tlen;
+	it->len = len;
+	it->qos = qos;
+	it->retained = retained;
+	memcpy(it->data, topic, tlen + 1);
+	if (len)
+		memcpy(it->data + tlen + 1, payload, len);
+
+	pthread_mutex_lock(&q->lock);
+	if (q->count + q->inflight >= q->o.max_buffered) {
+		pthread_mutex_unlock(&q->lock); /* filled up meanwhile */
+		free(it);
+		metrics_add(q->o.overflow, 1);
+		return AM_EOVERFLOW;
+	}
+	if (q->tail)
+		q->tail->next = it;
+	else
+		q->head = it;
+	q->tail = it;
+	q->count++;
+	metrics_set(q->o.queued, q->count);
+	metrics_add(q->o.out, 1);
+	if (!q->pumping)
+		outq__pump_locked(q);
+	pthread_mutex_unlock(&q->lock);
+	return 0;
+}
+
+void outq_set_connected(outq *q, int connected)
+{
+	pthread_mutex_lock(&q->lock);
+	q->connected = connected ? 1 : 0;
+	pthread_mutex_unlock(&q->lock);
+}
+
+void outq_set_window(outq *q, int window)
+{
+	pthread_mutex_lock(&q->lock);
+	q->window = window > 0 ? window : 1;
+	pthread_mutex_unlock(&q->lock);
+}
+
+void outq_done(outq *q, int ok)
+{
+	int wake = 0;
+	pthread_mutex_lock(&q->lock);
+	if (q->inflight > 0)
+		q->inflight--;
+	if (ok) {
+		if (!q->pumping)
+			outq__pump_locked(q);
+	} else {
+		wake = q->head != NULL;
+	}
+	pthread_mutex_unlock(&q->lock);
+	if (wake && q->o.wake)
+		q->o.wake(q->o.wake_ud);
+}
+
+void outq_close(outq *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->closed = 1;
+	pthread_mutex_unlock(&q->lock);
+}
+
+int outq_queued(outq *q) { return atomic_load(&q->count); }
+
+int outq_inflight(outq *q) { return atomic_load(&q->inflight); }
