@@ -9,25 +9,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define CONFIG_LINE_MAX 4096
-
-static void config__err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void config__err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static char *config__own(config *cfg, const char *s, size_t len)
 {
@@ -81,13 +67,13 @@ static int config__range(const config_opt *o, double v, char *err, size_t errlen
 	if (o->min > o->max)
 		return 0;
 	if (v < o->min) {
-		config__err(err, errlen, "--%s: %g is below the minimum %g", o->name, v,
-			    o->min);
+		am_errf(err, errlen, "--%s: %g is below the minimum %g", o->name, v,
+			o->min);
 		return AM_EUSAGE;
 	}
 	if (v > o->max) {
-		config__err(err, errlen, "--%s: %g is above the maximum %g", o->name, v,
-			    o->max);
+		am_errf(err, errlen, "--%s: %g is above the maximum %g", o->name, v,
+			o->max);
 		return AM_EUSAGE;
 	}
 	return 0;
@@ -126,8 +112,7 @@ static int config__set(config *cfg, const config_opt *o, const char *v, int spli
 		errno = 0;
 		n = strtol(v, &end, 0);
 		if (errno || end == v || *end) {
-			config__err(err, errlen, "--%s: '%s' is not an integer", o->name,
-				    v);
+			am_errf(err, errlen, "--%s: '%s' is not an integer", o->name, v);
 			return AM_EUSAGE;
 		}
 		if (config__range(o, (double)n, err, errlen))
@@ -140,8 +125,8 @@ static int config__set(config *cfg, const config_opt *o, const char *v, int spli
 		errno = 0;
 		d = strtod(v, &end);
 		if (errno || end == v || *end || !isfinite(d)) {
-			config__err(err, errlen, "--%s: '%s' is not a finite number",
-				    o->name, v);
+			am_errf(err, errlen, "--%s: '%s' is not a finite number", o->name,
+				v);
 			return AM_EUSAGE;
 		}
 		if (config__range(o, d, err, errlen))
@@ -151,9 +136,8 @@ static int config__set(config *cfg, const config_opt *o, const char *v, int spli
 	}
 	case CONFIG_BOOL:
 		if (config__bool(v, (int *)o->dest)) {
-			config__err(err, errlen,
-				    "--%s: '%s' is not a boolean (yes/no, 1/0)", o->name,
-				    v);
+			am_errf(err, errlen, "--%s: '%s' is not a boolean (yes/no, 1/0)",
+				o->name, v);
 			return AM_EUSAGE;
 		}
 		return 0;
@@ -198,7 +182,7 @@ static int config__file(config *cfg, const char *path, char *err, size_t errlen)
 	FILE *f = fopen(path, "r");
 
 	if (!f) {
-		config__err(err, errlen, "config file %s: %s", path, strerror(errno));
+		am_errf(err, errlen, "config file %s: %s", path, strerror(errno));
 		return AM_EUSAGE;
 	}
 	while (!rc && fgets(line, sizeof(line), f)) {
@@ -206,8 +190,8 @@ static int config__file(config *cfg, const char *path, char *err, size_t errlen)
 		const config_opt *o;
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
-			config__err(err, errlen, "%s:%u: line longer than %d bytes", path,
-				    lineno, CONFIG_LINE_MAX - 2);
+			am_errf(err, errlen, "%s:%u: line longer than %d bytes", path,
+				lineno, CONFIG_LINE_MAX - 2);
 			rc = AM_EUSAGE;
 			break;
 		}
@@ -216,8 +200,8 @@ static int config__file(config *cfg, const char *path, char *err, size_t errlen)
 			continue;
 		eq = strchr(key, '=');
 		if (!eq) {
-			config__err(err, errlen, "%s:%u: expected 'name = value'", path,
-				    lineno);
+			am_errf(err, errlen, "%s:%u: expected 'name = value'", path,
+				lineno);
 			rc = AM_EUSAGE;
 			break;
 		}
@@ -226,8 +210,8 @@ static int config__file(config *cfg, const char *path, char *err, size_t errlen)
 		val = config__trim(eq + 1);
 		o = config__find(cfg, key, strlen(key));
 		if (!o || strcmp(key, "config") == 0) {
-			config__err(err, errlen, "%s:%u: unknown option '%s'", path,
-				    lineno, key);
+			am_errf(err, errlen, "%s:%u: unknown option '%s'", path, lineno,
+				key);
 			rc = AM_EUSAGE;
 			break;
 		}
@@ -322,7 +306,7 @@ int config_load(config *cfg, const config_opt *opts, size_t n, int argc, char **
 	cfg->n = n;
 	cfg->prog = prog;
 	if (n > sizeof(seen)) {
-		config__err(err, errlen, "too many options");
+		am_errf(err, errlen, "too many options");
 		return AM_EUSAGE;
 	}
 
@@ -390,8 +374,8 @@ int config_load(config *cfg, const config_opt *opts, size_t n, int argc, char **
 		if (!only_pos && strncmp(a, "--", 2) == 0) {
 			o = config__flag(cfg, a, &val, &negated);
 			if (!o) {
-				config__err(err, errlen,
-					    "unknown option '%s' (see --help)", a);
+				am_errf(err, errlen, "unknown option '%s' (see --help)",
+					a);
 				rc = AM_EUSAGE;
 				goto fail;
 			}
@@ -399,8 +383,8 @@ int config_load(config *cfg, const config_opt *opts, size_t n, int argc, char **
 				val = negated ? "0" : "1";
 			if (!val) {
 				if (i + 1 >= argc) {
-					config__err(err, errlen, "--%s needs a value",
-						    o->name);
+					am_errf(err, errlen, "--%s needs a value",
+						o->name);
 					rc = AM_EUSAGE;
 					goto fail;
 				}
@@ -411,8 +395,8 @@ int config_load(config *cfg, const config_opt *opts, size_t n, int argc, char **
 				if (opts[k].positional)
 					o = &opts[k];
 			if (!o) {
-				config__err(err, errlen,
-					    "unexpected argument '%s' (see --help)", a);
+				am_errf(err, errlen,
+					"unexpected argument '%s' (see --help)", a);
 				rc = AM_EUSAGE;
 				goto fail;
 			}

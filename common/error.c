@@ -2,6 +2,7 @@
  * that a new code without words fails the unit test that walks the space. */
 #include "error.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 
 static const char *const am__words[] = {
@@ -42,4 +43,25 @@ const char *am_strerror(int code)
 		return am__words[-code];
 	snprintf(other, sizeof(other), "unknown error %d", code);
 	return other;
+}
+
+void am_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int am_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
 }

@@ -39,6 +39,19 @@ enum am_error {
 	AM_EENCODE = -26,    /* an encoder refused the data (err says why) */
 };
 
+#include <stddef.h>
+
+/* Write a one-line reason (printf-style) into err, if err is not NULL and
+ * errlen > 0, truncating as needed. For leaf code that reports why and
+ * leaves the logging to its caller. */
+void am_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* am_errf, then return code: a refusal is one statement,
+ * `return am_fail(err, errlen, AM_EVALUE, "seq: %s", why);`. */
+int am_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* The code in a few words ("out of memory"); "unknown error -N" (from a
  * static buffer per thread) for a code outside the space. Never NULL. */
 const char *am_strerror(int code);

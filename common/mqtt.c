@@ -78,7 +78,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,18 +129,6 @@ struct mqtt_client {
 	_Atomic int stopping;
 	int shutdown_rc;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Around every Paho call that may need Paho's client mutex: a messageArrived
  * waiting for inbox space (holding that mutex) gives up its wait. */
@@ -452,7 +439,7 @@ static int make_queues(mqtt_client *c, metrics *m, char *err, size_t errlen)
 	if (!rc)
 		rc = outq_new(&c->out, &qo);
 	if (rc)
-		set_err(err, errlen, "mqtt: %s", am_strerror(rc));
+		am_errf(err, errlen, "mqtt: %s", am_strerror(rc));
 	return rc;
 }
 
@@ -468,7 +455,7 @@ mqtt_client *mqtt_new(const mqtt_options *o, metrics *m, char *err, size_t errle
 
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		set_err(err, errlen, "mqtt: out of memory");
+		am_errf(err, errlen, "mqtt: out of memory");
 		return NULL;
 	}
 	c->connect_props = empty;
@@ -490,7 +477,7 @@ mqtt_client *mqtt_new(const mqtt_options *o, metrics *m, char *err, size_t errle
 	rc = MQTTAsync_createWithOptions(&c->h, c->k.uri, c->k.client_id,
 					 MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
 	if (rc != MQTTASYNC_SUCCESS) {
-		set_err(err, errlen, "mqtt: cannot create client for '%s': %s", c->k.uri,
+		am_errf(err, errlen, "mqtt: cannot create client for '%s': %s", c->k.uri,
 			MQTTAsync_strerror(rc));
 		goto fail;
 	}
@@ -499,7 +486,7 @@ mqtt_client *mqtt_new(const mqtt_options *o, metrics *m, char *err, size_t errle
 		MQTTASYNC_SUCCESS ||
 	    MQTTAsync_setConnected(c->h, c, on_connected) != MQTTASYNC_SUCCESS ||
 	    MQTTAsync_setDisconnected(c->h, c, on_disconnected) != MQTTASYNC_SUCCESS) {
-		set_err(err, errlen, "mqtt: cannot set callbacks");
+		am_errf(err, errlen, "mqtt: cannot set callbacks");
 		goto fail;
 	}
 
@@ -525,7 +512,7 @@ mqtt_client *mqtt_new(const mqtt_options *o, metrics *m, char *err, size_t errle
 		p.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
 		p.value.integer4 = c->k.o.session_expiry_s;
 		if (MQTTProperties_add(&c->connect_props, &p) != 0) {
-			set_err(err, errlen, "mqtt: cannot set session expiry");
+			am_errf(err, errlen, "mqtt: cannot set session expiry");
 			goto fail;
 		}
 		cn.connectProperties = &c->connect_props;
@@ -538,7 +525,7 @@ mqtt_client *mqtt_new(const mqtt_options *o, metrics *m, char *err, size_t errle
 	cn.context = c;
 	rc = MQTTAsync_connect(c->h, &cn);
 	if (rc != MQTTASYNC_SUCCESS) {
-		set_err(err, errlen, "mqtt: cannot start connecting to '%s': %s",
+		am_errf(err, errlen, "mqtt: cannot start connecting to '%s': %s",
 			c->k.uri, MQTTAsync_strerror(rc));
 		goto fail;
 	}

@@ -27,18 +27,6 @@ void mqtt_options_default(mqtt_options *o)
 	o->connect_timeout_s = 10;
 }
 
-static void mqtt_conf__err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void mqtt_conf__err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 char *mqtt_conf_instance_default(char *out, size_t cap)
 {
 	char host[256];
@@ -84,36 +72,36 @@ static char *printf_dup(const char *fmt, ...)
 static int mqtt_conf__check(const mqtt_options *o, char *err, size_t errlen)
 {
 	if (!o || !o->uri || !*o->uri) {
-		mqtt_conf__err(err, errlen, "mqtt: broker uri required");
+		am_errf(err, errlen, "mqtt: broker uri required");
 		return AM_EINVAL;
 	}
 	if (!text_level_valid(o->root, TOPIC_ROOT_MAX, 1) || o->root[0] == '/' ||
 	    o->root[0] == '$') {
-		mqtt_conf__err(err, errlen, "mqtt: bad topic root '%s'",
-			       o->root ? o->root : "(null)");
+		am_errf(err, errlen, "mqtt: bad topic root '%s'",
+			o->root ? o->root : "(null)");
 		return AM_EINVAL;
 	}
 	if (!text_level_valid(o->service, TOPIC_NAME_MAX, 0)) {
-		mqtt_conf__err(err, errlen, "mqtt: bad service name");
+		am_errf(err, errlen, "mqtt: bad service name");
 		return AM_EINVAL;
 	}
 	if (o->instance && !text_level_valid(o->instance, TOPIC_NAME_MAX, 0)) {
-		mqtt_conf__err(err, errlen, "mqtt: bad instance name '%s'", o->instance);
+		am_errf(err, errlen, "mqtt: bad instance name '%s'", o->instance);
 		return AM_EINVAL;
 	}
 	if (o->client_id &&
 	    (!*o->client_id || strlen(o->client_id) > TOPIC_NAME_MAX * 2)) {
-		mqtt_conf__err(err, errlen, "mqtt: bad client id");
+		am_errf(err, errlen, "mqtt: bad client id");
 		return AM_EINVAL;
 	}
 	if (o->will_topic && (!topic_name_valid(o->will_topic) || !o->will_payload)) {
-		mqtt_conf__err(err, errlen, "mqtt: bad will");
+		am_errf(err, errlen, "mqtt: bad will");
 		return AM_EINVAL;
 	}
 	if (o->keepalive_s < 1 || o->max_buffered < 1 || o->inbox_max < 1 ||
 	    o->metrics_interval_ms < 0 || o->reconnect_min_s < 1 ||
 	    o->reconnect_max_s < o->reconnect_min_s || o->connect_timeout_s < 1) {
-		mqtt_conf__err(
+		am_errf(
 		    err, errlen,
 		    "mqtt: option out of range (keepalive %d, max_buffered %d, inbox_max "
 		    "%zu, "
@@ -123,8 +111,8 @@ static int mqtt_conf__check(const mqtt_options *o, char *err, size_t errlen)
 		return AM_EINVAL;
 	}
 	if (o->persistent && o->session_expiry_s == 0) {
-		mqtt_conf__err(err, errlen,
-			       "mqtt: persistent session needs session_expiry_s > 0");
+		am_errf(err, errlen,
+			"mqtt: persistent session needs session_expiry_s > 0");
 		return AM_EINVAL;
 	}
 	return 0;
@@ -176,7 +164,7 @@ int mqtt_conf_init(mqtt_conf *k, const mqtt_options *o, char *err, size_t errlen
 	if (!rc)
 		rc = mqtt_conf__copy(k, o);
 	if (rc == AM_ENOMEM)
-		mqtt_conf__err(err, errlen, "mqtt: out of memory");
+		am_errf(err, errlen, "mqtt: out of memory");
 	if (rc)
 		mqtt_conf_cleanup(k);
 	return rc;

@@ -13,23 +13,11 @@
 
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 _Static_assert(MSG_VERSION == 1, "msg_field_encode writes the head {\"v\":1");
 _Static_assert(sizeof(state_kind) == sizeof(int), "ENUM fields are ints");
-
-int msg_field_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 /* ---- field access -------------------------------------------------------- */
 
@@ -80,21 +68,19 @@ int msg_field_text_check(const char *field, const char *s, size_t max, int allow
 {
 	size_t n = strnlen(s, max + 1);
 	if (n > max)
-		return msg_field_fail(err, errlen, AM_ETOOBIG, "%s: over %zu bytes",
-				      field, max);
+		return am_fail(err, errlen, AM_ETOOBIG, "%s: over %zu bytes", field, max);
 	if (n == 0 && !allow_empty)
-		return msg_field_fail(err, errlen, AM_EVALUE, "%s: empty", field);
+		return am_fail(err, errlen, AM_EVALUE, "%s: empty", field);
 	for (size_t i = 0; i < n;) {
 		const unsigned char *p = (const unsigned char *)s + i;
 		size_t k;
 		if (*p < 0x20 || *p == 0x7f)
-			return msg_field_fail(err, errlen, AM_EVALUE,
-					      "%s: control character at byte %zu", field,
-					      i);
+			return am_fail(err, errlen, AM_EVALUE,
+				       "%s: control character at byte %zu", field, i);
 		k = text_utf8_seq(p);
 		if (k == 0)
-			return msg_field_fail(err, errlen, AM_EVALUE,
-					      "%s: invalid UTF-8 at byte %zu", field, i);
+			return am_fail(err, errlen, AM_EVALUE,
+				       "%s: invalid UTF-8 at byte %zu", field, i);
 		i += k;
 	}
 	return 0;
@@ -106,18 +92,16 @@ static int msg__sensor_check(const char *field, const char *s, char *err, size_t
 {
 	size_t n = strnlen(s, MSG_SENSOR_MAX + 1);
 	if (n == 0)
-		return msg_field_fail(err, errlen, AM_EVALUE, "%s: empty sensor id",
-				      field);
+		return am_fail(err, errlen, AM_EVALUE, "%s: empty sensor id", field);
 	if (n > MSG_SENSOR_MAX)
-		return msg_field_fail(err, errlen, AM_EVALUE,
-				      "%s: sensor id over %d bytes", field,
-				      MSG_SENSOR_MAX);
+		return am_fail(err, errlen, AM_EVALUE, "%s: sensor id over %d bytes",
+			       field, MSG_SENSOR_MAX);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (!text_sensor_char(c))
-			return msg_field_fail(
-			    err, errlen, AM_EVALUE,
-			    "%s: byte %zu (0x%02x) not in [A-Za-z0-9._-]", field, i, c);
+			return am_fail(err, errlen, AM_EVALUE,
+				       "%s: byte %zu (0x%02x) not in [A-Za-z0-9._-]",
+				       field, i, c);
 	}
 	return 0;
 }
@@ -127,25 +111,23 @@ static int msg__num_check(const msg_field *f, double v, char *err, size_t errlen
 	switch (f->range) {
 	case MSG_R_NONNEG:
 		if (!isfinite(v) || v < 0)
-			return msg_field_fail(err, errlen, AM_EVALUE,
-					      "%s: must be finite and >= 0", f->key);
+			return am_fail(err, errlen, AM_EVALUE,
+				       "%s: must be finite and >= 0", f->key);
 		return 0;
 	case MSG_R_POS:
 		if (!isfinite(v) || !(v > 0))
-			return msg_field_fail(err, errlen, AM_EVALUE,
-					      "%s: must be finite and > 0", f->key);
+			return am_fail(err, errlen, AM_EVALUE,
+				       "%s: must be finite and > 0", f->key);
 		return 0;
 	default:
 		break;
 	}
 	if (!isfinite(v))
-		return msg_field_fail(err, errlen, AM_EVALUE, "%s: not finite", f->key);
+		return am_fail(err, errlen, AM_EVALUE, "%s: not finite", f->key);
 	if (f->range == MSG_R_TIME && v < 0)
-		return msg_field_fail(err, errlen, AM_EVALUE, "%s: negative time",
-				      f->key);
+		return am_fail(err, errlen, AM_EVALUE, "%s: negative time", f->key);
 	if (f->range == MSG_R_RATE && (v < 0 || v > 1))
-		return msg_field_fail(err, errlen, AM_EVALUE, "%s: %g not in 0..1",
-				      f->key, v);
+		return am_fail(err, errlen, AM_EVALUE, "%s: %g not in 0..1", f->key, v);
 	return 0;
 }
 
@@ -165,24 +147,24 @@ static int msg__check_one(const msg_field *f, const void *m, char *err, size_t e
 	case MSG_T_ENUM:
 		memcpy(&v, p, sizeof(v));
 		if (v < 0 || !f->name(v))
-			return msg_field_fail(err, errlen, AM_EVALUE,
-					      "%s: unknown value %d", f->key, v);
+			return am_fail(err, errlen, AM_EVALUE, "%s: unknown value %d",
+				       f->key, v);
 		return 0;
 	case MSG_T_NUM:
 		memcpy(&d, p, sizeof(d));
 		return msg__num_check(f, d, err, errlen);
 	case MSG_T_UINT:
 		if (msg__uint(f, m) > f->cap)
-			return msg_field_fail(err, errlen, AM_EVALUE,
-					      "%s: not an integer in 0..%.17g", f->key,
-					      (double)f->cap);
+			return am_fail(err, errlen, AM_EVALUE,
+				       "%s: not an integer in 0..%.17g", f->key,
+				       (double)f->cap);
 		return 0;
 	case MSG_T_BOOL:
 		return 0;
 	case MSG_T_CUSTOM:
 		return f->codec->check ? f->codec->check(m, err, errlen) : 0;
 	}
-	return msg_field_fail(err, errlen, AM_EINVAL, "%s: unknown field type", f->key);
+	return am_fail(err, errlen, AM_EINVAL, "%s: unknown field type", f->key);
 }
 
 /* Every field in table order; skip_late: leave MSG_LATE fields to their
@@ -214,7 +196,7 @@ static int msg__scan(const char *json, size_t len, char *err, size_t errlen)
 {
 	int in_str = 0;
 	if (memchr(json, '\0', len))
-		return msg_field_fail(err, errlen, AM_EJSON, "NUL byte in payload");
+		return am_fail(err, errlen, AM_EJSON, "NUL byte in payload");
 	for (size_t i = 0; i < len; i++) {
 		char c = json[i];
 		if (!in_str) {
@@ -225,9 +207,8 @@ static int msg__scan(const char *json, size_t len, char *err, size_t errlen)
 			if (json[i + 1] == 'u' && i + 5 < len && json[i + 2] == '0' &&
 			    json[i + 3] == '0' && json[i + 4] == '0' &&
 			    json[i + 5] == '0')
-				return msg_field_fail(err, errlen, AM_EVALUE,
-						      "\\u0000 in a string at byte %zu",
-						      i);
+				return am_fail(err, errlen, AM_EVALUE,
+					       "\\u0000 in a string at byte %zu", i);
 			i++; /* skip the escaped character */
 		}
 	}
@@ -243,29 +224,28 @@ static int msg__parse(const char *json, size_t len, size_t max, cJSON **root, ch
 
 	*root = NULL;
 	if (!json || len == 0)
-		return msg_field_fail(err, errlen, AM_EJSON, "empty payload");
+		return am_fail(err, errlen, AM_EJSON, "empty payload");
 	if (len > max)
-		return msg_field_fail(err, errlen, AM_ETOOBIG,
-				      "payload: %zu bytes, max %zu", len, max);
+		return am_fail(err, errlen, AM_ETOOBIG, "payload: %zu bytes, max %zu",
+			       len, max);
 	if ((rc = msg__scan(json, len, err, errlen)))
 		return rc;
 	*root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
 	if (!*root) {
 		if (end && end >= json && end <= json + len)
-			return msg_field_fail(
-			    err, errlen, AM_EJSON,
-			    "not JSON or truncated (at byte %zu of %zu)",
-			    (size_t)(end - json), len);
-		return msg_field_fail(err, errlen, AM_EJSON, "not JSON or truncated");
+			return am_fail(err, errlen, AM_EJSON,
+				       "not JSON or truncated (at byte %zu of %zu)",
+				       (size_t)(end - json), len);
+		return am_fail(err, errlen, AM_EJSON, "not JSON or truncated");
 	}
 	while (end && end < json + len &&
 	       (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
 		end++;
 	if (end != json + len)
-		return msg_field_fail(err, errlen, AM_EJSON,
-				      "trailing bytes after the JSON value");
+		return am_fail(err, errlen, AM_EJSON,
+			       "trailing bytes after the JSON value");
 	if (!cJSON_IsObject(*root))
-		return msg_field_fail(err, errlen, AM_EJSON, "not a JSON object");
+		return am_fail(err, errlen, AM_EJSON, "not a JSON object");
 	return 0;
 }
 
@@ -273,13 +253,13 @@ static int msg__dec_version(const cJSON *o, char *err, size_t errlen)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, "v");
 	if (!it)
-		return msg_field_fail(err, errlen, AM_EFIELD, "v: missing");
+		return am_fail(err, errlen, AM_EFIELD, "v: missing");
 	if (!cJSON_IsNumber(it))
-		return msg_field_fail(err, errlen, AM_EFIELD, "v: not a number");
+		return am_fail(err, errlen, AM_EFIELD, "v: not a number");
 	if (it->valuedouble != MSG_VERSION)
-		return msg_field_fail(err, errlen, AM_EVERSION,
-				      "v: version %g, this reader reads %d",
-				      it->valuedouble, MSG_VERSION);
+		return am_fail(err, errlen, AM_EVERSION,
+			       "v: version %g, this reader reads %d", it->valuedouble,
+			       MSG_VERSION);
 	return 0;
 }
 
@@ -290,15 +270,15 @@ static int msg__dec_str(const msg_field *f, const cJSON *it, char *dst, char *er
 {
 	size_t n;
 	if (!cJSON_IsString(it) || !it->valuestring)
-		return msg_field_fail(err, errlen, AM_EFIELD, "%s: not a string", f->key);
+		return am_fail(err, errlen, AM_EFIELD, "%s: not a string", f->key);
 	n = strlen(it->valuestring);
 	if (n > f->cap || n >= f->size) {
 		if (f->type == MSG_T_SENSOR)
-			return msg_field_fail(err, errlen, AM_EVALUE,
-					      "%s: sensor id over %d bytes", f->key,
-					      MSG_SENSOR_MAX);
-		return msg_field_fail(err, errlen, AM_ETOOBIG, "%s: over %zu bytes",
-				      f->key, (size_t)f->cap);
+			return am_fail(err, errlen, AM_EVALUE,
+				       "%s: sensor id over %d bytes", f->key,
+				       MSG_SENSOR_MAX);
+		return am_fail(err, errlen, AM_ETOOBIG, "%s: over %zu bytes", f->key,
+			       (size_t)f->cap);
 	}
 	memcpy(dst, it->valuestring, n + 1);
 	return 0;
@@ -310,7 +290,7 @@ static int msg__dec_enum(const msg_field *f, const cJSON *it, int *dst, char *er
 	char names[96] = "";
 	size_t used = 0;
 	if (!cJSON_IsString(it) || !it->valuestring)
-		return msg_field_fail(err, errlen, AM_EFIELD, "%s: not a string", f->key);
+		return am_fail(err, errlen, AM_EFIELD, "%s: not a string", f->key);
 	for (int v = 0; f->name(v); v++) {
 		if (strcmp(it->valuestring, f->name(v)) == 0) {
 			*dst = v;
@@ -320,7 +300,7 @@ static int msg__dec_enum(const msg_field *f, const cJSON *it, int *dst, char *er
 			used += (size_t)snprintf(names + used, sizeof(names) - used,
 						 "%s%s", v ? ", " : "", f->name(v));
 	}
-	return msg_field_fail(err, errlen, AM_EVALUE, "%s: not one of %s", f->key, names);
+	return am_fail(err, errlen, AM_EVALUE, "%s: not one of %s", f->key, names);
 }
 
 /* A number that must be an integer in 0..cap, stored by the field's size. */
@@ -330,9 +310,8 @@ static int msg__dec_uint(const msg_field *f, double d, void *dst, char *err,
 	uint64_t u;
 	uint32_t u32;
 	if (!isfinite(d) || d < 0 || d > (double)f->cap || d != floor(d))
-		return msg_field_fail(err, errlen, AM_EVALUE,
-				      "%s: not an integer in 0..%.17g", f->key,
-				      (double)f->cap);
+		return am_fail(err, errlen, AM_EVALUE, "%s: not an integer in 0..%.17g",
+			       f->key, (double)f->cap);
 	u = (uint64_t)d;
 	if (f->size == sizeof(u32)) {
 		u32 = (uint32_t)u;
@@ -359,23 +338,23 @@ static int msg__dec_one(const msg_field *f, const cJSON *it, void *m, char *err,
 	case MSG_T_NUM:
 	case MSG_T_UINT:
 		if (!cJSON_IsNumber(it))
-			return msg_field_fail(err, errlen, AM_EFIELD, "%s: not a number",
-					      f->key);
+			return am_fail(err, errlen, AM_EFIELD, "%s: not a number",
+				       f->key);
 		if (f->type == MSG_T_UINT)
 			return msg__dec_uint(f, it->valuedouble, p, err, errlen);
 		memcpy(p, &it->valuedouble, sizeof(double));
 		return 0;
 	case MSG_T_BOOL:
 		if (!cJSON_IsBool(it))
-			return msg_field_fail(err, errlen, AM_EFIELD, "%s: not a boolean",
-					      f->key);
+			return am_fail(err, errlen, AM_EFIELD, "%s: not a boolean",
+				       f->key);
 		b = cJSON_IsTrue(it) ? 1 : 0;
 		memcpy(p, &b, sizeof(b));
 		return 0;
 	case MSG_T_CUSTOM:
 		return f->codec->dec(it, m, err, errlen);
 	}
-	return msg_field_fail(err, errlen, AM_EINVAL, "%s: unknown field type", f->key);
+	return am_fail(err, errlen, AM_EINVAL, "%s: unknown field type", f->key);
 }
 
 /* One field: absent optional ones (and dependent ones whose flag is not
@@ -393,8 +372,7 @@ static int msg__dec_field(const msg_field *f, const cJSON *o, void *m, char *err
 	it = cJSON_GetObjectItemCaseSensitive(o, f->key);
 	if (!it) {
 		if (!(f->flags & MSG_OPT))
-			return msg_field_fail(err, errlen, AM_EFIELD, "%s: missing",
-					      f->key);
+			return am_fail(err, errlen, AM_EFIELD, "%s: missing", f->key);
 		memset((char *)m + f->off, 0, f->size);
 		msg__set_flag(f, m, 0);
 		return 0;
@@ -434,7 +412,7 @@ int msg_field_decode_copy(const msg_desc *d, const char *json, size_t len, void 
 {
 	int rc;
 	if (!out)
-		return msg_field_fail(err, errlen, AM_EFIELD, "no output struct");
+		return am_fail(err, errlen, AM_EFIELD, "no output struct");
 	memset(tmp, 0, d->size);
 	rc = msg_field_decode(d, json, len, tmp, err, errlen);
 	if (!rc)
@@ -465,13 +443,12 @@ static int msg__enc_end(int brc, buf *b, size_t *len, char *err, size_t errlen)
 	if (brc) {
 		b->data[0] = '\0';
 		if (brc == AM_ETOOBIG)
-			return msg_field_fail(
-			    err, errlen, AM_ETOOBIG,
-			    "encoded payload over %zu bytes (output cap)", b->cap);
+			return am_fail(err, errlen, AM_ETOOBIG,
+				       "encoded payload over %zu bytes (output cap)",
+				       b->cap);
 		if (brc == AM_ENOTFINITE)
-			return msg_field_fail(err, errlen, AM_EVALUE,
-					      "a number is not finite");
-		return msg_field_fail(err, errlen, AM_ENOMEM, "out of memory");
+			return am_fail(err, errlen, AM_EVALUE, "a number is not finite");
+		return am_fail(err, errlen, AM_ENOMEM, "out of memory");
 	}
 	if (len)
 		*len = b->len;
@@ -524,10 +501,10 @@ int msg_field_encode(const msg_desc *d, const void *m, char *out, size_t cap, si
 	if (len)
 		*len = 0;
 	if (!out || cap < 2)
-		return msg_field_fail(err, errlen, AM_ETOOBIG, "output buffer too small");
+		return am_fail(err, errlen, AM_ETOOBIG, "output buffer too small");
 	msg__wrap(&b, out, cap, d->max_payload);
 	if (!m)
-		return msg_field_fail(err, errlen, AM_EFIELD, "no message");
+		return am_fail(err, errlen, AM_EFIELD, "no message");
 	if ((rc = msg_field_check(d, m, err, errlen)))
 		return rc;
 	rc = buf_adds(&b, "{\"v\":1");

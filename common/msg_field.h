@@ -106,11 +106,6 @@ typedef struct msg_desc {
 		(table), sizeof(table) / sizeof((table)[0]), sizeof(T), (max)            \
 	}
 
-/* Write a one-line reason into err (if any) and return code, so that a
- * refusal is one statement: return msg_field_fail(...). */
-int msg_field_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
 /* Decode json into m, which must hold the struct as it should read for
  * absent fields (zeroed, or a msg_raw whose storage is kept): cap, scan,
  * parse, "v", every field's type (in table order), every field's check,

@@ -77,21 +77,21 @@ static int msg__channels_dec(const cJSON *arr, void *mv, char *err, size_t errle
 	const cJSON *it;
 	size_t n = 0;
 	if (!cJSON_IsArray(arr))
-		return msg_field_fail(err, errlen, AM_EFIELD, "channels: not an array");
+		return am_fail(err, errlen, AM_EFIELD, "channels: not an array");
 	cJSON_ArrayForEach(it, arr)
 	{
 		size_t len;
 		if (n >= MSG_MAX_CHANNELS)
-			return msg_field_fail(err, errlen, AM_ETOOBIG,
-					      "channels: over %d", MSG_MAX_CHANNELS);
+			return am_fail(err, errlen, AM_ETOOBIG, "channels: over %d",
+				       MSG_MAX_CHANNELS);
 		if (!cJSON_IsString(it) || !it->valuestring)
-			return msg_field_fail(err, errlen, AM_EFIELD,
-					      "channels[%zu]: not a string", n);
+			return am_fail(err, errlen, AM_EFIELD,
+				       "channels[%zu]: not a string", n);
 		len = strlen(it->valuestring);
 		if (len > MSG_CHANNEL_MAX)
-			return msg_field_fail(err, errlen, AM_ETOOBIG,
-					      "channels[%zu]: over %d bytes", n,
-					      MSG_CHANNEL_MAX);
+			return am_fail(err, errlen, AM_ETOOBIG,
+				       "channels[%zu]: over %d bytes", n,
+				       MSG_CHANNEL_MAX);
 		memcpy(out->channels[n], it->valuestring, len + 1);
 		n++;
 	}
@@ -108,18 +108,16 @@ static int msg__channels_check(const void *mv, char *err, size_t errlen)
 	int rc;
 
 	if (nch == 0)
-		return msg_field_fail(err, errlen, AM_EVALUE, "channels: empty");
+		return am_fail(err, errlen, AM_EVALUE, "channels: empty");
 	if (nch > MSG_MAX_CHANNELS)
-		return msg_field_fail(err, errlen, AM_ETOOBIG, "channels: %zu, max %d",
-				      nch, MSG_MAX_CHANNELS);
+		return am_fail(err, errlen, AM_ETOOBIG, "channels: %zu, max %d", nch,
+			       MSG_MAX_CHANNELS);
 	if (m->n_samples > MSG_MAX_SAMPLES)
-		return msg_field_fail(err, errlen, AM_ETOOBIG,
-				      "samples: %zu rows, max %d", m->n_samples,
-				      MSG_MAX_SAMPLES);
+		return am_fail(err, errlen, AM_ETOOBIG, "samples: %zu rows, max %d",
+			       m->n_samples, MSG_MAX_SAMPLES);
 	if (m->n_samples * nch > MSG_MAX_VALUES)
-		return msg_field_fail(err, errlen, AM_ETOOBIG,
-				      "samples: %zu values, max %d", m->n_samples * nch,
-				      MSG_MAX_VALUES);
+		return am_fail(err, errlen, AM_ETOOBIG, "samples: %zu values, max %d",
+			       m->n_samples * nch, MSG_MAX_VALUES);
 	for (size_t i = 0; i < nch; i++) {
 		char field[24];
 		snprintf(field, sizeof(field), "channels[%zu]", i);
@@ -128,7 +126,7 @@ static int msg__channels_check(const void *mv, char *err, size_t errlen)
 			return rc;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(m->channels[i], m->channels[j]) == 0)
-				return msg_field_fail(
+				return am_fail(
 				    err, errlen, AM_EVALUE,
 				    "channels[%zu]: duplicate of channels[%zu]", i, j);
 	}
@@ -160,33 +158,30 @@ static int msg__row_dec(const cJSON *row, size_t i, float *dst, size_t nch, char
 	const cJSON *it;
 	size_t j = 0;
 	if (!cJSON_IsArray(row))
-		return msg_field_fail(err, errlen, AM_EFIELD,
-				      "samples[%zu]: not an array", i);
+		return am_fail(err, errlen, AM_EFIELD, "samples[%zu]: not an array", i);
 	cJSON_ArrayForEach(it, row)
 	{
 		if (j < nch) {
 			double d;
 			if (!cJSON_IsNumber(it))
-				return msg_field_fail(err, errlen, AM_EFIELD,
-						      "samples[%zu][%zu]: not a number",
-						      i, j);
+				return am_fail(err, errlen, AM_EFIELD,
+					       "samples[%zu][%zu]: not a number", i, j);
 			d = it->valuedouble;
 			if (!isfinite(d))
-				return msg_field_fail(err, errlen, AM_EVALUE,
-						      "samples[%zu][%zu]: not finite", i,
-						      j);
+				return am_fail(err, errlen, AM_EVALUE,
+					       "samples[%zu][%zu]: not finite", i, j);
 			if (fabs(d) >= MSG__FLT_LIMIT)
-				return msg_field_fail(
-				    err, errlen, AM_EVALUE,
-				    "samples[%zu][%zu]: beyond float range", i, j);
+				return am_fail(err, errlen, AM_EVALUE,
+					       "samples[%zu][%zu]: beyond float range", i,
+					       j);
 			dst[j] = (float)d;
 		}
 		j++;
 	}
 	if (j != nch)
-		return msg_field_fail(err, errlen, AM_ESHAPE,
-				      "samples[%zu]: %zu values, expected %zu (channels)",
-				      i, j, nch);
+		return am_fail(err, errlen, AM_ESHAPE,
+			       "samples[%zu]: %zu values, expected %zu (channels)", i, j,
+			       nch);
 	return 0;
 }
 
@@ -200,20 +195,19 @@ static int msg__samples_dec(const cJSON *arr, void *mv, char *err, size_t errlen
 	int rc;
 
 	if (!cJSON_IsArray(arr))
-		return msg_field_fail(err, errlen, AM_EFIELD, "samples: not an array");
+		return am_fail(err, errlen, AM_EFIELD, "samples: not an array");
 	cJSON_ArrayForEach(row, arr)
 	{
 		if (++rows > MSG_MAX_SAMPLES)
-			return msg_field_fail(err, errlen, AM_ETOOBIG,
-					      "samples: over %d rows", MSG_MAX_SAMPLES);
+			return am_fail(err, errlen, AM_ETOOBIG, "samples: over %d rows",
+				       MSG_MAX_SAMPLES);
 	}
 	if (rows * nch > MSG_MAX_VALUES)
-		return msg_field_fail(err, errlen, AM_ETOOBIG,
-				      "samples: %zu values, max %d", rows * nch,
-				      MSG_MAX_VALUES);
+		return am_fail(err, errlen, AM_ETOOBIG, "samples: %zu values, max %d",
+			       rows * nch, MSG_MAX_VALUES);
 	rc = msg_raw_reserve(out, rows);
 	if (rc)
-		return msg_field_fail(err, errlen, rc, "samples: %s", am_strerror(rc));
+		return am_fail(err, errlen, rc, "samples: %s", am_strerror(rc));
 	cJSON_ArrayForEach(row, arr)
 	{
 		if ((rc = msg__row_dec(row, i, out->samples + i * nch, nch, err, errlen)))
@@ -232,14 +226,13 @@ static int msg__samples_check(const void *mv, char *err, size_t errlen)
 	size_t nch = m->n_channels;
 
 	if (m->n_samples && (!m->samples || m->samples_cap < m->n_samples * nch))
-		return msg_field_fail(err, errlen, AM_ESHAPE,
-				      "samples: storage holds %zu values, %zu needed",
-				      m->samples_cap, m->n_samples * nch);
+		return am_fail(err, errlen, AM_ESHAPE,
+			       "samples: storage holds %zu values, %zu needed",
+			       m->samples_cap, m->n_samples * nch);
 	for (size_t i = 0; i < m->n_samples * nch; i++)
 		if (!isfinite(m->samples[i]))
-			return msg_field_fail(err, errlen, AM_EVALUE,
-					      "samples[%zu][%zu]: not finite", i / nch,
-					      i % nch);
+			return am_fail(err, errlen, AM_EVALUE,
+				       "samples[%zu][%zu]: not finite", i / nch, i % nch);
 	return 0;
 }
 
@@ -289,7 +282,7 @@ int msg_raw_decode(const char *json, size_t len, msg_raw *out, char *err, size_t
 	int rc;
 
 	if (!out)
-		return msg_field_fail(err, errlen, AM_EFIELD, "no output struct");
+		return am_fail(err, errlen, AM_EFIELD, "no output struct");
 	out->n_samples = 0;
 	out->n_channels = 0;
 	out->has_frame0 = 0;

@@ -36,11 +36,27 @@ static void test_unknown_code_named_with_number(void **state)
 	assert_string_equal(am_strerror(-1000000), "unknown error -1000000");
 }
 
+static void test_fail_writes_reason_and_returns_code(void **state)
+{
+	char err[16] = "untouched";
+	(void)state;
+	assert_int_equal(am_fail(err, sizeof(err), AM_EVALUE, "seq: %d", 42), AM_EVALUE);
+	assert_string_equal(err, "seq: 42");
+	/* truncated to the buffer, always terminated */
+	am_errf(err, 8, "%s", "a long reason");
+	assert_string_equal(err, "a long ");
+	/* no buffer: nothing written, the code still comes back */
+	assert_int_equal(am_fail(NULL, 0, AM_EIO, "x"), AM_EIO);
+	am_errf(err, 0, "not written");
+	assert_string_equal(err, "a long ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_code_has_distinct_words),
 	    cmocka_unit_test(test_unknown_code_named_with_number),
+	    cmocka_unit_test(test_fail_writes_reason_and_returns_code),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
