@@ -1,16 +1,18 @@
 #!/bin/bash
 # make run: start a broker on 127.0.0.1:$ANOMESH_PORT and every anomesh
-# service that exists so far, fed by lpms-emu replaying the pre-fail
-# recording in a loop; print live states (or, before the alerter exists,
-# the newest stage of the pipeline) in the terminal. Ctrl-C stops every
-# process this script started, by pid, and waits for them.
+# service, fed by emulated LPMS-B2 sensors: three synthetic robot arms
+# (arm1 develops faults on a schedule, arm2 and arm3 stay healthy), scored
+# with models/arm-linacc.aem, and, where the real recordings exist
+# (../shared or ANOMESH_RECORDING), a fourth arm replaying the real
+# pre-fail recording with models/lpms-linacc.aem. Live states and alerts
+# show in the terminal. Ctrl-C stops every process this script started, by
+# pid, and waits for them. Needs nothing outside the repository.
 set -u
 cd "$(dirname "$0")/.."
 port=${ANOMESH_PORT:-1883}
 shared=${ANOMESH_SHARED:-$(cd .. && pwd)/shared}
 recording=${ANOMESH_RECORDING:-$shared/data/lpms-b2/pre-fail_20170202_2234.csv}
 root=factory
-sensor=arm1-lpms
 dir=$(mktemp -d /tmp/anomesh-run.XXXXXX)
 pids=()
 names=()
@@ -72,25 +74,33 @@ start mosquitto setsid mosquitto -c "$dir/mosquitto.conf"
 wait_port "$port" 10 || { say "mosquitto did not come up; see $dir/mosquitto.log"; cat "$dir/mosquitto.log"; exit 1; }
 export ANOMESH_BROKER=tcp://127.0.0.1:$port ANOMESH_ROOT=$root
 
-watch="$root/+/raw"
-if [ -x bin/lpms-emu ] && [ -x bin/ingest-bt ]; then
-	[ -r "$recording" ] || { say "recording $recording not found (set ANOMESH_SHARED or ANOMESH_RECORDING)"; exit 1; }
-	start lpms-emu bin/lpms-emu --listen-port 0 --port-file "$dir/emu.port" --replay "$recording" --loop
-	for _ in $(seq 100); do [ -s "$dir/emu.port" ] && break; sleep 0.1; done
-	[ -s "$dir/emu.port" ] || { say "lpms-emu did not start; see $dir/lpms-emu.log"; exit 1; }
-	start ingest-bt bin/ingest-bt "tcp:127.0.0.1:$(cat "$dir/emu.port")#$sensor"
+# Each arm: an emulator on a free port (its port in $dir/NAME.port) and a
+# source for the one ingest-bt process. $1 name, the rest lpms-emu options.
+sources=()
+emulate() {
+	local name=$1; shift
+	start "emu-$name" bin/lpms-emu --listen-port 0 --port-file "$dir/$name.port" "$@"
+	for _ in $(seq 100); do [ -s "$dir/$name.port" ] && break; sleep 0.1; done
+	[ -s "$dir/$name.port" ] || { say "lpms-emu for $name did not start; see $dir/emu-$name.log"; exit 1; }
+	sources+=("tcp:127.0.0.1:$(cat "$dir/$name.port")#$name")
+}
+emulate arm1 --arm-seed 2 --faults
+emulate arm2 --arm-seed 3
+emulate arm3 --arm-seed 4
+models=(--model "*=models/arm-linacc.aem")
+if [ -r "$recording" ]; then
+	emulate arm4-recorded --replay "$recording" --loop
+	models=(--model "arm4-recorded=models/lpms-linacc.aem" "${models[@]}")
+	say "arm4-recorded replays $recording (the real LPMS-B2 recording, in a loop)"
+else
+	say "no real recording at $recording: the three synthetic arms only (set ANOMESH_SHARED or ANOMESH_RECORDING to add it)"
 fi
-if [ -x bin/scorer ]; then
-	start scorer bin/scorer --model "*=models/lpms-linacc.aem"
-	watch="$root/+/prediction"
-fi
-if [ -x bin/archiver ]; then
-	start archiver bin/archiver --db "$dir/archive.db"
-fi
-if [ -x bin/alerter ]; then
-	start alerter bin/alerter
-	watch="$root/+/state"
-fi
+say "arm1 develops faults (loose mount, worn joint) 40 s after start and every 120 s; arm2 and arm3 stay healthy"
+start ingest-bt bin/ingest-bt "${sources[@]}"
+start scorer bin/scorer "${models[@]}"
+start archiver bin/archiver --db "$dir/archive.db"
+start alerter bin/alerter
+watch="$root/+/state"
 say "mesh up on 127.0.0.1:$port (root '$root'); showing $watch and alerts. Ctrl-C stops everything."
 say "tail any topic yourself:  mosquitto_sub -p $port -t '$root/#' -v"
 mosquitto_sub -p "$port" -t "$watch" -t "$root/+/alert" -v &

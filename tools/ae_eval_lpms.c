@@ -212,3 +212,26 @@ out:
 	ae_model_cleanup(&m);
 	return rc;
 }
+
+int ae_eval_lpms_replay(const ae_eval_params *p, const ae_model *m, const char *csv,
+			FILE *report, ae_eval_stretch *st, size_t *n_st, double *rate,
+			char *err, size_t errlen)
+{
+	float *rows = NULL;
+	double *t = NULL;
+	size_t n = 0, entries, nw;
+	int rc = ae_eval_lpms__recording(m, csv, &rows, &t, &n, err, errlen);
+	if (rc)
+		return rc;
+	if (n < m->window) {
+		rc = am_fail(err, errlen, AM_ENODATA, "%s: %zu rows, fewer than a window",
+			     csv, n);
+		goto out;
+	}
+	rc = ae_eval_lpms__run(m, p, rows, t, n, report, st, n_st, &entries, rate, &nw,
+			       err, errlen);
+out:
+	free(rows);
+	free(t);
+	return rc;
+}

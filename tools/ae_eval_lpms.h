@@ -46,4 +46,13 @@ typedef struct ae_eval_lpms_result {
 int ae_eval_lpms(const ae_eval_params *p, const char *normal_csv, const char *prefail_csv,
 		 FILE *report, ae_eval_lpms_result *res, char *err, size_t errlen);
 
+/* Score one recording with an already trained model m (a shipped default,
+ * say) through p->state: its FAILURE stretches into st (at most
+ * AE_EVAL_MAX_STRETCHES; *n_st gets how many) and the window anomaly rate
+ * into *rate; rate-over-time bins of p->bin_s to report (NULL: none).
+ * Returns 0 or a negative code with err filled. */
+int ae_eval_lpms_replay(const ae_eval_params *p, const ae_model *m, const char *csv,
+			FILE *report, ae_eval_stretch *st, size_t *n_st, double *rate,
+			char *err, size_t errlen);
+
 #endif

@@ -2,10 +2,14 @@
  * development, tests and benchmarks without the sensor. The protocol is
  * emu.c's, the link and the pacing emu_srv.c's (one host at a time, frames
  * paced by the monotonic clock); this file parses options, loads a
- * recording and runs the loop. Faults: --corrupt-rate, --drop-rate,
- * --stall-ms/--stall-every, --disconnect-every, all drawn from --seed. */
+ * recording and runs the loop. Link faults: --corrupt-rate, --drop-rate,
+ * --stall-ms/--stall-every, --disconnect-every, all drawn from --seed.
+ * Without --replay it streams the synthetic arm (arm.h), with machine
+ * faults on a schedule under --faults; --dump-csv writes that arm as a
+ * recording instead of serving it. */
 #include "emu.h"
 #include "emu_srv.h"
+#include "lpmscsv.h"
 
 #include "csv.h"
 #include "log.h"
@@ -18,11 +22,39 @@
 
 /* The sensor's own options (the link's are emu_srv's). */
 typedef struct emu_args {
-	long rate, mask, id, seed;
-	int loop, int16, start_streaming;
-	double corrupt_rate, drop_rate;
-	char *replay;
+	long rate, mask, id, seed, arm_seed;
+	int loop, int16, start_streaming, faults;
+	double corrupt_rate, drop_rate, fault_first_s, fault_every_s, fault_s, seconds;
+	char *replay, *dump_csv;
 } emu_args;
+
+/* --dump-csv: the synthetic arm as an LpmsControl CSV log, then exit. */
+static int dump_csv(const emu_args *a, const arm_params *arm)
+{
+	FILE *f = fopen(a->dump_csv, "w");
+	uint64_t n = (uint64_t)(a->seconds * (double)a->rate);
+	int rc;
+	if (!f) {
+		log_error("--dump-csv %s: %s", a->dump_csv, strerror(errno));
+		return 1;
+	}
+	rc = lpmscsv_header(f);
+	for (uint64_t k = 0; !rc && k < n; k++) {
+		lpms_sample s;
+		arm_sample(arm, k, (unsigned)a->rate, &s);
+		rc = lpmscsv_row(f, (double)k / (double)a->rate, k, &s);
+	}
+	if (fclose(f) != 0 && !rc)
+		rc = AM_EIO;
+	if (rc) {
+		log_error("--dump-csv %s: %s", a->dump_csv, strerror(errno));
+		return 1;
+	}
+	log_info("wrote %llu samples (%.0f s at %ld Hz) of the synthetic arm%s to %s",
+		 (unsigned long long)n, a->seconds, a->rate,
+		 arm->faults ? " with fault episodes" : "", a->dump_csv);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -52,7 +84,23 @@ int main(int argc, char **argv)
 		    {"pty-file", CONFIG_STR, &s.pty_file, NULL, 0, -1,
 		     "write the pty's slave path here", 0, 0},
 		    {"replay", CONFIG_STR, &a.replay, NULL, 0, -1,
-		     "LpmsControl CSV to replay (default: synthetic arm motion)", 0, 0},
+		     "LpmsControl CSV to replay (default: the synthetic arm)", 0, 0},
+		    {"arm-seed", CONFIG_INT, &a.arm_seed, "1", 0, 0xffffffff,
+		     "synthetic arm: seed of its noise and cycle variation", 0, 0},
+		    {"faults", CONFIG_BOOL, &a.faults, "0", 0, -1,
+		     "synthetic arm: fault episodes (loose mount, worn joint)", 0, 0},
+		    {"fault-first-s", CONFIG_DBL, &a.fault_first_s, "40", 0, 1e9,
+		     "synthetic arm: start of the first fault episode, s", 0, 0},
+		    {"fault-every-s", CONFIG_DBL, &a.fault_every_s, "120", 1, 1e9,
+		     "synthetic arm: between fault episode starts, s", 0, 0},
+		    {"fault-s", CONFIG_DBL, &a.fault_s, "40", 1, 1e9,
+		     "synthetic arm: length of a fault episode, s", 0, 0},
+		    {"dump-csv", CONFIG_STR, &a.dump_csv, NULL, 0, -1,
+		     "write --seconds of the synthetic arm at --rate as an LpmsControl "
+		     "CSV and exit",
+		     0, 0},
+		    {"seconds", CONFIG_DBL, &a.seconds, "600", 1, 1e7,
+		     "length of --dump-csv, s", 0, 0},
 		    {"loop", CONFIG_BOOL, &a.loop, "0", 0, -1,
 		     "replay the recording in a loop", 0, 0},
 		    {"rate", CONFIG_INT, &a.rate, "50", 5, 400,
@@ -108,6 +156,16 @@ int main(int argc, char **argv)
 	eo.seed = (uint32_t)a.seed;
 	eo.corrupt_rate = a.corrupt_rate;
 	eo.drop_rate = a.drop_rate;
+	arm_params_default(&eo.arm);
+	eo.arm.seed = (uint32_t)a.arm_seed;
+	eo.arm.faults = a.faults;
+	eo.arm.fault_first_s = a.fault_first_s;
+	eo.arm.fault_every_s = a.fault_every_s;
+	eo.arm.fault_s = a.fault_s;
+	if (a.dump_csv) {
+		rc = dump_csv(&a, &eo.arm);
+		goto out;
+	}
 	emu_init(&e, &eo);
 	if (a.replay) {
 		char err[256];
