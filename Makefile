@@ -224,3 +224,4 @@ format:
 
 clean:
 	rm -rf build bin
+include console/console.mk
