@@ -167,3 +167,23 @@ broker_stop() {
 file_has() {
 	grep -Eq -- "$2" "$1" 2>/dev/null
 }
+
+# production_conf OUT PORT WSPORT HTTPDIR DATADIR PASSWD: mosquitto/production.conf
+# made runnable by a test, written to OUT: its MQTT listener on
+# 127.0.0.1:PORT, the console's websockets listener on 127.0.0.1:WSPORT
+# serving HTTPDIR, persistence in DATADIR, the password file PASSWD, the real
+# mosquitto/acl, the log on stderr. As root mosquitto would switch to the
+# `mosquitto` user, which cannot write a temp dir: it stays the invoking user.
+# The rewritten lines are the ones production.conf's header names.
+production_conf() {
+	local out=$1 port=$2 wsport=$3 http=$4 data=$5 passwd=$6
+	sed -e "s|^listener 1883\$|listener $port 127.0.0.1|" \
+		-e "s|^listener 8080\$|listener $wsport 127.0.0.1\\nsocket_domain ipv4|" \
+		-e "s|^http_dir .*|http_dir $http|" \
+		-e "s|^persistence_location .*|persistence_location $data/|" \
+		-e "s|^password_file .*|password_file $passwd|" \
+		-e "s|^acl_file .*|acl_file $REPO/mosquitto/acl|" \
+		-e "s|^log_dest .*|log_dest stderr|" \
+		"$REPO/mosquitto/production.conf" >"$out" &&
+		printf 'user %s\n' "$(id -un)" >>"$out"
+}
