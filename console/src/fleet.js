@@ -1,17 +1,22 @@
 // fleet — every sensor as a tile, trouble first.
 //
 // Built for 1,000 sensors: a tile is created once and afterwards only the
-// tiles marked dirty since the last frame are touched; the "trouble first"
+// tiles marked dirty since the last frame are touched (a tile's size is
+// fixed, so new text re-lays out that tile alone). The "trouble first"
 // order is the CSS `order` of each tile (FAILURE not acked, STALE not
-// acked, acked ones, OK), so a state change moves one tile without moving
-// DOM nodes. Within a rank tiles keep name order: new sensors are put in
-// place once, in the frame that first shows them. "since" texts are
-// refreshed every second, written only where the text changed.
+// acked, acked ones, OK), so a state change moves no DOM node; but a new
+// order re-places every tile of the grid, so orders are applied at most
+// every ORDER_MS, while colours and texts change in the next frame. Within
+// a rank tiles keep name order: new sensors are put in place once, in the
+// frame that first shows them. "since" texts are refreshed every second,
+// written only where the text changed (minutes and hours change rarely).
 
 import { ackStatus } from './ack.js';
 import { $, el, setText } from './dom.js';
 import { ago, pct } from './fmt.js';
 import { schedule } from './frame.js';
+
+const ORDER_MS = 500;
 
 function rank(s) {
   if (s.state === 'FAILURE') return s.acked ? 2 : 0;
@@ -26,11 +31,15 @@ export class Fleet {
     this.tiles = new Map(); // name -> {root, st, since, rate, ack}
     this.dirty = new Set();
     this.added = false;
+    this.orders = new Map(); // tile -> order waiting to be applied
+    this.orderAt = 0; // when orders may next be applied (performance.now)
+    this.orderTimer = null;
     this.filter = '';
     store.on('sensor', (n) => this.mark(n));
     store.on('reset', () => {
       this.tiles.clear();
       this.dirty.clear();
+      this.orders.clear();
       this.grid.replaceChildren();
       this.render();
     });
@@ -80,7 +89,8 @@ export class Fleet {
       if (t.root.className !== cls) t.root.className = cls;
       t.root.dataset.state = s.state;
       t.root.dataset.acked = s.acked ? 'true' : 'false';
-      t.root.style.order = rank(s);
+      const r = String(rank(s));
+      if (t.root.style.order !== r) this.orders.set(t.root, r);
       setText(t.st, s.state);
       setText(t.since, 'for ' + ago(s.since));
       setText(t.rate, 'anomaly rate ' + pct(s.rate));
@@ -92,16 +102,30 @@ export class Fleet {
       this.added = false;
       const names = [...this.tiles.keys()].sort();
       this.grid.replaceChildren(...names.map((n) => this.tiles.get(n).root));
+      this.orderAt = 0; // the grid is laid out anew anyway
     }
+    this.applyOrders();
     $('fleet-empty').hidden = this.tiles.size > 0;
+  }
+
+  applyOrders() {
+    if (!this.orders.size || this.orderTimer) return;
+    const wait = this.orderAt - performance.now();
+    if (wait > 0) {
+      this.orderTimer = setTimeout(() => {
+        this.orderTimer = null;
+        schedule('fleet-order', () => this.applyOrders());
+      }, wait);
+      return;
+    }
+    for (const [root, r] of this.orders) root.style.order = r;
+    this.orders.clear();
+    this.orderAt = performance.now() + ORDER_MS;
   }
 
   tick() {
     if ($('view-fleet').hidden) return;
     const now = Date.now() / 1000;
-    for (const [name, t] of this.tiles) {
-      const s = this.store.sensors.get(name);
-      setText(t.since, 'for ' + ago(s.since, now));
-    }
+    for (const [name, t] of this.tiles) setText(t.since, 'for ' + ago(this.store.sensors.get(name).since, now));
   }
 }

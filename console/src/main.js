@@ -37,25 +37,24 @@ const saved = (k, d) => localStorage.getItem('anomesh.' + k) ?? d;
 const query = new URLSearchParams(location.search);
 
 // ---- summary line -------------------------------------------------------------
+// Counts per state in the header; spans made once, texts written on change.
 store.on('sensor', () => schedule('summary', renderSummary));
+store.on('reset', () => schedule('summary', renderSummary));
+const sums = {};
+for (const k of ['FAILURE', 'STALE', 'OK', 'acked']) {
+  const e = document.createElement('span');
+  e.dataset.state = k;
+  sums[k] = $('summary').appendChild(e);
+}
 function renderSummary() {
   const c = store.counts();
-  const box = $('summary');
-  const parts = [
-    ['FAILURE', c.FAILURE],
-    ['STALE', c.STALE],
-    ['OK', c.OK],
-  ].map(([k, n]) => {
-    const e = document.createElement('span');
-    e.className = 'sum s-' + k + (n ? '' : ' zero');
-    e.dataset.state = k;
-    e.textContent = `${n} ${k}`;
-    return e;
-  });
-  const acked = document.createElement('span');
-  acked.className = 'sum muted';
-  acked.textContent = `${c.acked} acked`;
-  box.replaceChildren(...parts, acked);
+  for (const k of ['FAILURE', 'STALE', 'OK']) {
+    setText(sums[k], `${c[k]} ${k}`);
+    const cls = 'sum s-' + k + (c[k] ? '' : ' zero');
+    if (sums[k].className !== cls) sums[k].className = cls;
+  }
+  setText(sums.acked, `${c.acked} acked`);
+  sums.acked.className = 'sum muted';
 }
 
 // ---- toast --------------------------------------------------------------------
@@ -114,6 +113,7 @@ $('signin-form').addEventListener('submit', (e) => {
   }
   // Another account or root sees other topics: start from an empty model.
   if (conn.user !== $('si-user').value.trim() || conn.root !== root) store.reset();
+  $('toast').hidden = true;
   connect($('si-user').value.trim(), $('si-pass').value, url, root);
   setText($('signin-msg'), '');
 });

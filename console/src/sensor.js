@@ -129,7 +129,10 @@ export class SensorView {
     const data = [p.t, p.score.map((v) => Math.max(v, FLOOR)), p.thr.map((v) => Math.max(v, FLOOR))];
     if (!this.plot) this.plot = this.makePlot(data);
     else this.plot.setData(data, false);
-    this.plot.setScale('x', { min: now - this.span, max: now });
+    // The span chosen, or less while fewer predictions exist (a sensor
+    // just opened): never a thin sliver at the right edge, never under 30 s.
+    const first = p.t.length ? p.t[0] : now;
+    this.plot.setScale('x', { min: Math.min(now - 30, Math.max(now - this.span, first - 2)), max: now });
     this.renderTop(s);
     const last = s && s.lastPred;
     setText(
