@@ -37,7 +37,12 @@ export class SensorView {
       this.span = Number(e.target.value) || 300;
       this.markChart();
     });
-    setInterval(() => this.name && !$('view-sensor').hidden && this.markChart(), 1000);
+    // Once a second: the chart slides with the clock, "since" ages.
+    setInterval(() => {
+      if (!this.name || $('view-sensor').hidden) return;
+      this.mark();
+      this.markChart();
+    }, 1000);
     new ResizeObserver(() => this.resize()).observe($('sv-chart'));
   }
 
