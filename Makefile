@@ -255,3 +255,4 @@ format:
 
 clean:
 	rm -rf build bin
+include console/console.mk

@@ -10,6 +10,7 @@
 set -u
 cd "$(dirname "$0")/.."
 port=${ANOMESH_PORT:-1883}
+console_port=${ANOMESH_CONSOLE_PORT:-8080}
 shared=${ANOMESH_SHARED:-$(cd .. && pwd)/shared}
 recording=${ANOMESH_RECORDING:-$shared/data/lpms-b2/pre-fail_20170202_2234.csv}
 root=factory
@@ -65,7 +66,11 @@ if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
 	say "port $port is already in use; choose another: ANOMESH_PORT=18830 make run"
 	exit 1
 fi
-scripts/broker-conf.sh "$port" "$dir" >"$dir/mosquitto.conf"
+if (exec 3<>/dev/tcp/127.0.0.1/"$console_port") 2>/dev/null; then
+	say "console port $console_port is already in use; choose another: ANOMESH_CONSOLE_PORT=18080 make run"
+	exit 1
+fi
+scripts/broker-conf.sh "$port" "$dir" "$console_port" build/console >"$dir/mosquitto.conf" || exit 1
 # The broker runs in a session of its own, so that Ctrl-C (SIGINT to the
 # terminal's process group) reaches the services but not the broker: they
 # shut down cleanly — final status, last commits — while it is still up, and
@@ -103,6 +108,7 @@ start alerter bin/alerter
 watch="$root/+/state"
 say "mesh up on 127.0.0.1:$port (root '$root'); showing $watch and alerts. Ctrl-C stops everything."
 say "tail any topic yourself:  mosquitto_sub -p $port -t '$root/#' -v"
+echo "console: http://127.0.0.1:$console_port/"
 mosquitto_sub -p "$port" -t "$watch" -t "$root/+/alert" -v &
 pids+=($!)
 names+=(mosquitto_sub)

@@ -2,7 +2,7 @@
 # (check helpers are called through check/wait_for, which shellcheck cannot see)
 # shellcheck disable=SC2317
 # The production broker's access control, exercised on the real files: the
-# production config (only its port, paths and log destination rewritten for a
+# production config (only its ports, paths and log destination rewritten for a
 # temp dir), the real mosquitto/acl, and a password file made by
 # scripts/broker-passwd.sh. Checks that clients without or with wrong
 # credentials are refused, and that each account can publish and read what
@@ -44,22 +44,20 @@ check "password file holds hashes, not the passwords" hashed
 pw() { v=ANOMESH_PASSWORD_$(echo "$1" | tr '[:lower:]' '[:upper:]'); echo "${!v}"; }
 
 # ---- the production config, adapted -------------------------------------------
+# production_conf (lib.sh) rewrites the listeners, paths and log destination;
+# the console's listener serves a stand-in page from $TMP/www.
 conf=$TMP/production.conf
-sed -e "s|^listener 1883\$|listener $port 127.0.0.1|" \
-	-e "s|^persistence_location .*|persistence_location $TMP/data/|" \
-	-e "s|^password_file .*|password_file $TMP/passwd|" \
-	-e "s|^acl_file .*|acl_file $REPO/mosquitto/acl|" \
-	-e "s|^log_dest .*|log_dest stderr|" \
-	"$REPO/mosquitto/production.conf" >"$conf"
-# Debug lines record each denied publish (read when a check fails). As root,
-# mosquitto would switch to the `mosquitto` user, which cannot write the temp
-# dir: stay the invoking user (no effect when not root).
-printf 'log_type debug\nuser %s\n' "$(id -un)" >>"$conf"
+wsport=$(free_port)
+mkdir -p "$TMP/www"
+echo '<!doctype html><title>acl-test-page</title>' >"$TMP/www/index.html"
+production_conf "$conf" "$port" "$wsport" "$TMP/www" "$TMP/data" "$TMP/passwd"
+# Debug lines record each denied publish (read when a check fails).
+printf 'log_type debug\n' >>"$conf"
 rewritten() {
-	! grep -q " /mosquitto/" "$conf" && [ "$(grep -c "^listener " "$conf")" = 1 ] &&
-		grep -qx "listener $port 127.0.0.1" "$conf"
+	! grep -q " /mosquitto/" "$conf" && [ "$(grep -c "^listener " "$conf")" = 2 ] &&
+		grep -qx "listener $port 127.0.0.1" "$conf" && grep -qx "listener $wsport 127.0.0.1" "$conf"
 }
-check "every path and the port of production.conf were rewritten" rewritten
+check "every path and both ports (MQTT, console) of production.conf were rewritten" rewritten
 closed() { grep -qx "allow_anonymous false" "$conf" && grep -qx "persistence true" "$conf"; }
 check "production config keeps anonymous access off and persistence on" closed
 
@@ -203,6 +201,30 @@ check "a scorer reads the retained group announcement" \
 pub ingest factory/_svc/scorer/t1/status forged-offline -r
 check "ingest cannot publish another service's status" \
 	test "$(sub_once alerter 'factory/_svc/+/+/status')" = "factory/_svc/scorer/t1/status online"
+
+# Screens (the console's Services view) read service status and metrics; the
+# read-only account still writes none of it.
+check "headset reads service status" \
+	test "$(sub_once headset 'factory/_svc/+/+/status')" = "factory/_svc/scorer/t1/status online"
+pub scorer factory/_svc/scorer/t1/metrics metrics-1 -r
+check "headset reads service metrics" \
+	test "$(sub_once headset 'factory/_svc/+/+/metrics')" = "factory/_svc/scorer/t1/metrics metrics-1"
+check "operator reads service metrics" \
+	test "$(sub_once operator 'factory/_svc/+/+/metrics')" = "factory/_svc/scorer/t1/metrics metrics-1"
+pub headset factory/_svc/scorer/t1/status forged-by-headset -r
+check "the broker answers headset's status publish 'not authorised'" pub_refused
+check "headset cannot publish a service status" \
+	test "$(sub_once alerter 'factory/_svc/+/+/status')" = "factory/_svc/scorer/t1/status online"
+
+# ---- the console's listener -----------------------------------------------------------
+# http_get PATH: the body the console listener serves for PATH.
+http_get() {
+	python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "http://127.0.0.1:$wsport$1" 2>/dev/null
+}
+check "the websockets listener serves the console page (http_dir) without an account" \
+	grep -q acl-test-page <<<"$(http_get /)"
+check "... and nothing outside http_dir" test -z "$(http_get /../production.conf)"
 
 # ---- adding an account: password file + SIGHUP, as mosquitto/README.md says -------
 export ANOMESH_PASSWORD_HEADSET2=pw-headset2-$RANDOM

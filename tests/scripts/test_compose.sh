@@ -83,6 +83,12 @@ check("broker: volume broker-data on /mosquitto/data (persistence_location)",
 check("broker: port 1883 published",
       any(str(p.get("target") if isinstance(p, dict) else p).endswith("1883")
           for p in b.get("ports", [])))
+check("broker: console port 8080 published (production.conf's websockets listener)",
+      any(str(p.get("target") if isinstance(p, dict) else p).endswith(":8080")
+          or (isinstance(p, dict) and str(p.get("target")) == "8080")
+          for p in b.get("ports", [])))
+check("broker: the built console (build/console) mounted read-only on its http_dir",
+      (repo + "/build/console", "/mosquitto/console", "ro") in vols("broker"))
 
 images = set()
 for name, user in app.items():
