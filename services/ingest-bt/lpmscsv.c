@@ -7,12 +7,13 @@
 
 int lpmscsv_header(FILE *f)
 {
-	int n = fputs("SensorId, TimeStamp (s), FrameNumber, AccX (g), AccY (g), AccZ (g), "
-		      "GyroX (deg/s), GyroY (deg/s), GyroZ (deg/s), MagX (uT), MagY (uT), "
-		      "MagZ (uT), EulerX (deg), EulerY (deg), EulerZ (deg), QuatW, QuatX, "
-		      "QuatY, QuatZ, LinAccX (g), LinAccY (g), LinAccZ (g), Pressure (kPa), "
-		      "Altitude (m), Temperature (degC), HeaveMotion (m)\n",
-		      f);
+	int n =
+	    fputs("SensorId, TimeStamp (s), FrameNumber, AccX (g), AccY (g), AccZ (g), "
+		  "GyroX (deg/s), GyroY (deg/s), GyroZ (deg/s), MagX (uT), MagY (uT), "
+		  "MagZ (uT), EulerX (deg), EulerY (deg), EulerZ (deg), QuatW, QuatX, "
+		  "QuatY, QuatZ, LinAccX (g), LinAccY (g), LinAccZ (g), Pressure (kPa), "
+		  "Altitude (m), Temperature (degC), HeaveMotion (m)\n",
+		  f);
 	return n < 0 ? AM_EIO : 0;
 }
 
