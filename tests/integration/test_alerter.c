@@ -40,7 +40,7 @@ typedef struct fixture {
 static fixture F;
 
 typedef struct ctx ctx;
-static void wait_metric(ctx *c, const char *name, double want);
+static void wait_metric(ctx *c, const char *name, long long want);
 
 struct ctx {
 	const char *root;
@@ -164,7 +164,7 @@ static void predict(ctx *c, const char *sensor, int n, int (*pattern)(int))
 		c->sent++;
 	}
 	pub_close(f);
-	wait_metric(c, "predictions_in", (double)c->sent);
+	wait_metric(c, "predictions_in", c->sent);
 }
 
 static void ack(ctx *c, const char *sensor, const char *id, const char *by)
@@ -235,37 +235,13 @@ static cJSON *json_at(ctx *c, long i)
 	return j;
 }
 
-typedef struct metric_query {
-	const char *topic;
-	const char *name;
-	double want;
-} metric_query;
-
-static int metric_pred(const harness_msg *msgs, size_t n, void *ud)
-{
-	metric_query *q = ud;
-	for (size_t i = n; i-- > 0;) {
-		cJSON *j, *v;
-		int ok;
-		if (strcmp(msgs[i].topic, q->topic) != 0)
-			continue;
-		j = cJSON_Parse(msgs[i].payload);
-		v = j ? cJSON_GetObjectItemCaseSensitive(j, q->name) : NULL;
-		ok = cJSON_IsNumber(v) && v->valuedouble >= q->want;
-		cJSON_Delete(j);
-		return ok;
-	}
-	return 0;
-}
-
 /* Wait until the alerter's metrics report name >= want. */
-static void wait_metric(ctx *c, const char *name, double want)
+static void wait_metric(ctx *c, const char *name, long long want)
 {
 	char topic[128];
-	metric_query q = {topic, name, want};
 	snprintf(topic, sizeof(topic), "%s/_svc/alerter/itest/metrics", c->root);
-	if (harness_sub_wait(c->sub, metric_pred, &q, 0, WAIT_MS) != 0)
-		fail_msg("metric %s never reached %g; alerter log: %s", name, want,
+	if (harness_sub_wait_metric(c->sub, topic, name, want, WAIT_MS, NULL) != 0)
+		fail_msg("metric %s never reached %lld; alerter log: %s", name, want,
 			 c->log);
 }
 
