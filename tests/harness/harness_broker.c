@@ -20,7 +20,6 @@
 #define BROKER_STOP_MS 5000
 #define PORT_TRIES 8
 
-
 static int free_port(void)
 {
 	struct sockaddr_in a;
@@ -100,8 +99,9 @@ static int broker_launch(harness_broker *b)
 			return 0;
 		}
 		if (harness_now_ms() >= deadline) {
-			harness__fail("mosquitto on port %d not ready after %d ms, see %s",
-				 b->port, HARNESS_READY_MS, b->log);
+			harness__fail(
+			    "mosquitto on port %d not ready after %d ms, see %s", b->port,
+			    HARNESS_READY_MS, b->log);
 			harness_kill9(pid);
 			return -2;
 		}
@@ -195,4 +195,3 @@ void harness_broker_stop(harness_broker *b)
 	b->dir[0] = '\0';
 	b->port = 0;
 }
-

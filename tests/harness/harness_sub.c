@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 struct harness_sub {
 	MQTTAsync h;
 	pthread_mutex_t lock;
