@@ -320,6 +320,9 @@ static void test_failure_recovery_isolated_ack(void **state)
 	assert_non_null(strstr(id, "m1-"));
 	cJSON_Delete(j);
 	wait_for(&c, st_topic, "\"state\":\"FAILURE\"", 1);
+	/* the log line `make run` shows (services/alerter/README.md) */
+	assert_true(harness_file_count(c.log, "STATE m1 OK -> FAILURE (anomaly rate") ==
+		    1);
 
 	/* ack: a wrong id is ignored, the right one shows on the state */
 	ack(&c, "m1", "m1-1-999", "op-x");
@@ -410,6 +413,16 @@ static void test_stale_and_recovery(void **state)
 	assert_string_equal(jstr(j, "severity"), "warning");
 	cJSON_Delete(j);
 	wait_for(&c, st_topic, "\"state\":\"STALE\"", 1);
+	/* a scorer going offline is logged with what it means */
+	{
+		FILE *f = pub_open(&c, "_svc/scorer/sx", "status");
+		fprintf(f, "{\"v\":1,\"service\":\"scorer\",\"instance\":\"sx\","
+			   "\"state\":\"offline\"}\n");
+		pub_close(f);
+		if (harness_wait_file_count(
+			c.log, "scorer sx is offline: its sensors go STALE", 1, WAIT_MS))
+			fail_msg("no line on the scorer going offline; log %s", c.log);
+	}
 	/* data returns */
 	predict(&c, "m1", 45, all_good);
 	i = wait_for(&c, al_topic, "\"to\":\"OK\"", 1);

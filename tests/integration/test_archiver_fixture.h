@@ -47,7 +47,7 @@ typedef struct arch {
 	const char *uri;
 	char db[512];
 	char log[512];
-	const char *spool_max_mb; /* --spool-max-mb, NULL: none */
+	const char *const *extra; /* more arguments, NULL-ended (NULL: none) */
 	pid_t pid;
 	harness_sub *status; /* factory/_svc/archiver/itest/status */
 } arch;
@@ -55,24 +55,25 @@ typedef struct arch {
 ARCH_FIXTURE void arch_start(arch *a)
 {
 	char pidtxt[32];
-	const char *argv[] = {harness_bin("archiver"),
-			      "--broker",
-			      a->uri,
-			      "--db",
-			      a->db,
-			      "--instance",
-			      "itest",
-			      "--commit-ms",
-			      "50",
-			      "--retry-ms",
-			      "200",
-			      "--metrics-interval",
-			      "500",
-			      "--shutdown-deadline",
-			      "5",
-			      a->spool_max_mb ? "--spool-max-mb" : NULL,
-			      a->spool_max_mb,
-			      NULL};
+	const char *argv[32] = {harness_bin("archiver"),
+				"--broker",
+				a->uri,
+				"--db",
+				a->db,
+				"--instance",
+				"itest",
+				"--commit-ms",
+				"50",
+				"--retry-ms",
+				"200",
+				"--metrics-interval",
+				"500",
+				"--shutdown-deadline",
+				"5"};
+	size_t n = 15;
+	for (size_t i = 0; a->extra && a->extra[i] && n < 31; i++)
+		argv[n++] = a->extra[i];
+	argv[n] = NULL;
 	a->pid = harness_spawn(argv, NULL, a->log, sizeof(a->log));
 	assert_true(a->pid > 0);
 	snprintf(pidtxt, sizeof(pidtxt), "\"pid\":%d", (int)a->pid);

@@ -143,6 +143,7 @@ static void test_spool_cap_full(void **state)
 	pub p;
 	sqlite3 *lock;
 	char db[512], spool[600];
+	const char *cap_args[] = {"--spool-max-mb", CAP_MB, NULL};
 	const char *mtopic = "factory/_svc/archiver/itest/metrics";
 	long long v;
 	int blocked, unblocked;
@@ -152,7 +153,7 @@ static void test_spool_cap_full(void **state)
 	snprintf(db, sizeof(db), "%s/cap.db", harness_tmpdir());
 	snprintf(spool, sizeof(spool), "%s.spool", db);
 	arch_init(&a, &b, db);
-	a.spool_max_mb = CAP_MB;
+	a.extra = cap_args;
 	arch_start(&a);
 	truth = truth_new(b.uri);
 	met = harness_sub_new(b.uri, mtopic, NULL, 0);

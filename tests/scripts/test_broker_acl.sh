@@ -204,6 +204,24 @@ pub ingest factory/_svc/scorer/t1/status forged-offline -r
 check "ingest cannot publish another service's status" \
 	test "$(sub_once alerter 'factory/_svc/+/+/status')" = "factory/_svc/scorer/t1/status online"
 
+# ---- packet size: production.conf's 1 MiB limit (mosquitto/README.md) ----------------
+# One payload just under the limit and one just over it, then a control
+# message: once the control has arrived, the small one is there and the big
+# one is not (mosquitto_pub itself exits 0 either way).
+head -c 1000000 /dev/zero | tr '\0' x >"$TMP/under"
+head -c 1100000 /dev/zero | tr '\0' x >"$TMP/over"
+for f in under over; do
+	mosquitto_pub -h 127.0.0.1 -p "$port" -V mqttv5 -q 1 -u ingest -P "$(pw ingest)" \
+		-t "factory/$f/raw" -f "$TMP/$f" 2>"$TMP/pub.err"
+done
+pub ingest factory/s1/raw after-big
+size_limit() {
+	delivered archiver factory/s1/raw after-big &&
+		grep -q '^factory/under/raw x' "$TMP/archiver.out" &&
+		! grep -q '^factory/over/raw ' "$TMP/archiver.out"
+}
+check "a 1,000,000-byte publish is delivered, a 1,100,000-byte one is not" size_limit
+
 # ---- adding an account: password file + SIGHUP, as mosquitto/README.md says -------
 export ANOMESH_PASSWORD_HEADSET2=pw-headset2-$RANDOM
 hs2() {

@@ -139,6 +139,23 @@ static void test_webhook_5xx_retried_4xx_final(void **state)
 	notify_alert(n, "m1", "FAILURE>OK", ALERT, strlen(ALERT), 0);
 	assert_int_equal(wait_metric(m, "webhook_failed", 1, 5000), 1);
 	assert_int_equal(metric(m, "webhook_retried"), 2); /* 400 is not retried */
+
+	/* 429 and 408 are retried, as 5xx are (the README's list) */
+	pthread_mutex_lock(&h.lock);
+	h.status = 200;
+	h.fail_status = 429;
+	h.fail_left = 1;
+	pthread_mutex_unlock(&h.lock);
+	notify_alert(n, "m2", "OK>FAILURE", ALERT, strlen(ALERT), 0);
+	assert_int_equal(wait_metric(m, "webhook_ok", 2, 5000), 2);
+	pthread_mutex_lock(&h.lock);
+	h.fail_status = 408;
+	h.fail_left = 1;
+	pthread_mutex_unlock(&h.lock);
+	notify_alert(n, "m3", "OK>FAILURE", ALERT, strlen(ALERT), 0);
+	assert_int_equal(wait_metric(m, "webhook_ok", 3, 5000), 3);
+	assert_int_equal(metric(m, "webhook_retried"), 4);
+	assert_int_equal(h.n_requests, 8);
 	notify_free(n);
 	httpd_stop(&h);
 	metrics_free(m);
