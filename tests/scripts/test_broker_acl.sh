@@ -204,6 +204,20 @@ pub ingest factory/_svc/scorer/t1/status forged-offline -r
 check "ingest cannot publish another service's status" \
 	test "$(sub_once alerter 'factory/_svc/+/+/status')" = "factory/_svc/scorer/t1/status online"
 
+# ---- adding an account: password file + SIGHUP, as mosquitto/README.md says -------
+export ANOMESH_PASSWORD_HEADSET2=pw-headset2-$RANDOM
+hs2() {
+	mosquitto_pub -h 127.0.0.1 -p "$port" -V mqttv5 -q 1 -u headset2 \
+		-P "$ANOMESH_PASSWORD_HEADSET2" -t factory/s1/ack -m x >/dev/null 2>&1
+}
+check "broker-passwd.sh -a adds headset2 to the password file" \
+	"$REPO/scripts/broker-passwd.sh" -a "$TMP/passwd" headset2 2>/dev/null
+hs2
+check "headset2 is refused before the broker reloads" test $? -ne 0
+kill -HUP "$BROKER_PID"
+check "after SIGHUP headset2 can connect" wait_for "reload" "$WAIT_S" hs2
+check "the other accounts still work after the reload" pub ingest factory/s1/raw after-hup
+
 # ---- packet size: production.conf's 1 MiB limit (mosquitto/README.md) ----------------
 # One payload just under the limit and one just over it, then a control
 # message: once the control has arrived, the small one is there and the big
@@ -221,20 +235,6 @@ size_limit() {
 		! grep -q '^factory/over/raw ' "$TMP/archiver.out"
 }
 check "a 1,000,000-byte publish is delivered, a 1,100,000-byte one is not" size_limit
-
-# ---- adding an account: password file + SIGHUP, as mosquitto/README.md says -------
-export ANOMESH_PASSWORD_HEADSET2=pw-headset2-$RANDOM
-hs2() {
-	mosquitto_pub -h 127.0.0.1 -p "$port" -V mqttv5 -q 1 -u headset2 \
-		-P "$ANOMESH_PASSWORD_HEADSET2" -t factory/s1/ack -m x >/dev/null 2>&1
-}
-check "broker-passwd.sh -a adds headset2 to the password file" \
-	"$REPO/scripts/broker-passwd.sh" -a "$TMP/passwd" headset2 2>/dev/null
-hs2
-check "headset2 is refused before the broker reloads" test $? -ne 0
-kill -HUP "$BROKER_PID"
-check "after SIGHUP headset2 can connect" wait_for "reload" "$WAIT_S" hs2
-check "the other accounts still work after the reload" pub ingest factory/s1/raw after-hup
 
 # ---- persistence ------------------------------------------------------------------
 check "broker stops on SIGTERM" broker_stop
