@@ -5,7 +5,7 @@
  * committed with the data (see intake.h, spool.h, SCHEMA.md).
  *
  *   archiver [--db PATH] [--csv-dir DIR] [--retention-days D] [--max-db-mb M]
- *            [--commit-ms MS] [--commit-max N] [shared options]
+ *            [--commit-ms MS] [--commit-max N] [--spool-max-mb M] [shared options]
  *   archiver export --sensor S ...      (see export.h)
  *
  * main() only parses options, opens the sinks, wires the MQTT client's
@@ -28,7 +28,7 @@
 
 static char *a_db, *a_csv_dir, *a_spool_dir, *a_client_id;
 static double a_retention_days;
-static long a_max_db_mb, a_commit_ms, a_commit_max, a_retry_ms;
+static long a_max_db_mb, a_commit_ms, a_commit_max, a_retry_ms, a_spool_max_mb;
 
 static const config_opt a_opts[] = {
     {"db", CONFIG_STR, &a_db, "archive.db", 0, -1,
@@ -37,6 +37,10 @@ static const config_opt a_opts[] = {
      "also write daily CSV files per sensor under this directory", 0, 0},
     {"spool-dir", CONFIG_STR, &a_spool_dir, NULL, 0, -1,
      "spool directory (default <db>.spool or <csv-dir>/.spool)", 0, 0},
+    {"spool-max-mb", CONFIG_INT, &a_spool_max_mb, "0", 0, 100000000,
+     "cap the spool at this size (0: none, else at least 4); when it is full, "
+     "stop acknowledging as on a full disk",
+     0, 0},
     {"client-id", CONFIG_STR, &a_client_id, NULL, 0, -1,
      "MQTT client id of the persistent session (default archiver-<instance or "
      "hostname>)",
@@ -170,7 +174,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	have_intake = 1;
-	if (spool_open(&sp, spool_dir, from, 0, err, sizeof(err))) {
+	if (spool_open(&sp, spool_dir, from, 0, err, sizeof(err)) ||
+	    spool_set_max(sp, (int64_t)a_spool_max_mb << 20, err, sizeof(err))) {
 		log_error("%s", err);
 		goto out;
 	}

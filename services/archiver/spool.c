@@ -30,6 +30,8 @@ struct spool {
 	/* writer, under mu */
 	int wfd;
 	int64_t wgen, wend, rotate;
+	int64_t max;   /* cap on total (0: none) */
+	int64_t total; /* bytes of all generation files */
 	/* reader */
 	int rfd;
 	int64_t rfd_gen, rgen, roff;
@@ -92,6 +94,22 @@ static int64_t spool__scan(const spool *sp, int64_t after, int max)
 	return best;
 }
 
+/* Bytes of the generation files below the writer's, plus the writer's end
+ * (called with mu held: the writer's file may grow meanwhile otherwise). */
+static int64_t spool__total(const spool *sp)
+{
+	int64_t total = sp->wend;
+	char path[PATH_MAX];
+	struct stat st;
+	for (int64_t g = spool__scan(sp, 0, 0); g > 0 && g < sp->wgen;
+	     g = spool__scan(sp, g, 0)) {
+		spool__path(sp, g, path, sizeof(path));
+		if (stat(path, &st) == 0)
+			total += st.st_size;
+	}
+	return total;
+}
+
 static int spool__err(int e, const char *what, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "spool: %s: %s", what, strerror(e));
@@ -150,6 +168,7 @@ int spool_open(spool **out, const char *dir, spool_pos from, int64_t rotate_byte
 	rc = spool__wopen(sp, last > 0 ? last + 1 : 1, err, errlen);
 	if (rc)
 		goto fail;
+	sp->total = spool__total(sp);
 	if (from.gen > 0) {
 		sp->rgen = from.gen;
 		sp->roff = from.off;
@@ -177,6 +196,23 @@ void spool_close(spool *sp)
 	pthread_mutex_destroy(&sp->mu);
 	free(sp->buf);
 	free(sp);
+}
+
+int spool_set_max(spool *sp, int64_t max_bytes, char *err, size_t errlen)
+{
+	if (max_bytes < 0 || (max_bytes > 0 && max_bytes < SPOOL_MAX_MIN)) {
+		snprintf(err, errlen,
+			 "spool: a cap of %lld bytes is below the %lld the largest "
+			 "message needs",
+			 (long long)max_bytes, (long long)SPOOL_MAX_MIN);
+		return AM_EINVAL;
+	}
+	pthread_mutex_lock(&sp->mu);
+	sp->max = max_bytes;
+	if (max_bytes > 0 && sp->rotate > max_bytes / 4)
+		sp->rotate = max_bytes / 4;
+	pthread_mutex_unlock(&sp->mu);
+	return 0;
 }
 
 int spool_append(spool *sp, const char *topic, const void *payload, size_t len, char *err,
@@ -207,6 +243,12 @@ int spool_append(spool *sp, const char *topic, const void *payload, size_t len, 
 	total = sizeof(hdr) + 2 + tlen + len;
 
 	pthread_mutex_lock(&sp->mu);
+	if (sp->max > 0 && sp->total + (int64_t)total > sp->max) {
+		snprintf(err, errlen, "spool: full: %lld bytes spooled, cap %lld",
+			 (long long)sp->total, (long long)sp->max);
+		rc = AM_EFULL;
+		goto out;
+	}
 	if (sp->wend >= sp->rotate) {
 		rc = spool__wopen(sp, sp->wgen + 1, err, errlen);
 		if (rc)
@@ -225,6 +267,7 @@ int spool_append(spool *sp, const char *topic, const void *payload, size_t len, 
 		goto out;
 	}
 	sp->wend += (int64_t)total;
+	sp->total += (int64_t)total;
 out:
 	pthread_mutex_unlock(&sp->mu);
 	if (!rc && write(sp->efd, &one, sizeof(one)) < 0) {
@@ -376,12 +419,27 @@ int spool_rotate(spool *sp, int64_t min_bytes, spool_pos *pos, char *err, size_t
 
 void spool_release(spool *sp, spool_pos pos)
 {
-	int64_t g = 0;
+	int64_t g = 0, wgen;
 	char path[PATH_MAX];
-	while ((g = spool__scan(sp, g, 0)) > 0 && g < pos.gen && g < sp->wgen) {
+	pthread_mutex_lock(&sp->mu);
+	wgen = sp->wgen;
+	pthread_mutex_unlock(&sp->mu);
+	while ((g = spool__scan(sp, g, 0)) > 0 && g < pos.gen && g < wgen) {
 		spool__path(sp, g, path, sizeof(path));
 		unlink(path);
 	}
+	pthread_mutex_lock(&sp->mu);
+	sp->total = spool__total(sp);
+	pthread_mutex_unlock(&sp->mu);
+}
+
+int64_t spool_bytes(spool *sp)
+{
+	int64_t t;
+	pthread_mutex_lock(&sp->mu);
+	t = sp->total;
+	pthread_mutex_unlock(&sp->mu);
+	return t;
 }
 
 int spool_fd(const spool *sp) { return sp->efd; }

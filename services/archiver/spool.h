@@ -18,6 +18,11 @@
  * survives kill -9 (the data is in the page cache); without fsync it does
  * not survive power loss.
  *
+ * A size cap (spool_set_max) makes a full spool behave as a full disk
+ * does: spool_append() returns AM_EFULL and writes nothing, so the caller
+ * stops acknowledging until committed files are released. It keeps the
+ * spool from taking the disk the database needs while commits fail.
+ *
  * Files: <dir>/spool.<gen> (gen: 20 decimal digits). Each spool_open()
  * starts a new generation for writing (so a torn tail of a crashed
  * writer is never appended to); a file is rotated at rotate_bytes.
@@ -41,12 +46,15 @@
  *   AM_EINVAL
  *   AM_ENOMEM
  *   AM_EIO     err has strerror
- *   AM_EFULL   ENOSPC/EDQUOT: nothing written
+ *   AM_EFULL   ENOSPC/EDQUOT, or the size cap reached: nothing written
  */
 #include "error.h"
 
 #define SPOOL_TOPIC_MAX 1024
 #define SPOOL_BODY_MAX (2 + SPOOL_TOPIC_MAX + 1024 * 1024 + 1024)
+/* The smallest cap: room for the largest record beside a file that is read
+ * and committed but not yet released. */
+#define SPOOL_MAX_MIN (4ll << 20)
 
 typedef struct spool spool;
 
@@ -68,9 +76,17 @@ int spool_open(spool **out, const char *dir, spool_pos from, int64_t rotate_byte
 	       char *err, size_t errlen);
 void spool_close(spool *sp);
 
+/* Cap the bytes of all spool files together (those of older generations
+ * not yet released included) at max_bytes; 0: no cap (the default). Files
+ * then rotate at a quarter of the cap at most, so that committed ones can
+ * be released while the stream goes on. Returns 0, or AM_EINVAL when
+ * 0 < max_bytes < SPOOL_MAX_MIN. Thread-safe. */
+int spool_set_max(spool *sp, int64_t max_bytes, char *err, size_t errlen);
+
 /* Append one message (thread-safe against the reader). On failure the file
  * is cut back to the previous record end: nothing partial stays. Returns 0,
- * AM_EFULL or AM_EIO / AM_EINVAL (topic or payload too long). */
+ * AM_EFULL (disk full, or the record would take the spool over its cap),
+ * AM_EIO, or AM_EINVAL (topic or payload too long). */
 int spool_append(spool *sp, const char *topic, const void *payload, size_t len, char *err,
 		 size_t errlen);
 
@@ -100,6 +116,8 @@ int spool_fd(const spool *sp);
 
 /* Bytes appended but not yet read (across generations), and torn records
  * skipped so far. */
+/* Bytes of all spool files together (what the cap counts). */
+int64_t spool_bytes(spool *sp);
 int64_t spool_backlog(spool *sp);
 int64_t spool_torn(const spool *sp);
 

@@ -1,7 +1,10 @@
 /* harness — what integration tests need around the code under test: a real
  * mosquitto on a free loopback port with a per-test config (Mosquitto's own
- * test style), child processes stopped by pid with a deadline, and a
- * collecting subscriber to assert on what went over the broker.
+ * test style), child processes stopped by pid with a deadline, a collecting
+ * subscriber to assert on what went over the broker, and the temp dirs and
+ * file reads tests poll on. One header; the code by job: harness_proc.c,
+ * harness_broker.c, harness_sub.c, harness_files.c. (mesh.h: helpers that
+ * know anomesh's own programs; aeref.h: a reference of the model.)
  *
  * Synchronisation is always "poll a condition until a deadline", never a
  * fixed sleep. Every function that can fail returns 0 / a pid, or -1 with a
@@ -62,6 +65,9 @@ int harness_kill9(pid_t pid);
 /* Wait up to timeout_ms for pid to exit by itself. Returns the waitpid()
  * status, or -1 on timeout (the process is left running). */
 int harness_wait_exit(pid_t pid, int timeout_ms);
+/* Nonzero when a status from the calls above is a clean exit (exit 0; under
+ * SAN=1 that also means no leak or sanitizer report). */
+int harness_exited_ok(int status);
 
 /* ---- paths ------------------------------------------------------------------ */
 
@@ -72,6 +78,29 @@ const char *harness_shared(const char *rel);
 /* A temp dir private to this test process, created on first use and removed
  * at exit (unless ANOMESH_KEEP_TMP is set). */
 const char *harness_tmpdir(void);
+/* A fresh, empty directory "<harness_tmpdir()>/<name>.XXXXXX" into out
+ * (len bytes): one per test, so tests never share files. Returns 0 or -1.
+ * It goes with the temp dir at exit; harness_rm_tree() removes it sooner. */
+int harness_tmpdir_new(const char *name, char *out, size_t len);
+/* Remove dir and everything below it (not when ANOMESH_KEEP_TMP is set).
+ * NULL or "" is a no-op. */
+void harness_rm_tree(const char *dir);
+
+/* ---- files tests poll on -------------------------------------------------- */
+
+/* The first line of path, without its line end, into out (len bytes).
+ * Returns 0, or -1 when the file is missing or its first line empty (a
+ * port file not written yet). */
+int harness_read_first_line(const char *path, char *out, size_t len);
+/* harness_read_first_line() polled until it succeeds, at most timeout_ms.
+ * Returns 0, or -1 on timeout. */
+int harness_wait_first_line(const char *path, char *out, size_t len, int timeout_ms);
+/* Lines of path (a log) containing needle; 0 when the file is missing. */
+int harness_file_count(const char *path, const char *needle);
+/* Wait until at least count lines of path contain needle, at most
+ * timeout_ms. Returns 0, or -1 on timeout. */
+int harness_wait_file_count(const char *path, const char *needle, int count,
+			    int timeout_ms);
 
 /* Monotonic milliseconds, for deadlines in tests. */
 long long harness_now_ms(void);
@@ -118,6 +147,10 @@ long harness_sub_wait_topic(harness_sub *s, const char *topic, const char *conta
  * timeout; *value (if not NULL) gets the latest value seen, -1 if none. */
 int harness_sub_wait_metric(harness_sub *s, const char *topic, const char *name,
 			    long long min, int timeout_ms, long long *value);
+/* The numeric field name of the latest message on topic (NULL: the latest
+ * message of any topic), as it is now: no waiting. -1 when there is none or
+ * it is not a number. */
+long long harness_sub_metric(harness_sub *s, const char *topic, const char *name);
 size_t harness_sub_count(harness_sub *s);
 /* Copy of message i (topic and payload freshly allocated: release with
  * harness_msg_cleanup). Returns 0, or -1 if i is out of range. */

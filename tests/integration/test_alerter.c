@@ -40,7 +40,7 @@ typedef struct fixture {
 static fixture F;
 
 typedef struct ctx ctx;
-static void wait_metric(ctx *c, const char *name, double want);
+static void wait_metric(ctx *c, const char *name, long long want);
 
 struct ctx {
 	const char *root;
@@ -164,7 +164,7 @@ static void predict(ctx *c, const char *sensor, int n, int (*pattern)(int))
 		c->sent++;
 	}
 	pub_close(f);
-	wait_metric(c, "predictions_in", (double)c->sent);
+	wait_metric(c, "predictions_in", c->sent);
 }
 
 static void ack(ctx *c, const char *sensor, const char *id, const char *by)
@@ -235,37 +235,13 @@ static cJSON *json_at(ctx *c, long i)
 	return j;
 }
 
-typedef struct metric_query {
-	const char *topic;
-	const char *name;
-	double want;
-} metric_query;
-
-static int metric_pred(const harness_msg *msgs, size_t n, void *ud)
-{
-	metric_query *q = ud;
-	for (size_t i = n; i-- > 0;) {
-		cJSON *j, *v;
-		int ok;
-		if (strcmp(msgs[i].topic, q->topic) != 0)
-			continue;
-		j = cJSON_Parse(msgs[i].payload);
-		v = j ? cJSON_GetObjectItemCaseSensitive(j, q->name) : NULL;
-		ok = cJSON_IsNumber(v) && v->valuedouble >= q->want;
-		cJSON_Delete(j);
-		return ok;
-	}
-	return 0;
-}
-
 /* Wait until the alerter's metrics report name >= want. */
-static void wait_metric(ctx *c, const char *name, double want)
+static void wait_metric(ctx *c, const char *name, long long want)
 {
 	char topic[128];
-	metric_query q = {topic, name, want};
 	snprintf(topic, sizeof(topic), "%s/_svc/alerter/itest/metrics", c->root);
-	if (harness_sub_wait(c->sub, metric_pred, &q, 0, WAIT_MS) != 0)
-		fail_msg("metric %s never reached %g; alerter log: %s", name, want,
+	if (harness_sub_wait_metric(c->sub, topic, name, want, WAIT_MS, NULL) != 0)
+		fail_msg("metric %s never reached %lld; alerter log: %s", name, want,
 			 c->log);
 }
 
@@ -344,6 +320,9 @@ static void test_failure_recovery_isolated_ack(void **state)
 	assert_non_null(strstr(id, "m1-"));
 	cJSON_Delete(j);
 	wait_for(&c, st_topic, "\"state\":\"FAILURE\"", 1);
+	/* the log line `make run` shows (services/alerter/README.md) */
+	assert_true(harness_file_count(c.log, "STATE m1 OK -> FAILURE (anomaly rate") ==
+		    1);
 
 	/* ack: a wrong id is ignored, the right one shows on the state */
 	ack(&c, "m1", "m1-1-999", "op-x");
@@ -434,6 +413,16 @@ static void test_stale_and_recovery(void **state)
 	assert_string_equal(jstr(j, "severity"), "warning");
 	cJSON_Delete(j);
 	wait_for(&c, st_topic, "\"state\":\"STALE\"", 1);
+	/* a scorer going offline is logged with what it means */
+	{
+		FILE *f = pub_open(&c, "_svc/scorer/sx", "status");
+		fprintf(f, "{\"v\":1,\"service\":\"scorer\",\"instance\":\"sx\","
+			   "\"state\":\"offline\"}\n");
+		pub_close(f);
+		if (harness_wait_file_count(
+			c.log, "scorer sx is offline: its sensors go STALE", 1, WAIT_MS))
+			fail_msg("no line on the scorer going offline; log %s", c.log);
+	}
 	/* data returns */
 	predict(&c, "m1", 45, all_good);
 	i = wait_for(&c, al_topic, "\"to\":\"OK\"", 1);

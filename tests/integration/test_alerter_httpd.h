@@ -1,6 +1,7 @@
 /* A tiny HTTP/1.1 server for the alerter's webhook tests, run on a thread of
  * the test process on a loopback port. It answers every request with the
- * status the test sets (503 for the first fail_left requests, then status)
+ * status the test sets (fail_status, 503 unless set, for the first
+ * fail_left requests, then status)
  * and keeps the bodies of the requests it answered 2xx, so a test can check
  * what was delivered. Header-only (static functions) so that the unit test
  * of notify and the alerter's integration test share it without a library.
@@ -32,8 +33,9 @@ typedef struct httpd {
 	int running;
 	atomic_int stop;
 	pthread_mutex_t lock;
-	int status;    /* answer for requests after fail_left (default 200) */
-	int fail_left; /* answer 503 to this many requests first */
+	int status;      /* answer for requests after fail_left (default 200) */
+	int fail_left;   /* answer fail_status to this many requests first */
+	int fail_status; /* 503 unless the test sets another */
 	int n_requests;
 	int n_ok;
 	int saw_post_json; /* every request was a POST with application/json */
@@ -101,7 +103,7 @@ static void httpd__serve(httpd *h, int c)
 	h->n_requests++;
 	if (h->fail_left > 0) {
 		h->fail_left--;
-		status = 503;
+		status = h->fail_status;
 	} else {
 		status = h->status;
 	}
@@ -147,6 +149,7 @@ static int httpd_start(httpd *h, int port)
 
 	memset(h, 0, sizeof(*h));
 	h->status = 200;
+	h->fail_status = 503;
 	h->saw_post_json = 1;
 	pthread_mutex_init(&h->lock, NULL);
 	h->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -65,6 +65,7 @@
  * so both are subscribed before any data flows; completion is "every
  * window's prediction seen and counted by the alerter". No sleeps. */
 #include "../harness/harness.h"
+#include "../harness/mesh.h"
 #include "../harness/truth.h"
 #include "ae.h"
 #include "aefile.h"
@@ -106,8 +107,7 @@ static const char *const PROC_NAME[N_PROC] = {"lpms-emu arm1", "lpms-emu arm2",
 
 typedef struct fixture {
 	harness_broker broker;
-	metrics *m;
-	mqtt_client *pub;
+	harness_pub pub;
 	harness_sub *pred, *state, *alert, *svc;
 	pid_t pid[N_PROC];
 	char log[N_PROC][PATH_MAX];
@@ -130,24 +130,11 @@ typedef struct stream {
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
-	mqtt_options o;
-	char err[256];
 
 	signal(SIGPIPE, SIG_IGN);
-	if (!f || harness_broker_start(&f->broker, NULL) != 0)
+	if (!f || harness_broker_start(&f->broker, NULL) != 0 ||
+	    harness_pub_open(&f->pub, f->broker.uri, "test-e2e", NULL, 0))
 		return -1;
-	f->m = metrics_new();
-	mqtt_options_default(&o);
-	o.uri = f->broker.uri;
-	o.root = "factory";
-	o.service = "test-e2e";
-	o.instance = "t";
-	o.metrics_interval_ms = 0;
-	f->pub = mqtt_new(&o, f->m, err, sizeof(err));
-	if (!f->pub || mqtt_wait_connected(f->pub, WAIT_MS)) {
-		fprintf(stderr, "publisher: %s\n", err);
-		return -1;
-	}
 	f->pred = harness_sub_new(f->broker.uri, "factory/+/prediction", NULL, 0);
 	f->state = harness_sub_new(f->broker.uri, "factory/+/state", NULL, 0);
 	f->alert = harness_sub_new(f->broker.uri, "factory/+/alert", NULL, 0);
@@ -174,9 +161,8 @@ static int teardown(void **state)
 	harness_sub_free(f->state);
 	harness_sub_free(f->alert);
 	harness_sub_free(f->svc);
-	mqtt_free(f->pub);
+	harness_pub_close(&f->pub, 0);
 	harness_broker_stop(&f->broker);
-	metrics_free(f->m);
 	free(f);
 	return 0;
 }
@@ -193,7 +179,7 @@ static void stop_clean(fixture *f, int k)
 {
 	int st = harness_stop(f->pid[k], SIGTERM, 10000);
 	f->pid[k] = 0;
-	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+	if (!harness_exited_ok(st))
 		fail_msg("%s did not exit cleanly (status %d), log %s", PROC_NAME[k], st,
 			 f->log[k]);
 }
@@ -221,27 +207,15 @@ static void wait_online(fixture *f, int k, const char *svc)
 
 static void publish_probe_raw(fixture *f, uint64_t seq)
 {
-	msg_raw r;
-	char payload[2048], err[MSG_ERR_MAX];
-	size_t len;
+	static const float zero[3] = {0, 0, 0};
 	const char *const ch[] = {"linacc_x", "linacc_y", "linacc_z"};
+	msg_raw r;
 	msg_raw_init(&r);
-	snprintf(r.sensor, sizeof(r.sensor), "probe");
-	snprintf(r.run, sizeof(r.run), "probe");
-	r.seq = seq;
-	r.t0 = clock_now();
-	r.rate_hz = 50;
-	r.n_channels = 3;
-	for (size_t c = 0; c < 3; c++)
-		snprintf(r.channels[c], sizeof(r.channels[c]), "%s", ch[c]);
-	assert_int_equal(msg_raw_reserve(&r, 1), 0);
-	r.n_samples = 1;
-	r.samples[0] = r.samples[1] = r.samples[2] = 0;
 	assert_int_equal(
-	    msg_raw_encode(&r, payload, sizeof(payload), &len, err, sizeof err), 0);
+	    harness_raw_fill(&r, "probe", "probe", seq, clock_now(), 50, ch, 3, zero, 1),
+	    0);
+	assert_int_equal(harness_pub_raw(&f->pub, &r), 0);
 	msg_raw_cleanup(&r);
-	assert_int_equal(mqtt_publish_sensor(f->pub, "probe", "raw", payload, len, 1, 0),
-			 0);
 }
 
 static void publish_probe_prediction(fixture *f)
@@ -256,8 +230,8 @@ static void publish_probe_prediction(fixture *f)
 	assert_int_equal(
 	    msg_prediction_encode(&p, payload, sizeof(payload), &len, err, sizeof err),
 	    0);
-	assert_int_equal(
-	    mqtt_publish_sensor(f->pub, "probe", "prediction", payload, len, 1, 0), 0);
+	assert_int_equal(harness_pub_text(&f->pub, "probe", "prediction", payload, len),
+			 0);
 }
 
 /* Publish probes (one per 300 ms, a pace, not a synchronisation) until the
@@ -320,37 +294,15 @@ static void start_alerter(fixture *f)
  * nothing is played to an empty socket); returns its TCP port. */
 static int start_emu(fixture *f, int k, const char *csv)
 {
-	char port_file[PATH_MAX], port[32] = "";
-	long long deadline = harness_now_ms() + WAIT_MS;
-	FILE *fp;
+	char port[32] = "";
 	char *end;
 	long v;
-	snprintf(port_file, sizeof(port_file), "%s/emu%d.port", harness_tmpdir(), k);
-	const char *argv[] = {harness_bin("lpms-emu"),
-			      "--listen-port",
-			      "0",
-			      "--port-file",
-			      port_file,
-			      "--replay",
-			      harness_shared(csv),
-			      "--speed",
-			      SPEED,
-			      "--no-start-streaming",
-			      NULL};
-	spawn(f, k, argv);
-	while (!port[0] && harness_now_ms() < deadline) {
-		fp = fopen(port_file, "r");
-		if (fp) {
-			if (!fgets(port, sizeof(port), fp))
-				port[0] = '\0';
-			port[strcspn(port, "\r\n")] = '\0';
-			fclose(fp);
-		}
-		if (!port[0])
-			harness_nap_ms(20);
-	}
+	const char *extra[] = {"--replay", harness_shared(csv),    "--speed",
+			       SPEED,      "--no-start-streaming", NULL};
+	f->pid[k] =
+	    harness_emu_start(extra, 0, port, sizeof(port), f->log[k], sizeof(f->log[k]));
 	v = strtol(port, &end, 10);
-	if (!port[0] || *end || v <= 0 || v > 65535)
+	if (f->pid[k] <= 0 || *end || v <= 0 || v > 65535)
 		fail_msg("%s wrote no port, log %s", PROC_NAME[k], f->log[k]);
 	return (int)v;
 }

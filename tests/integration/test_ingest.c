@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "../harness/harness.h"
+#include "../harness/mesh.h"
 #include "csv.h"
 #include "msg.h"
 
@@ -33,66 +34,13 @@ static csv_table g_csv;
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static int file_count(const char *path, const char *needle)
-{
-	FILE *f = fopen(path, "r");
-	char line[2048];
-	int n = 0;
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, needle) != NULL;
-	fclose(f);
-	return n;
-}
-
-static int read_file_line(const char *path, char *out, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	int ok;
-	if (!f)
-		return -1;
-	ok = fgets(out, (int)len, f) != NULL;
-	fclose(f);
-	if (!ok)
-		return -1;
-	out[strcspn(out, "\r\n")] = '\0';
-	return out[0] ? 0 : -1;
-}
-
 /* Start lpms-emu with extra args; returns pid and the TCP port (or the pty
  * path in pty). */
 static pid_t start_emu(const char *const *extra, char *port_or_pty, size_t len, int pty,
 		       char *log, size_t loglen)
 {
-	const char *argv[40];
-	char file[512];
-	int n = 0;
-	pid_t pid;
-	long long end;
-	static int k;
-	snprintf(file, sizeof(file), "%s/emu%d.%s", harness_tmpdir(), k++,
-		 pty ? "pty" : "port");
-	argv[n++] = harness_bin("lpms-emu");
-	if (pty) {
-		argv[n++] = "--pty";
-		argv[n++] = "--pty-file";
-	} else {
-		argv[n++] = "--listen-port";
-		argv[n++] = "0";
-		argv[n++] = "--port-file";
-	}
-	argv[n++] = file;
-	for (int i = 0; extra && extra[i] && n < 38; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-	pid = harness_spawn(argv, NULL, log, loglen);
+	pid_t pid = harness_emu_start(extra, pty, port_or_pty, len, log, loglen);
 	assert_true(pid > 0);
-	end = harness_now_ms() + 10000;
-	while (read_file_line(file, port_or_pty, len) != 0) {
-		assert_true(harness_now_ms() < end);
-		harness_nap_ms(20);
-	}
 	return pid;
 }
 
@@ -208,23 +156,7 @@ static void tally_sub(harness_sub *s, tally *t)
 /* Metric value from the newest metrics message seen by sub, or -1. */
 static long long last_metric(harness_sub *s, const char *name)
 {
-	size_t n = harness_sub_count(s);
-	char key[64];
-	long long v = -1;
-	snprintf(key, sizeof(key), "\"%s\":", name);
-	for (size_t i = n; i-- > 0;) {
-		harness_msg hm;
-		const char *p;
-		if (harness_sub_get(s, i, &hm))
-			continue;
-		p = strstr(hm.payload, key);
-		if (p && strstr(hm.topic, "/metrics"))
-			v = strtoll(p + strlen(key), NULL, 10);
-		harness_msg_cleanup(&hm);
-		if (v >= 0)
-			break;
-	}
-	return v;
+	return harness_sub_metric(s, NULL, name);
 }
 
 typedef struct want_frame {
@@ -358,7 +290,7 @@ static void test_faults_recovered_and_counted(void **state)
 	end = harness_now_ms() + 90000;
 	for (;;) {
 		assert_true(harness_now_ms() < end);
-		if (file_count(elog, "played to its end")) {
+		if (harness_file_count(elog, "played to its end")) {
 			tally_sub(sub, &t);
 			samples = last_metric(met, "samples_in");
 			if (samples > 0 && (size_t)samples == t.samples &&
@@ -386,9 +318,12 @@ static void test_faults_recovered_and_counted(void **state)
 			last_metric(met, "lpbus_bad_length") >
 		    0);
 	assert_true(last_metric(met, "link_failures") >= 3);
-	assert_true(file_count(ilog, "streaming 50 Hz") >= 4);     /* it reconnected */
-	assert_true(file_count(ilog, "no valid data frame") >= 1); /* stalls noticed */
-	assert_true(file_count(ilog, "connection closed by the sensor side") >= 1);
+	assert_true(harness_file_count(ilog, "streaming 50 Hz") >=
+		    4); /* it reconnected */
+	assert_true(harness_file_count(ilog, "no valid data frame") >=
+		    1); /* stalls noticed */
+	assert_true(harness_file_count(ilog, "connection closed by the sensor side") >=
+		    1);
 	st = harness_stop(ing, SIGTERM, 10000);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	st = harness_stop(emu, SIGTERM, 5000);
@@ -463,11 +398,11 @@ static void test_bt_without_adapter_retries(void **state)
 	/* a clear line naming the sensor and address, then retries, and the
 	 * process stays up */
 	end = harness_now_ms() + 10000;
-	while (file_count(ilog, "sensor b2 (bt:00:04:3E:00:00:01)") < 3) {
+	while (harness_file_count(ilog, "sensor b2 (bt:00:04:3E:00:00:01)") < 3) {
 		assert_true(harness_now_ms() < end);
 		assert_int_equal(harness_wait_exit(ing, 50), -1);
 	}
-	assert_true(file_count(ilog, "retrying in") >= 3);
+	assert_true(harness_file_count(ilog, "retrying in") >= 3);
 	st = harness_stop(ing, SIGTERM, 10000);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	harness_broker_stop(&b);
@@ -495,7 +430,8 @@ static void test_serial_pty(void **state)
 	assert_true(harness_sub_wait_topic(sub, "factory/ser1/raw", "\"rate_hz\":100",
 					   20000) >= 0);
 	assert_true(harness_sub_wait(sub, NULL, NULL, 20, 20000) == 0);
-	assert_true(file_count(ilog, "streaming 100 Hz, 19 channels (int16 mode)") >= 1);
+	assert_true(
+	    harness_file_count(ilog, "streaming 100 Hz, 19 channels (int16 mode)") >= 1);
 	st = harness_stop(ing, SIGTERM, 10000);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	st = harness_stop(emu, SIGTERM, 5000);

@@ -107,11 +107,11 @@ lib_wait_exit() {
 # wait_for DESC SECS CMD...: poll CMD until it succeeds; 1 (and a note) when
 # SECS pass first.
 wait_for() {
-	local desc=$1 end=$((SECONDS + $2))
+	local desc=$1 secs=$2 end=$((SECONDS + $2))
 	shift 2
 	until "$@"; do
 		if [ $SECONDS -ge $end ]; then
-			echo "     (timed out after $2 s waiting for $desc)" >&2
+			echo "     (timed out after $secs s waiting for $desc)" >&2
 			return 1
 		fi
 		sleep 0.05

@@ -240,6 +240,24 @@ kill -HUP "$BROKER_PID"
 check "after SIGHUP headset2 can connect" wait_for "reload" "$WAIT_S" hs2
 check "the other accounts still work after the reload" pub ingest factory/s1/raw after-hup
 
+# ---- packet size: production.conf's 1 MiB limit (mosquitto/README.md) ----------------
+# One payload just under the limit and one just over it, then a control
+# message: once the control has arrived, the small one is there and the big
+# one is not (mosquitto_pub itself exits 0 either way).
+head -c 1000000 /dev/zero | tr '\0' x >"$TMP/under"
+head -c 1100000 /dev/zero | tr '\0' x >"$TMP/over"
+for f in under over; do
+	mosquitto_pub -h 127.0.0.1 -p "$port" -V mqttv5 -q 1 -u ingest -P "$(pw ingest)" \
+		-t "factory/$f/raw" -f "$TMP/$f" 2>"$TMP/pub.err"
+done
+pub ingest factory/s1/raw after-big
+size_limit() {
+	delivered archiver factory/s1/raw after-big &&
+		grep -q '^factory/under/raw x' "$TMP/archiver.out" &&
+		! grep -q '^factory/over/raw ' "$TMP/archiver.out"
+}
+check "a 1,000,000-byte publish is delivered, a 1,100,000-byte one is not" size_limit
+
 # ---- persistence ------------------------------------------------------------------
 check "broker stops on SIGTERM" broker_stop
 check "persistence wrote mosquitto.db to the data dir" test -s "$TMP/data/mosquitto.db"

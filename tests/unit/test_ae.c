@@ -1,5 +1,6 @@
 /* test_ae — the autoencoder library: batched sgemm inference against a
- * plain-loop reference, backprop against numerical gradients, convergence
+ * plain-loop reference (tests/harness/aeref.h, which the scorer's
+ * integration test uses too), backprop against numerical gradients, convergence
  * and determinism of training, windowing and standardisation (ae.h,
  * ae_train.h, ae_data.h, ae_rng.h). */
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../harness/aeref.h"
 #include "ae.h"
 #include "ae_data.h"
 #include "ae_rng.h"
@@ -46,43 +48,6 @@ static float *random_data(size_t n, uint64_t seed)
 	return x;
 }
 
-static double ref_act(enum ae_act a, double x)
-{
-	switch (a) {
-	case AE_ACT_TANH:
-		return tanh(x);
-	case AE_ACT_RELU:
-		return x > 0 ? x : 0;
-	case AE_ACT_SIGMOID:
-		return 1.0 / (1.0 + exp(-x));
-	default:
-		return x;
-	}
-}
-
-/* Plain loops in double, independent of the sgemm layout tricks. */
-static double ref_score(const ae_model *m, const float *x)
-{
-	double cur[512], nxt[512];
-	size_t in = m->sizes[0];
-	for (size_t j = 0; j < in; j++)
-		cur[j] = x[j];
-	for (size_t l = 0; l < m->n_layers; l++) {
-		size_t k = m->sizes[l], o = m->sizes[l + 1];
-		for (size_t j = 0; j < o; j++) {
-			double s = m->b[l][j];
-			for (size_t i = 0; i < k; i++)
-				s += cur[i] * m->w[l][i * o + j];
-			nxt[j] = ref_act(m->act[l], s);
-		}
-		memcpy(cur, nxt, o * sizeof *cur);
-	}
-	double e = 0;
-	for (size_t j = 0; j < in; j++)
-		e += (cur[j] - x[j]) * (cur[j] - x[j]);
-	return e / (double)in;
-}
-
 static void test_inference_matches_reference(void **state)
 {
 	(void)state;
@@ -101,7 +66,7 @@ static void test_inference_matches_reference(void **state)
 		assert_int_equal(ae_work_init(&w, &m, 16, err, sizeof err), 0);
 		ae_score_batch(&m, x, n, scores, &w);
 		for (size_t i = 0; i < n; i++) {
-			double r = ref_score(&m, x + i * in);
+			double r = aeref_score(&m, x + i * in);
 			assert_true(fabs(scores[i] - r) <= 1e-5 * fmax(1.0, fabs(r)));
 		}
 		/* batch of 1 gives the same scores as the big batch */

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "../../services/alerter/notify.h"
+#include "../harness/harness.h"
 #include "../integration/test_alerter_httpd.h"
 #include "clock.h"
 #include "metrics.h"
@@ -138,6 +139,23 @@ static void test_webhook_5xx_retried_4xx_final(void **state)
 	notify_alert(n, "m1", "FAILURE>OK", ALERT, strlen(ALERT), 0);
 	assert_int_equal(wait_metric(m, "webhook_failed", 1, 5000), 1);
 	assert_int_equal(metric(m, "webhook_retried"), 2); /* 400 is not retried */
+
+	/* 429 and 408 are retried, as 5xx are (the README's list) */
+	pthread_mutex_lock(&h.lock);
+	h.status = 200;
+	h.fail_status = 429;
+	h.fail_left = 1;
+	pthread_mutex_unlock(&h.lock);
+	notify_alert(n, "m2", "OK>FAILURE", ALERT, strlen(ALERT), 0);
+	assert_int_equal(wait_metric(m, "webhook_ok", 2, 5000), 2);
+	pthread_mutex_lock(&h.lock);
+	h.fail_status = 408;
+	h.fail_left = 1;
+	pthread_mutex_unlock(&h.lock);
+	notify_alert(n, "m3", "OK>FAILURE", ALERT, strlen(ALERT), 0);
+	assert_int_equal(wait_metric(m, "webhook_ok", 3, 5000), 3);
+	assert_int_equal(metric(m, "webhook_retried"), 4);
+	assert_int_equal(h.n_requests, 8);
 	notify_free(n);
 	httpd_stop(&h);
 	metrics_free(m);
@@ -207,15 +225,14 @@ static void test_webhook_queue_bounded_and_prompt_shutdown(void **state)
 
 static void test_command_gets_json_on_stdin(void **state)
 {
-	char dir[] = "/tmp/test_notify.XXXXXX";
-	char cmd[128], path[96], got[1024];
+	char dir[200], cmd[320], path[256], got[1024];
 	metrics *m = metrics_new();
 	notify *n;
 	FILE *f;
 	size_t k;
 	(void)state;
 
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(harness_tmpdir_new("test_notify", dir, sizeof(dir)), 0);
 	snprintf(path, sizeof(path), "%s/out.json", dir);
 	snprintf(cmd, sizeof(cmd), "cat > %s", path);
 	n = make(m, NULL, cmd, 1);
@@ -229,8 +246,7 @@ static void test_command_gets_json_on_stdin(void **state)
 	got[k] = '\0';
 	fclose(f);
 	assert_string_equal(got, ALERT);
-	unlink(path);
-	rmdir(dir);
+	harness_rm_tree(dir);
 
 	/* a failing program is counted as failed */
 	notify_free(n);
@@ -251,8 +267,7 @@ static void test_command_gets_json_on_stdin(void **state)
 /* A program that outlives its timeout is killed and reaped. */
 static void test_command_timeout_kills(void **state)
 {
-	char dir[] = "/tmp/test_notify.XXXXXX";
-	char cmd[160], path[96];
+	char dir[200], cmd[320], path[256];
 	notify_options o;
 	metrics *m = metrics_new();
 	char err[160];
@@ -262,7 +277,7 @@ static void test_command_timeout_kills(void **state)
 	int64_t t0;
 	(void)state;
 
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(harness_tmpdir_new("test_notify", dir, sizeof(dir)), 0);
 	snprintf(path, sizeof(path), "%s/pid", dir);
 	snprintf(cmd, sizeof(cmd), "echo $$ > %s; exec sleep 30", path);
 	notify_options_default(&o);
@@ -283,8 +298,7 @@ static void test_command_timeout_kills(void **state)
 	assert_true(pid > 0);
 	assert_int_equal(kill((pid_t)pid, 0), -1); /* gone and reaped */
 	notify_free(n);
-	unlink(path);
-	rmdir(dir);
+	harness_rm_tree(dir);
 	metrics_free(m);
 }
 

@@ -21,6 +21,7 @@
 
 #include "../../services/scorer/partition.h"
 #include "../../services/scorer/scorer.h"
+#include "../harness/harness.h"
 #include "ae_rng.h"
 #include "aefile.h"
 #include "clock.h"
@@ -36,8 +37,8 @@
 static const char *const ch[] = {"linacc_x", "linacc_y", "linacc_z"};
 
 typedef struct fix {
-	char dir[64];
-	char path[128];
+	char dir[200];
+	char path[256];
 	model_map mm;
 	metrics *m;
 	scorer *sc;
@@ -80,8 +81,8 @@ static int setup(void **state)
 			 .max_payload = 64 * 1024};
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_scorer_core.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(harness_tmpdir_new("test_scorer_core", f->dir, sizeof(f->dir)),
+			 0);
 	snprintf(f->path, sizeof(f->path), "%s/m.aem", f->dir);
 	assert_int_equal(ae_model_init(&m, &s, err, sizeof err), 0);
 	ae_rng_seed(&r, 7);
@@ -110,12 +111,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fix *f = *state;
-	char cmd[128];
 	scorer_free(f->sc);
 	models_cleanup(&f->mm);
 	metrics_free(f->m);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	harness_rm_tree(f->dir);
 	free(f);
 	return 0;
 }

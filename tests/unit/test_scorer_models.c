@@ -17,9 +17,10 @@
 #include <unistd.h>
 
 #include "../../services/scorer/models.h"
+#include "../harness/harness.h"
 #include "aefile.h"
 
-static char dir[64];
+static char dir[200];
 
 static const char *const ch[] = {"linacc_x", "linacc_y", "linacc_z"};
 
@@ -40,7 +41,7 @@ static void save_model(const char *path, const char *name, float threshold)
 
 static char *path_of(const char *name)
 {
-	static char buf[4][128];
+	static char buf[4][320];
 	static int k;
 	k = (k + 1) % 4;
 	snprintf(buf[k], sizeof(buf[k]), "%s/%s", dir, name);
@@ -50,16 +51,14 @@ static char *path_of(const char *name)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/test_scorer_models.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return harness_tmpdir_new("test_scorer_models", dir, sizeof(dir));
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	harness_rm_tree(dir);
+	return 0;
 }
 
 typedef struct reports {

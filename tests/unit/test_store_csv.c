@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "../../services/archiver/csvsink.h"
+#include "../harness/harness.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -17,21 +18,19 @@
 #include <string.h>
 #include <unistd.h>
 
-static char t_dir[64];
+static char t_dir[200];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(t_dir, sizeof(t_dir), "/tmp/test_csvsink.XXXXXX");
-	return mkdtemp(t_dir) ? 0 : -1;
+	return harness_tmpdir_new("test_csvsink", t_dir, sizeof(t_dir));
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	harness_rm_tree(t_dir);
+	return 0;
 }
 
 static char *slurp(const char *rel)

@@ -102,7 +102,7 @@ static void test_parse_time(void **state)
 static void test_export_main(void **state)
 {
 	store *s = open_store(NULL);
-	char err[256], out[160], gaps[160], *body;
+	char err[256], out[256], gaps[256], *body;
 	FILE *f;
 	long n;
 	(void)state;

@@ -1,9 +1,10 @@
 /* The fixture of the store's unit tests (test_store.c: writes,
  * test_store_retention.c, test_store_export.c): a fresh directory and
  * database path per test, synthetic raw messages, and export into a
- * string. Header-only (static functions, as test_alerter_httpd.h) since
- * unit tests link no test library; STORE_FIXTURE marks them unused-ok
- * because each test file uses only some. */
+ * string. Header-only (static functions, as test_alerter_httpd.h): it is
+ * these tests' own, not the harness's; STORE_FIXTURE marks them unused-ok
+ * because each test file uses only some. The directory comes from the
+ * harness (harness_tmpdir_new). */
 #ifndef ANOMESH_TEST_STORE_FIXTURE_H
 #define ANOMESH_TEST_STORE_FIXTURE_H
 
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "../../services/archiver/store.h"
+#include "../harness/harness.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -25,14 +27,13 @@
 #define T_BASE 1764151200.0
 #define STORE_FIXTURE static __attribute__((unused))
 
-static char t_dir[64];
-static char t_path[128];
+static char t_dir[200];
+static char t_path[256];
 
 STORE_FIXTURE int setup(void **state)
 {
 	(void)state;
-	snprintf(t_dir, sizeof(t_dir), "/tmp/test_store.XXXXXX");
-	if (!mkdtemp(t_dir))
+	if (harness_tmpdir_new("test_store", t_dir, sizeof(t_dir)))
 		return -1;
 	snprintf(t_path, sizeof(t_path), "%s/a.db", t_dir);
 	return 0;
@@ -40,14 +41,8 @@ STORE_FIXTURE int setup(void **state)
 
 STORE_FIXTURE int teardown(void **state)
 {
-	char p[160];
 	(void)state;
-	const char *sfx[] = {"", "-wal", "-shm"};
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(p, sizeof(p), "%s%s", t_path, sfx[i]);
-		unlink(p);
-	}
-	rmdir(t_dir);
+	harness_rm_tree(t_dir);
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 /* Unit tests for services/archiver/spool: records read back in order,
  * seek back to a cursor, rotation and release of generations, a reopen
- * that resumes at a cursor in an old generation, a torn tail skipped, and
- * a concurrent writer thread losing nothing. */
+ * that resumes at a cursor in an old generation, a torn tail skipped, a
+ * concurrent writer thread losing nothing, and a size cap that refuses
+ * records as a full disk does until committed files are released. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,30 +11,30 @@
 #include <cmocka.h>
 
 #include "../../services/archiver/spool.h"
+#include "../harness/harness.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-static char t_dir[64];
+static char t_dir[200];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(t_dir, sizeof(t_dir), "/tmp/test_spool.XXXXXX");
-	return mkdtemp(t_dir) ? 0 : -1;
+	return harness_tmpdir_new("test_spool", t_dir, sizeof(t_dir));
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	harness_rm_tree(t_dir);
+	return 0;
 }
 
 static void append_n(spool *sp, int from, int n)
@@ -89,12 +90,30 @@ static void test_roundtrip_seek(void **state)
 	spool_close(sp);
 }
 
-static int count_files(void)
+/* Spool files in t_dir, and their bytes together (*bytes may be NULL). */
+static int count_files_bytes(long long *bytes)
 {
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "exit $(ls '%s' | grep -c '^spool\\.')", t_dir);
-	return WEXITSTATUS(system(cmd));
+	DIR *d = opendir(t_dir);
+	struct dirent *e;
+	char path[PATH_MAX + 300];
+	struct stat st;
+	int n = 0;
+	assert_non_null(d);
+	if (bytes)
+		*bytes = 0;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "spool.", 6))
+			continue;
+		n++;
+		snprintf(path, sizeof(path), "%s/%s", t_dir, e->d_name);
+		if (bytes && stat(path, &st) == 0)
+			*bytes += st.st_size;
+	}
+	closedir(d);
+	return n;
 }
+
+static int count_files(void) { return count_files_bytes(NULL); }
 
 static void test_rotate_release(void **state)
 {
@@ -155,7 +174,7 @@ static void test_torn_tail(void **state)
 {
 	spool *sp;
 	spool_pos zero = {0, 0};
-	char err[128], path[128];
+	char err[128], path[PATH_MAX + 32];
 	int expect = 0, fd;
 	(void)state;
 
@@ -239,6 +258,104 @@ static void test_rotate_when_read(void **state)
 	spool_close(sp);
 }
 
+#define CAP_REC 65536 /* payload bytes of the records that fill the cap */
+
+/* Append CAP_REC-byte records numbered from *next until the spool refuses
+ * one; returns how many went in. The refusal must be AM_EFULL, name the
+ * cap, and leave the spool's bytes as they were. */
+static int fill_to_cap(spool *sp, char *rec, int *next)
+{
+	char err[128];
+	int n = 0, rc;
+	long long before;
+	for (;;) {
+		snprintf(rec, 16, "%08d", *next);
+		rec[8] = ' ';
+		rc = spool_append(sp, "f/s/raw", rec, CAP_REC, err, sizeof(err));
+		if (rc)
+			break;
+		(*next)++;
+		n++;
+	}
+	assert_int_equal(rc, AM_EFULL);
+	assert_non_null(strstr(err, "full"));
+	before = spool_bytes(sp);
+	assert_int_equal(spool_append(sp, "f/s/raw", rec, CAP_REC, err, sizeof(err)),
+			 AM_EFULL);
+	assert_int_equal(spool_bytes(sp), before);
+	return n;
+}
+
+/* Read every record, checking they count up from *expect; *last gets the
+ * position after the last one. */
+static int read_cap_records(spool *sp, int *expect, spool_pos *last)
+{
+	spool_record r;
+	char err[128], want[16];
+	int n = 0, rc;
+	while ((rc = spool_next(sp, &r, err, sizeof(err))) == 1) {
+		snprintf(want, sizeof(want), "%08d", *expect);
+		assert_int_equal(r.len, CAP_REC);
+		assert_memory_equal(r.payload, want, 8);
+		(*expect)++;
+		n++;
+		*last = r.next;
+	}
+	assert_int_equal(rc, 0);
+	return n;
+}
+
+static void test_cap_full_until_released(void **state)
+{
+	const long long rec_bytes = 12 + 2 + 7 + CAP_REC; /* header, topic, payload */
+	spool *sp;
+	spool_pos zero = {0, 0}, cur = {0, 0};
+	char err[128], *rec = malloc(CAP_REC);
+	int next = 0, expect = 0, n;
+	long long on_disk;
+	(void)state;
+
+	assert_non_null(rec);
+	memset(rec, 'x', CAP_REC);
+	assert_int_equal(spool_open(&sp, t_dir, zero, 0, err, sizeof(err)), 0);
+	/* below the smallest cap: refused, with the reason */
+	assert_int_equal(spool_set_max(sp, SPOOL_MAX_MIN - 1, err, sizeof(err)),
+			 AM_EINVAL);
+	assert_non_null(strstr(err, "cap"));
+	assert_int_equal(spool_set_max(sp, SPOOL_MAX_MIN, err, sizeof(err)), 0);
+
+	/* full at the cap: every record that fits, and not one more; the
+	 * files rotate at a quarter of the cap */
+	n = fill_to_cap(sp, rec, &next);
+	assert_int_equal(n, (int)(SPOOL_MAX_MIN / rec_bytes));
+	assert_int_equal(count_files_bytes(&on_disk), 4);
+	assert_int_equal(on_disk, spool_bytes(sp));
+	assert_true(on_disk <= SPOOL_MAX_MIN && on_disk + rec_bytes > SPOOL_MAX_MIN);
+
+	/* read and "committed": the older files go and there is room again;
+	 * the file being written stays, and counts */
+	assert_int_equal(read_cap_records(sp, &expect, &cur), n);
+	spool_release(sp, cur);
+	assert_int_equal(count_files_bytes(&on_disk), 1);
+	assert_int_equal(on_disk, spool_bytes(sp));
+	n = fill_to_cap(sp, rec, &next);
+	assert_true(n > 0);
+	assert_int_equal(read_cap_records(sp, &expect, &cur), n);
+	assert_int_equal(expect, next);
+	spool_close(sp);
+
+	/* reopened at the cursor: the files left over count against the cap */
+	assert_int_equal(spool_open(&sp, t_dir, cur, 0, err, sizeof(err)), 0);
+	assert_int_equal(spool_set_max(sp, SPOOL_MAX_MIN, err, sizeof(err)), 0);
+	count_files_bytes(&on_disk);
+	assert_int_equal(spool_bytes(sp), on_disk);
+	assert_true(on_disk > 0);
+	n = fill_to_cap(sp, rec, &next);
+	assert_int_equal(n, (int)((SPOOL_MAX_MIN - on_disk) / rec_bytes));
+	spool_close(sp);
+	free(rec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +365,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rotate_when_read, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cap_full_until_released, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
