@@ -21,10 +21,9 @@
  * common/mqtt; the observer is the harness's independent Paho subscriber. */
 #include "../../services/scorer/partition.h"
 #include "../harness/harness.h"
+#include "../harness/pub.h"
 #include "clock.h"
-#include "metrics.h"
 #include "mqtt.h"
-#include "msg.h"
 
 #include <cjson/cJSON.h>
 #include <limits.h>
@@ -52,8 +51,7 @@
 
 typedef struct fixture {
 	harness_broker broker;
-	metrics *m;
-	mqtt_client *pub;
+	harness_pub *pub;
 	harness_sub *pred, *svc;
 	pid_t scorer[MAX_SCORERS];
 	char log[MAX_SCORERS][PATH_MAX];
@@ -63,27 +61,14 @@ typedef struct fixture {
 static int setup_with(void **state, const char *broker_conf)
 {
 	fixture *f = calloc(1, sizeof(*f));
-	mqtt_options o;
-	char err[256];
 
 	if (!f || harness_broker_start(&f->broker, broker_conf) != 0)
 		return -1;
-	f->m = metrics_new();
-	mqtt_options_default(&o);
-	o.uri = f->broker.uri;
-	o.root = "factory";
-	o.service = "test-pub";
-	o.instance = "t";
-	o.metrics_interval_ms = 0;
-	f->pub = mqtt_new(&o, f->m, err, sizeof(err));
-	if (!f->pub || mqtt_wait_connected(f->pub, WAIT_MS)) {
-		fprintf(stderr, "publisher: %s\n", err);
-		return -1;
-	}
+	f->pub = harness_pub_new(f->broker.uri, "test-pub");
 	/* persistent: they ride out a broker restart */
 	f->pred = harness_sub_new(f->broker.uri, "factory/+/prediction", "grp-pred", 1);
 	f->svc = harness_sub_new(f->broker.uri, "factory/_svc/scorer/#", "grp-svc", 1);
-	if (!f->pred || !f->svc)
+	if (!f->pub || !f->pred || !f->svc)
 		return -1;
 	f->base = clock_now();
 	*state = f;
@@ -116,9 +101,8 @@ static int teardown(void **state)
 		}
 	harness_sub_free(f->pred);
 	harness_sub_free(f->svc);
-	mqtt_free(f->pub);
+	harness_pub_free(f->pub);
 	harness_broker_stop(&f->broker);
-	metrics_free(f->m);
 	free(f);
 	return rc;
 }
@@ -207,34 +191,28 @@ static long long wait_view(fixture *f, const char *const *insts, size_t n,
 	}
 }
 
-static int file_contains(const char *path, const char *want)
+/* How many lines of the file at path contain text. */
+static int lines_with(const char *path, const char *text)
 {
-	char text[65536];
-	FILE *fp = fopen(path, "r");
-	size_t n;
-	if (!fp)
-		return 0;
-	n = fread(text, 1, sizeof(text) - 1, fp);
-	fclose(fp);
-	text[n] = 0;
-	return strstr(text, want) != NULL;
-}
-
-/* Wait until scorer k's log has text in it (once: the count of lines with
- * it must be exactly one). */
-static void wait_log_once(fixture *f, int k, const char *text)
-{
-	long long deadline = harness_now_ms() + WAIT_MS;
 	char line[4096];
 	int count = 0;
-	FILE *fp;
-	while (!file_contains(f->log[k], text) && harness_now_ms() < deadline)
-		harness_nap_ms(20);
-	fp = fopen(f->log[k], "r");
-	assert_non_null(fp);
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return 0;
 	while (fgets(line, sizeof(line), fp))
 		count += strstr(line, text) != NULL;
 	fclose(fp);
+	return count;
+}
+
+/* Wait until scorer k's log has a line with text, then check it has
+ * exactly one (logged once). */
+static void wait_log_once(fixture *f, int k, const char *text)
+{
+	long long deadline = harness_now_ms() + WAIT_MS;
+	int count;
+	while ((count = lines_with(f->log[k], text)) == 0 && harness_now_ms() < deadline)
+		harness_nap_ms(20);
 	if (count != 1)
 		fail_msg("'%s' %d times in %s", text, count, f->log[k]);
 }
@@ -243,7 +221,8 @@ static void wait_log_once(fixture *f, int k, const char *text)
  * write there). */
 static void forge(fixture *f, const char *topic, const char *payload)
 {
-	assert_int_equal(mqtt_publish(f->pub, topic, payload, strlen(payload), 1, 1), 0);
+	assert_int_equal(mqtt_publish(f->pub->c, topic, payload, strlen(payload), 1, 1),
+			 0);
 	assert_true(harness_sub_wait_topic(f->svc, topic, payload, WAIT_MS) >= 0);
 }
 
@@ -266,8 +245,8 @@ static void publish_round(fixture *f, size_t s, unsigned r)
 			      0.005 * sin(x + 1), 0.005 * sin(x + 2));
 	}
 	n += snprintf(payload + n, sizeof(payload) - (size_t)n, "]}");
-	assert_int_equal(mqtt_publish_sensor(f->pub, id, "raw", payload, (size_t)n, 1, 0),
-			 0);
+	assert_int_equal(
+	    mqtt_publish_sensor(f->pub->c, id, "raw", payload, (size_t)n, 1, 0), 0);
 	clock_sleep_ms(1); /* a source's pace (see test_scorer.c) */
 }
 
@@ -428,8 +407,9 @@ static void crash_while_broker_away(fixture *f, int broker_crashes)
 	if (broker_crashes) {
 		wait_log_once(f, 0, "member 'sc' has not heartbeated");
 		wait_log_once(f, 1, "member 'sc' has not heartbeated");
-		assert_true(file_contains(f->log[0], "mosquitto_pub -r -n -t "
-						     "'factory/_svc/scorer/sc/status'"));
+		assert_int_equal(lines_with(f->log[0], "mosquitto_pub -r -n -t "
+						       "'factory/_svc/scorer/sc/status'"),
+				 1);
 		assert_true(metric(f, "sa", "members_expired") >= 1);
 		assert_true(metric(f, "sb", "members_expired") >= 1);
 	}
