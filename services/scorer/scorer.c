@@ -516,8 +516,8 @@ static void sc__report_ghosts(scorer *sc)
 {
 	const part_member *m;
 	while ((m = part_take_ghost(&sc->part)) != NULL) {
-		char topic[TOPIC_MAX], clear[2 * TOPIC_MAX + 64] = "",
-							     when[48] = "carries no time";
+		char topic[TOPIC_MAX], clear[2 * TOPIC_MAX + 64] = "";
+		char when[48] = "carries no time";
 		size_t n = 0;
 		if (topic_svc(topic, sizeof(topic), sc->root, "scorer", m->id,
 			      TOPIC_SVC_GROUP) >= 0)
