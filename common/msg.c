@@ -120,6 +120,8 @@ static const msg_desc msg__status = MSG_DESC(T, msg__status_fields, MSG_SVC_MAX_
 #define T msg_group
 static const msg_field msg__group_fields[] = {
     {"group", MSG_T_TEXT, MSG_AT(T, group), MSG_GROUP_MAX, MSG_REQ},
+    {"t", MSG_T_NUM, MSG_AT(T, t), 0, MSG_OPT, .flag = MSG_IF(T, has_t),
+     .range = MSG_R_TIME},
 };
 static const msg_desc msg__group = MSG_DESC(T, msg__group_fields, MSG_SVC_MAX_PAYLOAD);
 #undef T

@@ -177,9 +177,13 @@ int msg_status_encode(const msg_status *m, char *out, size_t cap, size_t *len, c
 		      size_t errlen);
 
 /* ---- scorer group: {root}/_svc/scorer/{instance}/group ------------------- */
-/* {"v":1,"group":"default"}, retained: the group a scorer belongs to. */
+/* {"v":1,"group":"default","t":1764151200.5}, retained: the group a
+ * scorer belongs to, republished every heartbeat (services/scorer/
+ * SCALING.md). t, when it was sent, is optional (has_t). */
 typedef struct msg_group {
 	char group[MSG_GROUP_MAX + 1]; /* 1..MSG_GROUP_MAX bytes of text */
+	int has_t;
+	double t; /* UNIX seconds */
 } msg_group;
 
 int msg_group_decode(const char *json, size_t len, msg_group *out, char *err,

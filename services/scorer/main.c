@@ -7,7 +7,7 @@
  * (the before-sleep hook), when the batch is full (inside the core) or
  * when the oldest queued window has waited --tick-ms; every
  * --model-check-ms look for changed model files, and on SIGHUP reload them
- * all. See SCALING.md for --group. */
+ * all. See SCALING.md for --group and the heartbeat (group.c). */
 #include "clock.h"
 #include "group.h"
 #include "log.h"
@@ -33,6 +33,7 @@ static const char summary[] =
 
 typedef struct scorer_main {
 	svc s;
+	group grp;
 	scorer *core;
 	model_map *mm;
 	long qos, tick_ms, check_ms;
@@ -42,7 +43,8 @@ typedef struct scorer_main {
 static int on_message(void *ud, const mqtt_message *m)
 {
 	scorer_main *sm = ud;
-	scorer_handle(sm->core, m->topic, m->payload, m->len, clock_mono_ns());
+	(m->retained ? scorer_handle_retained : scorer_handle)(
+	    sm->core, m->topic, m->payload, m->len, clock_mono_ns());
 	return 0;
 }
 
@@ -126,9 +128,9 @@ int main(int argc, char **argv)
 	scorer_main sm;
 	model_map mm;
 	config_list models;
-	char *group = NULL;
+	char *group_name = NULL;
 	double max_age_s, max_gap_s;
-	long batch_max, max_sensors, max_payload;
+	long batch_max, max_sensors, max_payload, beat_ms, timeout_ms;
 	char err[512];
 	scorer_opts o;
 	int rc, exit_code = 1;
@@ -136,8 +138,12 @@ int main(int argc, char **argv)
 	    {"model", CONFIG_LIST, &models, "*=models/lpms-linacc.aem", 0, -1,
 	     "GLOB=FILE: model for sensors matching GLOB (repeat; first match wins)", 0,
 	     0},
-	    {"group", CONFIG_STR, &group, "default", 0, -1,
+	    {"group", CONFIG_STR, &group_name, "default", 0, -1,
 	     "scorer group: live members split the sensors (SCALING.md)", 0, 0},
+	    {"heartbeat-ms", CONFIG_INT, &beat_ms, "1000", 50, 60000,
+	     "period of this scorer's group heartbeat", 0, 0},
+	    {"member-timeout-ms", CONFIG_INT, &timeout_ms, "0", 0, 3600000,
+	     "a member silent this long is dropped (>= 3 heartbeats; 0: 4)", 0, 0},
 	    {"max-age-s", CONFIG_DBL, &max_age_s, "30", 0, 1e9,
 	     "skip windows whose last sample is older than this (0: never)", 0, 0},
 	    {"max-gap-s", CONFIG_DBL, &max_gap_s, "1", 0, 1e9,
@@ -189,23 +195,26 @@ int main(int argc, char **argv)
 
 	o = (scorer_opts){.root = sm.s.root,
 			  .self = instance_of(sm.s.mqtt),
-			  .group = group,
+			  .group = group_name,
 			  .max_age_s = max_age_s,
 			  .max_gap_s = max_gap_s,
 			  .batch_max = (size_t)batch_max,
 			  .max_sensors = (size_t)max_sensors,
-			  .max_payload = (size_t)max_payload};
+			  .max_payload = (size_t)max_payload,
+			  .heartbeat_ms = beat_ms,
+			  .member_timeout_ms = timeout_ms};
 	sm.core =
 	    scorer_new(&o, &mm, sm.s.metrics, publish_prediction, &sm, err, sizeof(err));
 	if (!sm.core) {
 		log_error("%s", err);
 		goto out;
 	}
-	if (group_join(sm.s.mqtt, sm.s.root, o.self, group, err, sizeof(err))) {
+	if (group_join(&sm.grp, sm.s.loop, sm.s.mqtt, sm.core, sm.s.root, o.self,
+		       group_name, beat_ms, err, sizeof(err))) {
 		log_error("%s", err);
 		goto out;
 	}
-	log_info("scoring %s/+/raw as '%s' in group '%s'", sm.s.root, o.self, group);
+	log_info("scoring %s/+/raw as '%s' in group '%s'", sm.s.root, o.self, group_name);
 
 	sm.check_timer = loop_timer_add(sm.s.loop, sm.check_ms, on_model_check, &sm);
 	if (sm.check_timer < 0 || loop_timer_add(sm.s.loop, 1000, on_gauges, &sm) < 0 ||
@@ -221,7 +230,7 @@ int main(int argc, char **argv)
 	}
 	log_info("stopping");
 	scorer_flush(sm.core);
-	group_leave(sm.s.mqtt, sm.s.root, o.self); /* the others take over now */
+	group_leave(&sm.grp); /* the others take over now */
 	exit_code = 0;
 out:
 	scorer_free(sm.core);

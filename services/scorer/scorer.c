@@ -62,7 +62,8 @@ typedef struct sc_counters {
 	    *gaps_seq, *gaps_frame, *gaps_time, *run_changes, *out_of_order,
 	    *rate_changes, *channel_mismatch, *restarts, *windows, *batches, *pred_out,
 	    *pub_failed, *nonfinite, *stale, *known, *over_cap, *active, *owned, *members,
-	    *ho_in, *ho_out, *reload_ok, *reload_failed, *p50, *p99, *pmax;
+	    *ghosts, *expired, *ho_in, *ho_out, *reload_ok, *reload_failed, *p50, *p99,
+	    *pmax;
 } sc_counters;
 
 struct scorer {
@@ -153,6 +154,8 @@ static void sc__counters(scorer *sc, metrics *m)
 	c->active = metrics_get(m, "sensors_active");
 	c->owned = metrics_get(m, "sensors_owned");
 	c->members = metrics_get(m, "members");
+	c->ghosts = metrics_get(m, "members_ghost");
+	c->expired = metrics_get(m, "members_expired");
 	c->ho_in = metrics_get(m, "handovers_in");
 	c->ho_out = metrics_get(m, "handovers_out");
 	c->reload_ok = metrics_get(m, "model_reloads_ok");
@@ -169,6 +172,8 @@ scorer *scorer_new(const scorer_opts *o, model_map *mm, metrics *m, scorer_publi
 {
 	scorer *sc;
 	size_t rl = o->root ? strlen(o->root) : 0;
+	int64_t beat = o->heartbeat_ms > 0 ? o->heartbeat_ms : 1000;
+	int64_t deadline = o->member_timeout_ms > 0 ? o->member_timeout_ms : 4 * beat;
 
 	if (rl == 0 || rl > TOPIC_ROOT_MAX || !pub || o->batch_max == 0 ||
 	    o->max_sensors == 0 || mm->n_slots == 0) {
@@ -187,8 +192,11 @@ scorer *scorer_new(const scorer_opts *o, model_map *mm, metrics *m, scorer_publi
 	sc->mm = mm;
 	sc->pub = pub;
 	sc->pub_ud = ud;
-	if (part_set_init(&sc->part, o->self, o->group)) {
-		snprintf(err, errlen, "scorer: instance id and group must be 1..%d bytes",
+	if (part_set_init(&sc->part, o->self, o->group, beat, deadline,
+			  clock_mono_ns() / 1000000)) {
+		snprintf(err, errlen,
+			 "scorer: instance id and group must be 1..%d bytes, the member "
+			 "timeout at least 3 heartbeats",
 			 PART_ID_MAX);
 		free(sc);
 		return NULL;
@@ -496,36 +504,86 @@ static void sc__membership_changed(scorer *sc)
 	size_t pos = 0;
 	void *s;
 
-	metrics_set(sc->c.members, (int64_t)sc->part.n_live);
+	log_info("scorer group '%s': %zu live member(s) now; sensors re-split",
+		 sc->part.group, sc->part.n_live);
 	while (table_next(&sc->sensors, &pos, NULL, &s))
 		sc__ownership(sc, s);
 }
 
+/* Log each new ghost once, with what an operator types to clear it: its
+ * retained group message, and its retained "online" status if it has one. */
+static void sc__report_ghosts(scorer *sc)
+{
+	const part_member *m;
+	while ((m = part_take_ghost(&sc->part)) != NULL) {
+		char topic[TOPIC_MAX], clear[2 * TOPIC_MAX + 64] = "";
+		char when[48] = "carries no time";
+		size_t n = 0;
+		if (topic_svc(topic, sizeof(topic), sc->root, "scorer", m->id,
+			      TOPIC_SVC_GROUP) >= 0)
+			n += (size_t)snprintf(clear, sizeof(clear),
+					      "mosquitto_pub -r -n -t '%s'", topic);
+		if (m->status == PART_ONLINE && n < sizeof(clear) &&
+		    topic_svc(topic, sizeof(topic), sc->root, "scorer", m->id,
+			      TOPIC_SVC_STATUS) >= 0)
+			snprintf(clear + n, sizeof(clear) - n,
+				 "; mosquitto_pub -r -n -t '%s'", topic);
+		if (m->t > 0)
+			snprintf(when, sizeof(when), "was sent %.0f s ago",
+				 clock_now() - m->t);
+		log_warn("scorer group '%s': member '%s' has not heartbeated for %lld ms "
+			 "(its retained group message %s): a ghost, not counted. If it "
+			 "is gone for good, clear it: %s",
+			 sc->part.group, m->id, (long long)sc->part.deadline_ms, when,
+			 clear);
+	}
+}
+
+/* What a partition call changed: re-split, report, update the gauges. */
+static void sc__membership(scorer *sc, int bits)
+{
+	if (bits & PART_SPLIT)
+		sc__membership_changed(sc);
+	if (bits & PART_GHOST)
+		sc__report_ghosts(sc);
+	metrics_set(sc->c.members, (int64_t)sc->part.n_live);
+	metrics_set(sc->c.ghosts, (int64_t)sc->part.n_ghosts);
+	metrics_set(sc->c.expired, (int64_t)sc->part.expired);
+}
+
 /* {root}/_svc/scorer/{instance}/status or .../group. A payload that does
- * not decode reads as "offline" / "no group": the member drops out. */
-static void sc__on_member(scorer *sc, const topic_ref *t, const void *payload, size_t len)
+ * not decode reads as "offline" / "no group": the member drops out. A
+ * group message delivered live is a heartbeat. */
+static void sc__on_member(scorer *sc, const topic_ref *t, const void *payload, size_t len,
+			  int retained, int64_t now_ns)
 {
 	char err[MSG_ERR_MAX];
-	int changed = 0;
+	int64_t now_ms = now_ns / 1000000;
+	int bits;
 
 	if (t->kind == TOPIC_SVC_STATUS) {
 		msg_status st;
 		int ok = msg_status_decode(payload, len, &st, err, sizeof(err)) == 0;
-		changed = part_set_status(&sc->part, t->instance, ok && st.online);
+		bits = part_status(&sc->part, t->instance, ok && st.online, now_ms);
 	} else {
 		msg_group g;
 		int ok = msg_group_decode(payload, len, &g, err, sizeof(err)) == 0;
-		changed = part_set_group(&sc->part, t->instance, ok ? g.group : NULL);
+		bits = part_group(&sc->part, t->instance, ok ? g.group : NULL,
+				  ok && g.has_t ? g.t : 0, !retained, now_ms);
 	}
-	if (changed) {
-		log_info("scorer group '%s': %zu live member(s) now; sensors re-split",
-			 sc->part.group, sc->part.n_live);
-		sc__membership_changed(sc);
-	}
+	sc__membership(sc, bits);
 }
 
-void scorer_handle(scorer *sc, const char *topic, const void *payload, size_t len,
-		   int64_t arrival_ns)
+int64_t scorer_tick(scorer *sc, int64_t now_ns)
+{
+	int64_t now_ms = now_ns / 1000000, next;
+	sc__membership(sc, part_tick(&sc->part, now_ms));
+	next = part_next_ms(&sc->part, now_ms);
+	return next == INT64_MAX ? next : next > now_ms ? next - now_ms : 0;
+}
+
+static void sc__handle(scorer *sc, const char *topic, const void *payload, size_t len,
+		       int retained, int64_t arrival_ns)
 {
 	topic_ref t;
 
@@ -536,11 +594,23 @@ void scorer_handle(scorer *sc, const char *topic, const void *payload, size_t le
 	case TOPIC_SVC_STATUS:
 	case TOPIC_SVC_GROUP:
 		if (strcmp(t.service, "scorer") == 0)
-			sc__on_member(sc, &t, payload, len);
+			sc__on_member(sc, &t, payload, len, retained, arrival_ns);
 		break;
 	default:
 		break;
 	}
+}
+
+void scorer_handle(scorer *sc, const char *topic, const void *payload, size_t len,
+		   int64_t arrival_ns)
+{
+	sc__handle(sc, topic, payload, len, 0, arrival_ns);
+}
+
+void scorer_handle_retained(scorer *sc, const char *topic, const void *payload,
+			    size_t len, int64_t arrival_ns)
+{
+	sc__handle(sc, topic, payload, len, 1, arrival_ns);
 }
 
 /* ---- reload and gauges ---------------------------------------------------------- */

@@ -2,7 +2,8 @@
  * drive it with payloads and collect what it publishes.
  *
  * It takes every message of {root}/+/raw and of the scorer membership
- * topics ({root}/_svc/scorer/+/status and .../group), keeps one window
+ * topics ({root}/_svc/scorer/+/status and .../group: the heartbeats, see
+ * partition.h and SCALING.md), keeps one window
  * stream per sensor it owns (partition.h decides), queues each complete
  * window into its model's batch, and on scorer_flush() scores each batch
  * with one ae_score_batch() (one sgemm per layer for all sensors) and
@@ -19,9 +20,11 @@
  * run_changes, out_of_order, rate_changes, channel_mismatch,
  * window_restarts, windows_scored, batches, predictions_out,
  * publish_failed, score_nonfinite, stale_skipped, sensors_known,
- * sensors_over_cap, sensors_active, sensors_owned, members, handovers_in,
- * handovers_out, model_reloads_ok, model_reloads_failed, latency_p50_us,
- * latency_p99_us, latency_max_us.
+ * sensors_over_cap, sensors_active, sensors_owned, members, members_ghost,
+ * members_expired, handovers_in, handovers_out, model_reloads_ok,
+ * model_reloads_failed, latency_p50_us, latency_p99_us, latency_max_us.
+ * It logs (once each) the ghosts of its group: members that retained
+ * messages name but that do not heartbeat, with the topics to clear.
  *
  * Ownership: scorer_new() copies the options' strings and borrows the model
  * map and the metrics registry (both must outlive the scorer);
@@ -45,6 +48,9 @@ typedef struct scorer_opts {
 	size_t batch_max;   /* windows per batch before a forced flush */
 	size_t max_sensors; /* sensors tracked at most */
 	size_t max_payload; /* raw payload bytes at most */
+	/* group heartbeat period, and how long a silent member still counts
+	 * (at least 3 heartbeats); 0: 1000 ms and 4 heartbeats */
+	int64_t heartbeat_ms, member_timeout_ms;
 } scorer_opts;
 
 /* Publish one prediction payload for sensor. Returns 0 or negative. */
@@ -62,6 +68,16 @@ void scorer_free(scorer *sc);
  * arrival_ns: clock_mono_ns() when it was taken from the inbox. */
 void scorer_handle(scorer *sc, const char *topic, const void *payload, size_t len,
 		   int64_t arrival_ns);
+/* The same for a message that arrived with the retain flag set (a retained
+ * copy delivered on subscribing): what a member once said, which never
+ * makes it live. */
+void scorer_handle_retained(scorer *sc, const char *topic, const void *payload,
+			    size_t len, int64_t arrival_ns);
+
+/* Apply the membership deadline at now_ns (drop silent members, find
+ * ghosts). Returns the milliseconds until it has something to do again
+ * (INT64_MAX: nothing pending; call it at least every heartbeat anyway). */
+int64_t scorer_tick(scorer *sc, int64_t now_ns);
 
 /* Score every queued window and publish. Returns predictions published. */
 size_t scorer_flush(scorer *sc);

@@ -226,6 +226,30 @@ check "the websockets listener serves the console page (http_dir) without an acc
 	grep -q acl-test-page <<<"$(http_get /)"
 check "... and nothing outside http_dir" test -z "$(http_get /../production.conf)"
 
+# Forged scorer group members (services/scorer/SCALING.md): only the scorer
+# account may write under factory/_svc/scorer/, live or retained.
+sub scorersvc scorer 'factory/_svc/scorer/+/group'
+svc_probe() {
+	n=$((n + 1))
+	pub scorer factory/_svc/scorer/probe/group "p$n"
+	file_has "$TMP/scorersvc.out" '^factory/_svc/scorer/probe/group p[0-9]+$'
+}
+check "a scorer subscribes to the group heartbeats" wait_for "group subscription" "$WAIT_S" svc_probe
+forgers="ingest archiver alerter operator headset"
+for who in $forgers; do
+	pub "$who" factory/_svc/scorer/evil/group "forged-$who" -r
+	check "the broker answers $who's publish of a scorer group 'not authorised'" pub_refused
+	pub "$who" factory/_svc/scorer/evil/status "online-$who" -r
+done
+pub scorer factory/_svc/scorer/t1/group ctl-group
+for who in $forgers; do
+	check "$who cannot forge a scorer heartbeat (the scorer got the real one sent after it)" \
+		not_before scorersvc factory/_svc/scorer/evil/group "forged-$who" \
+		factory/_svc/scorer/t1/group ctl-group
+done
+check "no forged retained group or status is left under factory/_svc/scorer/evil" \
+	test -z "$(sub_once scorer 'factory/_svc/scorer/evil/+')"
+
 # ---- adding an account: password file + SIGHUP, as mosquitto/README.md says -------
 export ANOMESH_PASSWORD_HEADSET2=pw-headset2-$RANDOM
 hs2() {

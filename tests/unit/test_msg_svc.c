@@ -24,6 +24,8 @@ static const char *const GROUP_OK[] = {
     "{\"v\":1,\"group\":\"default\"}",
     "{\"v\":1,\"group\":\"line 2 \\\"east\\\" \\\\ \xe2\x82\xac\"}",
     "{\"v\":1,\"group\":\"x\"}",
+    /* a heartbeat: when it was sent */
+    "{\"v\":1,\"group\":\"default\",\"t\":1764151200.5}",
 };
 
 static void test_status_round_trip(void **state)
@@ -103,6 +105,8 @@ static void test_group_round_trip(void **state)
 		assert_string_equal(out, GROUP_OK[i]);
 		assert_int_equal(msg_group_decode(out, len, &d, err, sizeof(err)), 0);
 		assert_string_equal(d.group, m.group);
+		assert_int_equal(d.has_t, m.has_t);
+		assert_true(!d.has_t || d.t == m.t);
 	}
 	assert_int_equal(
 	    msg_group_decode(GROUP_OK[1], strlen(GROUP_OK[1]), &m, err, sizeof(err)), 0);
@@ -170,6 +174,8 @@ static const struct {
     {1, "{\"v\":1,\"group\":\"a\\tb\"}", AM_EVALUE},
     {1, "{\"v\":1,\"group\":\"\xff\"}", AM_EVALUE},
     {1, "{\"v\":1,\"group\":\"" N128 "b\"}", AM_ETOOBIG},
+    {1, "{\"v\":1,\"group\":\"g\",\"t\":-1}", AM_EVALUE},
+    {1, "{\"v\":1,\"group\":\"g\",\"t\":\"1\"}", AM_EFIELD},
 };
 
 static int decode_svc(int group, const char *json, size_t len)
@@ -325,6 +331,10 @@ static void test_encode_refusals(void **state)
 	snprintf(g.group, sizeof(g.group), "default");
 	check_refusal(msg_group_encode(&g, out, 10, &len, err, sizeof(err)), AM_ETOOBIG,
 		      "group small cap");
+	g.has_t = 1;
+	g.t = -1;
+	check_refusal(msg_group_encode(&g, out, sizeof(out), &len, err, sizeof(err)),
+		      AM_EVALUE, "group t negative");
 	assert_string_equal(out, "");
 }
 
