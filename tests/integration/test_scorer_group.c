@@ -21,7 +21,7 @@
  * common/mqtt; the observer is the harness's independent Paho subscriber. */
 #include "../../services/scorer/partition.h"
 #include "../harness/harness.h"
-#include "../harness/pub.h"
+#include "../harness/mesh.h"
 #include "clock.h"
 #include "mqtt.h"
 
@@ -51,7 +51,7 @@
 
 typedef struct fixture {
 	harness_broker broker;
-	harness_pub *pub;
+	harness_pub pub;
 	harness_sub *pred, *svc;
 	pid_t scorer[MAX_SCORERS];
 	char log[MAX_SCORERS][PATH_MAX];
@@ -64,11 +64,12 @@ static int setup_with(void **state, const char *broker_conf)
 
 	if (!f || harness_broker_start(&f->broker, broker_conf) != 0)
 		return -1;
-	f->pub = harness_pub_new(f->broker.uri, "test-pub");
+	if (harness_pub_open(&f->pub, f->broker.uri, "test-pub", NULL, 0))
+		return -1;
 	/* persistent: they ride out a broker restart */
 	f->pred = harness_sub_new(f->broker.uri, "factory/+/prediction", "grp-pred", 1);
 	f->svc = harness_sub_new(f->broker.uri, "factory/_svc/scorer/#", "grp-svc", 1);
-	if (!f->pub || !f->pred || !f->svc)
+	if (!f->pred || !f->svc)
 		return -1;
 	f->base = clock_now();
 	*state = f;
@@ -101,7 +102,7 @@ static int teardown(void **state)
 		}
 	harness_sub_free(f->pred);
 	harness_sub_free(f->svc);
-	harness_pub_free(f->pub);
+	harness_pub_close(&f->pub, 5000);
 	harness_broker_stop(&f->broker);
 	free(f);
 	return rc;
@@ -221,7 +222,7 @@ static void wait_log_once(fixture *f, int k, const char *text)
  * write there). */
 static void forge(fixture *f, const char *topic, const char *payload)
 {
-	assert_int_equal(mqtt_publish(f->pub->c, topic, payload, strlen(payload), 1, 1),
+	assert_int_equal(mqtt_publish(f->pub.c, topic, payload, strlen(payload), 1, 1),
 			 0);
 	assert_true(harness_sub_wait_topic(f->svc, topic, payload, WAIT_MS) >= 0);
 }
@@ -246,7 +247,7 @@ static void publish_round(fixture *f, size_t s, unsigned r)
 	}
 	n += snprintf(payload + n, sizeof(payload) - (size_t)n, "]}");
 	assert_int_equal(
-	    mqtt_publish_sensor(f->pub->c, id, "raw", payload, (size_t)n, 1, 0), 0);
+	    mqtt_publish_sensor(f->pub.c, id, "raw", payload, (size_t)n, 1, 0), 0);
 	clock_sleep_ms(1); /* a source's pace (see test_scorer.c) */
 }
 
