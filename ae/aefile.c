@@ -4,6 +4,8 @@
  * can make the loader read or allocate past what the caps allow. */
 #include "aefile.h"
 
+#include "file.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -366,35 +368,9 @@ int aefile_save(const ae_model *m, const char *path, char *err, size_t errlen)
 	int rc = aefile_encode(m, &buf, &len, err, errlen);
 	if (rc)
 		return rc;
-	char tmp[4096];
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >=
-	    sizeof tmp) {
-		free(buf);
-		snprintf(err, errlen, "path too long");
-		return AM_EINVAL;
-	}
-	FILE *f = fopen(tmp, "wb");
-	if (!f) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(e));
-		free(buf);
-		errno = e;
-		return AM_EIO;
-	}
-	int ok = fwrite(buf, 1, len, f) == len;
-	ok = (fflush(f) == 0) && ok;
-	ok = (fsync(fileno(f)) == 0) && ok;
-	int e = errno;
-	ok = (fclose(f) == 0) && ok;
+	rc = file_write_atomic(path, buf, len, 1, err, errlen);
 	free(buf);
-	if (!ok || rename(tmp, path) != 0) {
-		e = ok ? errno : e;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		unlink(tmp);
-		errno = e;
-		return AM_EIO;
-	}
-	return 0;
+	return rc;
 }
 
 /* Read at most cap + 1 bytes of f into a malloc'd buffer: one byte past

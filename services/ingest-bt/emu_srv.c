@@ -6,6 +6,8 @@
  * due, 100 ms at most. */
 #include "emu_srv.h"
 
+#include "file.h"
+
 #include "clock.h"
 #include "log.h"
 
@@ -23,19 +25,10 @@
 
 #define OUT_CAP EMU_SRV_OUT_CAP
 
-/* Write text to path atomically (tmp + rename) so a poller never reads half. */
+/* Write text to path atomically so a poller never reads half. */
 static int write_file_atomic(const char *path, const char *text)
 {
-	char tmp[4096];
-	FILE *f;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return -1;
-	fputs(text, f);
-	if (fclose(f) != 0)
-		return -1;
-	return rename(tmp, path);
+	return file_write_atomic(path, text, strlen(text), 0, NULL, 0) ? -1 : 0;
 }
 
 static int srv_listen(emu_srv *s)

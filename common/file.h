@@ -1,0 +1,21 @@
+/* file — whole-file writes the way every part of anomesh needs them: a
+ * reader (a poller, a restarted service) must never see half a file, so
+ * the text goes to a temporary file beside the target and is renamed over
+ * it. Leaf module: returns codes and fills err, never logs. */
+#ifndef ANOMESH_FILE_H
+#define ANOMESH_FILE_H
+
+#include "error.h"
+
+#include <stddef.h>
+
+/* Replace path with len bytes of data atomically: write "<path>.tmp.<pid>",
+ * fsync it when durable (a model file, something that must survive a power
+ * cut; a port file or a cursor that is re-derived after a crash need not),
+ * rename it over path. On failure the temporary file is removed and path
+ * is untouched. Returns 0, AM_EINVAL (path too long) or AM_EIO (errno kept,
+ * err names the file and the reason). */
+int file_write_atomic(const char *path, const void *data, size_t len, int durable,
+		      char *err, size_t errlen);
+
+#endif
