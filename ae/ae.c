@@ -119,6 +119,7 @@ int ae_model_init(ae_model *m, const ae_spec *spec, char *err, size_t errlen)
 		snprintf(m->channels[c], AE_NAME_MAX, "%s", n);
 		m->mean[c] = 0.0f;
 		m->std[c] = 1.0f;
+		m->weight[c] = 1.0f;
 	}
 	m->window = spec->window;
 	m->hop = spec->hop;
@@ -254,10 +255,10 @@ void ae_forward(const ae_model *m, const float *x, size_t n, ae_work *w)
 	}
 }
 
-void ae_score_batch(const ae_model *m, const float *windows, size_t n_windows,
-		    float *scores, ae_work *w)
+void ae_score_batch_ch(const ae_model *m, const float *windows, size_t n_windows,
+		       float *scores, float *ch, ae_work *w)
 {
-	size_t in = ae_input_size(m);
+	size_t in = ae_input_size(m), nc = m->n_channels;
 	/* Big batches go through in chunks whose activations stay in cache:
 	 * past a few dozen windows sgemm gains nothing more from size, while
 	 * the bias, activation and error passes start missing the cache. */
@@ -270,15 +271,57 @@ void ae_score_batch(const ae_model *m, const float *windows, size_t n_windows,
 		ae_forward(m, x, n, w);
 		const float *y = w->act[m->n_layers];
 		for (size_t i = 0; i < n; i++) {
-			double s = 0;
-			for (size_t j = 0; j < in; j++) {
-				double d = (double)y[i * in + j] - x[i * in + j];
-				s += d * d;
+			double acc[AE_MAX_CHANNELS] = {0}, s = 0;
+			const float *yi = y + i * in, *xi = x + i * in;
+			for (size_t j = 0; j < in; j += nc)
+				for (size_t c = 0; c < nc; c++) {
+					double d = (double)yi[j + c] - xi[j + c];
+					acc[c] += d * d;
+				}
+			for (size_t c = 0; c < nc; c++) {
+				acc[c] *= (double)m->weight[c] / (double)in;
+				s += acc[c];
+				if (ch)
+					ch[(done + i) * nc + c] = (float)acc[c];
 			}
-			scores[done + i] = (float)(s / (double)in);
+			scores[done + i] = (float)s;
 		}
 		done += n;
 	}
+}
+
+void ae_score_batch(const ae_model *m, const float *windows, size_t n_windows,
+		    float *scores, ae_work *w)
+{
+	ae_score_batch_ch(m, windows, n_windows, scores, NULL, w);
+}
+
+size_t ae_top_channels(const ae_model *m, const float *ch, size_t k, size_t *idx,
+		       float *share)
+{
+	double total = 0;
+	size_t n = 0;
+	for (size_t c = 0; c < m->n_channels; c++)
+		total += ch[c] > 0 ? ch[c] : 0;
+	if (!(total > 0))
+		return 0;
+	/* selection: k is a handful, channels a few dozen at most */
+	for (; n < k && n < m->n_channels; n++) {
+		size_t best = m->n_channels;
+		for (size_t c = 0; c < m->n_channels; c++) {
+			int taken = 0;
+			for (size_t i = 0; i < n; i++)
+				taken |= idx[i] == c;
+			if (!taken && ch[c] > 0 &&
+			    (best == m->n_channels || ch[c] > ch[best]))
+				best = c;
+		}
+		if (best == m->n_channels)
+			break;
+		idx[n] = best;
+		share[n] = (float)(ch[best] / total);
+	}
+	return n;
 }
 
 long ae_score_rows(const ae_model *m, const float *rows, size_t n_rows, float *scores,

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int ae_rows_from_table(const ae_model *m, const csv_table *t, size_t max_rows,
 		       float **rows, size_t *n_rows, char *err, size_t errlen)
@@ -76,7 +77,53 @@ int ae_fit_scaler(ae_model *m, const float *rows, size_t n_rows, char *err, size
 		m->mean[c] = (float)mean;
 		m->std[c] = (sd < floor_ || !isfinite(sd)) ? 1.0f : (float)sd;
 	}
+	snprintf(m->scaler, sizeof m->scaler, "mean-std");
 	return 0;
+}
+
+static int ae_data__cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+double ae_rate_from_times(const double *t, size_t n)
+{
+	size_t k = 0;
+	double *d = n > 1 ? malloc((n - 1) * sizeof *d) : NULL;
+	if (!d)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (t[i] > t[i - 1] && isfinite(t[i] - t[i - 1]))
+			d[k++] = t[i] - t[i - 1];
+	double rate = 0;
+	if (k > 0) {
+		qsort(d, k, sizeof *d, ae_data__cmp_double);
+		rate = round(1000.0 / d[k / 2]) / 1000.0;
+	}
+	free(d);
+	return rate;
+}
+
+const char *ae_contract_unit(const char *channel)
+{
+	static const struct {
+		const char *prefix, *unit;
+	} units[] = {
+	    {"linacc_", "g"},        {"acc_", "g"},       {"gyr_", "deg/s"},
+	    {"angvel_", "deg/s"},    {"mag_", "uT"},      {"euler_", "deg"},
+	    {"quat_", "1"},          {"pressure", "kPa"}, {"altitude", "m"},
+	    {"temperature", "degC"}, {"heave", "m"},
+	};
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+		size_t n = strlen(units[i].prefix);
+		int axis = units[i].prefix[n - 1] == '_';
+		if (strncmp(channel, units[i].prefix, n) == 0 &&
+		    (axis ? strlen(channel) == n + 1 && strchr("wxyz", channel[n])
+			  : channel[n] == '\0'))
+			return units[i].unit;
+	}
+	return "";
 }
 
 int ae_windows_from_rows(const ae_model *m, const float *rows, size_t n_rows,

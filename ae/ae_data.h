@@ -52,6 +52,16 @@ int ae_fit_scaler(ae_model *m, const float *rows, size_t n_rows, char *err,
 int ae_windows_from_rows(const ae_model *m, const float *rows, size_t n_rows,
 			 float **windows, size_t *n_windows, char *err, size_t errlen);
 
+/* The sample rate of rows stamped t[0..n) (seconds): 1 / the median step
+ * between consecutive rows, so lost samples and jitter do not move it,
+ * rounded to 1/1000 Hz. 0 when there are fewer than 2 rows or no step is
+ * positive. */
+double ae_rate_from_times(const double *t, size_t n);
+
+/* The contract's unit of an LPMS-family channel ("g" for linacc_x, "deg/s"
+ * for gyr_y, ...: docs/contract.md), "" for any other name. */
+const char *ae_contract_unit(const char *channel);
+
 /* The time split of n_windows windows of m: the first *n_train train, the
  * last *n_val (val_frac of them) validate, and the ceil(window/hop) - 1
  * windows in between, which overlap both, are used by neither. If the
