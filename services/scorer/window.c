@@ -5,6 +5,7 @@
  * bit), write the row twice, and emit when the hop grid says so. */
 #include "window.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,8 +23,46 @@ void win_stream_cleanup(win_stream *s)
 void win_stream_reset(win_stream *s)
 {
 	double gap = s->max_gap_s;
+	size_t step = s->step;
 	win_stream_cleanup(s);
 	s->max_gap_s = gap;
+	s->step = step;
+}
+
+enum win_rate win_rate_plan(double model_hz, double stream_hz, size_t *step)
+{
+	double q, k;
+	*step = 1;
+	if (!(model_hz > 0))
+		return WIN_RATE_UNKNOWN;
+	q = stream_hz / model_hz;
+	if (fabs(q - 1.0) <= WIN_RATE_TOL)
+		return WIN_RATE_SAME;
+	if (q < 1.0)
+		return WIN_RATE_TOO_SLOW;
+	k = round(q);
+	if (k > 1e6 || fabs(stream_hz / k - model_hz) > WIN_RATE_TOL * model_hz)
+		return WIN_RATE_NO_RATIO;
+	*step = (size_t)k;
+	return WIN_RATE_DECIMATE;
+}
+
+const char *win_rate_name(enum win_rate r)
+{
+	switch (r) {
+	case WIN_RATE_SAME:
+		return "the model's rate";
+	case WIN_RATE_DECIMATE:
+		return "a whole multiple of the model's rate: decimated";
+	case WIN_RATE_UNKNOWN:
+		return "a model that records no rate: not checked";
+	case WIN_RATE_TOO_SLOW:
+		return "slower than the model's rate: it would need samples that were "
+		       "never taken";
+	case WIN_RATE_NO_RATIO:
+		return "not a whole multiple of the model's rate: no faithful resampling";
+	}
+	return "?";
 }
 
 int win_channel_map(const ae_model *m, const msg_raw *r, size_t *idx)
@@ -39,12 +78,15 @@ int win_channel_map(const ae_model *m, const msg_raw *r, size_t *idx)
 	return 0;
 }
 
-/* Empty the ring: the next window ends `window` samples from now. */
+/* Empty the ring: the next window ends `window` kept samples from now,
+ * and the next sample is kept. */
 static void win__restart(win_stream *s)
 {
 	s->head = 0;
 	s->filled = 0;
 	s->to_next = s->window;
+	s->skip = 0;
+	s->bound_step = s->step > 1 ? s->step : 1;
 }
 
 /* Lay the ring out for model m (generation gen). Returns 0 or -1 (no
@@ -151,7 +193,8 @@ unsigned win_feed(win_stream *s, const ae_model *m, uint64_t model_gen, const ms
 			s->started = 0;
 			return ev | WIN_EV_NOMEM;
 		}
-	} else if (ev & WIN_EV_RESTART_MASK) {
+	} else if ((ev & WIN_EV_RESTART_MASK) ||
+		   s->bound_step != (s->step > 1 ? s->step : 1)) {
 		win__restart(s);
 	}
 	win__advance(s, r);
@@ -161,8 +204,14 @@ unsigned win_feed(win_stream *s, const ae_model *m, uint64_t model_gen, const ms
 		win__restart(s);
 		return ev | WIN_EV_CHANNELS;
 	}
-	for (size_t i = 0; i < r->n_samples; i++)
+	for (size_t i = 0; i < r->n_samples; i++) {
+		if (s->skip > 0) {
+			s->skip--;
+			continue;
+		}
+		s->skip = s->bound_step - 1;
 		win__push(s, m, r->samples + i * r->n_channels, idx,
 			  r->t0 + (double)i / r->rate_hz, emit, ud);
+	}
 	return ev;
 }
