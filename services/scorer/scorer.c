@@ -361,6 +361,24 @@ static void sc__record_latency(scorer *sc, int64_t ns)
 		sc->hist_max_us = us;
 }
 
+/* The channels with the largest shares of a window's score (ch: its parts
+ * by channel), shares to 3 decimals, those that round to 0 left out. */
+static void sc__top(const ae_model *m, const float *ch, msg_top *top)
+{
+	size_t idx[MSG_TOP_MAX];
+	float share[MSG_TOP_MAX];
+	size_t n = ae_top_channels(m, ch, MSG_TOP_MAX, idx, share);
+	top->n = 0;
+	for (size_t j = 0; j < n; j++) {
+		double r = round(1000.0 * share[j]) / 1000.0;
+		if (r <= 0 || strlen(m->channels[idx[j]]) > MSG_CHANNEL_MAX)
+			break;
+		memcpy(top->c[top->n].channel, m->channels[idx[j]],
+		       strlen(m->channels[idx[j]]) + 1);
+		top->c[top->n++].share = r;
+	}
+}
+
 /* Score and publish slot i's batch. Returns predictions published. */
 static size_t sc__flush_slot(scorer *sc, size_t i)
 {
@@ -393,6 +411,8 @@ static size_t sc__flush_slot(scorer *sc, size_t i)
 		pr.threshold = ms->model.threshold;
 		pr.anomaly = b->scores[k] > ms->model.threshold;
 		memcpy(pr.model, ms->label, sizeof(pr.model));
+		sc__top(&ms->model, b->ch + k * b->n_ch, &pr.top);
+		pr.has_top = pr.top.n > 0;
 		lat = clock_mono_ns() - p->arrival_ns;
 		pr.latency_ms = (double)lat / 1e6;
 		if (msg_prediction_encode(&pr, payload, sizeof(payload), &len, err,

@@ -60,8 +60,9 @@ static double ref_act(enum ae_act a, double x)
 	}
 }
 
-/* Plain loops in double, independent of the sgemm layout tricks. */
-static double ref_score(const ae_model *m, const float *x)
+/* Plain loops in double, independent of the sgemm layout tricks; parts
+ * (may be NULL) gets each channel's weighted part of the score. */
+static double ref_score_parts(const ae_model *m, const float *x, double *parts)
 {
 	double cur[512], nxt[512];
 	size_t in = m->sizes[0];
@@ -78,9 +79,21 @@ static double ref_score(const ae_model *m, const float *x)
 		memcpy(cur, nxt, o * sizeof *cur);
 	}
 	double e = 0;
-	for (size_t j = 0; j < in; j++)
-		e += (cur[j] - x[j]) * (cur[j] - x[j]);
-	return e / (double)in;
+	if (parts)
+		memset(parts, 0, m->n_channels * sizeof *parts);
+	for (size_t j = 0; j < in; j++) {
+		size_t c = j % m->n_channels;
+		double d = (cur[j] - x[j]) * (cur[j] - x[j]) * m->weight[c] / (double)in;
+		e += d;
+		if (parts)
+			parts[c] += d;
+	}
+	return e;
+}
+
+static double ref_score(const ae_model *m, const float *x)
+{
+	return ref_score_parts(m, x, NULL);
 }
 
 static void test_inference_matches_reference(void **state)
@@ -114,6 +127,58 @@ static void test_inference_matches_reference(void **state)
 		ae_model_cleanup(&m);
 		ae_model_cleanup(&m);
 	}
+}
+
+/* Each score split by channel, weights applied, against the reference; the
+ * parts add up to the score; the top channels are the largest parts, and a
+ * channel pushed off its normal shows up first. */
+static void test_channel_parts_and_top(void **state)
+{
+	(void)state;
+	size_t hidden[] = {9};
+	ae_model m;
+	random_model(&m, 20, 3, hidden, 1, AE_ACT_TANH, 5);
+	m.weight[0] = 1.0f;
+	m.weight[1] = 2.0f;
+	m.weight[2] = 0.5f;
+	size_t n = 9, in = ae_input_size(&m);
+	float *x = random_data(n * in, 11);
+	for (size_t t = 0; t < 20; t++) /* window 4: channel c far off */
+		x[4 * in + t * 3 + 2] += 25.0f;
+	float scores[9], plain[9], ch[9 * 3], share[3];
+	size_t idx[3];
+	ae_work w;
+	char err[256];
+	assert_int_equal(ae_work_init(&w, &m, 4, err, sizeof err), 0);
+	ae_score_batch_ch(&m, x, n, scores, ch, &w);
+	ae_score_batch(&m, x, n, plain, &w);
+	for (size_t i = 0; i < n; i++) {
+		double parts[3], sum = 0;
+		double r = ref_score_parts(&m, x + i * in, parts);
+		assert_true(scores[i] == plain[i]);
+		assert_true(fabs(scores[i] - r) <= 1e-5 * fmax(1.0, fabs(r)));
+		for (size_t c = 0; c < 3; c++) {
+			assert_true(fabs(ch[i * 3 + c] - parts[c]) <=
+				    1e-5 * fmax(1.0, r));
+			sum += ch[i * 3 + c];
+		}
+		assert_true(fabs(sum - scores[i]) <= 1e-5 * fmax(1.0, r));
+		size_t k = ae_top_channels(&m, ch + i * 3, 3, idx, share);
+		assert_int_equal(k, 3);
+		assert_true(share[0] >= share[1] && share[1] >= share[2]);
+		assert_true(fabs(share[0] + share[1] + share[2] - 1.0) < 1e-5);
+		for (size_t c = 0; c < 3; c++)
+			assert_true(ch[i * 3 + idx[0]] >= ch[i * 3 + c]);
+	}
+	assert_int_equal(ae_top_channels(&m, ch + 4 * 3, 1, idx, share), 1);
+	assert_int_equal(idx[0], 2);
+	assert_true(share[0] > 0.9f);
+	/* nothing to share: none named */
+	float zero[3] = {0, 0, 0};
+	assert_int_equal(ae_top_channels(&m, zero, 3, idx, share), 0);
+	ae_work_cleanup(&w);
+	free(x);
+	ae_model_cleanup(&m);
 }
 
 /* Central differences on every parameter against ae_loss_grad. */
@@ -389,6 +454,7 @@ int main(void)
 {
 	openblas_set_num_threads(1);
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_channel_parts_and_top),
 	    cmocka_unit_test(test_inference_matches_reference),
 	    cmocka_unit_test(test_gradient_check),
 	    cmocka_unit_test(test_training_converges_and_is_deterministic),

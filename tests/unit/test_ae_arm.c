@@ -62,8 +62,8 @@ static size_t replay(const ae_model *m, const char *csv, ae_eval_stretch *st)
 	p.bin_s = 0;
 	if (ae_eval_lpms_replay(&p, m, csv, NULL, st, &n, &rate, err, sizeof err))
 		fail_msg("%s", err);
-	print_message("%s: window anomaly rate %.3f, %zu FAILURE stretch(es)\n", csv, rate,
-		      n);
+	print_message("%s: window anomaly rate %.3f, %zu FAILURE stretch(es)\n", csv,
+		      rate, n);
 	return n;
 }
 
@@ -86,8 +86,8 @@ static void test_every_episode_and_only_there(void **state)
 	csv = write_arm(&p, "arm-faulty.csv");
 
 	/* ground truth from energy, and it is the arm's own schedule */
-	assert_int_equal(truth_energy_stretches(csv, "linacc_x", BIN_S, 0.07, hot, 32, &n_hot),
-			 0);
+	assert_int_equal(
+	    truth_energy_stretches(csv, "linacc_x", BIN_S, 0.07, hot, 32, &n_hot), 0);
 	assert_int_equal(n_hot, 5); /* episodes at 40, 160, 280, 400, 520 s */
 	for (size_t h = 0; h < n_hot; h++) {
 		assert_true(arm_fault_at(&p, hot[h].start + 0.5) != ARM_HEALTHY);
@@ -101,8 +101,8 @@ static void test_every_episode_and_only_there(void **state)
 	 * after it ends, nothing in between */
 	assert_int_equal(n_fail, n_hot);
 	for (size_t i = 0; i < n_fail; i++) {
-		print_message("episode %5.0f..%5.0f s  FAILURE %6.1f..%6.1f s\n", hot[i].start,
-			      hot[i].end, fail[i].start, fail[i].end);
+		print_message("episode %5.0f..%5.0f s  FAILURE %6.1f..%6.1f s\n",
+			      hot[i].start, hot[i].end, fail[i].start, fail[i].end);
 		assert_true(fail[i].start >= hot[i].start);
 		assert_true(fail[i].start <= hot[i].start + ENTER_S);
 		assert_true(fail[i].end >= hot[i].end);

@@ -2,7 +2,7 @@
  * models directory and models that know their rate, no broker:
  *  - a sensor streaming at twice the model's rate is decimated: its
  *    predictions are the offline scores of every other row, stamped as
- *    those rows;
+ *    those rows, and name the channels' shares of each score ("top");
  *  - one slower than the model, or at a rate that is no whole multiple of
  *    it, is refused: no prediction, every message counted in
  *    raw_rate_refused, the other sensors unaffected;
@@ -212,6 +212,17 @@ static void test_decimate_or_refuse(void **state)
 		assert_true(fabs(p->t_start - (f->t0 + (double)(k * HOP) / MODEL_HZ)) <
 			    1e-6);
 		assert_int_equal(p->n, W);
+		/* which channels drove it: the model's, largest first, to 0.001 */
+		assert_int_equal(p->has_top, 1);
+		assert_int_equal(p->top.n, 3);
+		double sum = 0;
+		for (size_t j = 0; j < p->top.n; j++) {
+			sum += p->top.c[j].share;
+			assert_true(j == 0 || p->top.c[j].share <= p->top.c[j - 1].share);
+			assert_non_null(
+			    strstr("linacc_x linacc_y linacc_z", p->top.c[j].channel));
+		}
+		assert_true(fabs(sum - 1.0) <= 0.002);
 		k++;
 	}
 	ae_work_cleanup(&w);
