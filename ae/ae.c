@@ -34,6 +34,49 @@ int ae_act_parse(const char *s, enum ae_act *out)
 	return -1;
 }
 
+/* ---- rates ---------------------------------------------------------------- */
+
+enum ae_rate ae_rate_plan(double model_hz, double stream_hz, size_t *step)
+{
+	double q, k;
+	*step = 1;
+	if (!(model_hz > 0))
+		return AE_RATE_UNKNOWN;
+	q = stream_hz / model_hz;
+	if (fabs(q - 1.0) <= AE_RATE_TOL)
+		return AE_RATE_SAME;
+	if (!(q >= 1.0))
+		return AE_RATE_TOO_SLOW;
+	k = round(q);
+	if (k > 1e6 || fabs(stream_hz / k - model_hz) > AE_RATE_TOL * model_hz)
+		return AE_RATE_NO_RATIO;
+	*step = (size_t)k;
+	return AE_RATE_DECIMATE;
+}
+
+int ae_rate_refused(enum ae_rate r)
+{
+	return r == AE_RATE_TOO_SLOW || r == AE_RATE_NO_RATIO;
+}
+
+const char *ae_rate_name(enum ae_rate r)
+{
+	switch (r) {
+	case AE_RATE_SAME:
+		return "the model's rate";
+	case AE_RATE_DECIMATE:
+		return "a whole multiple of the model's rate: decimated";
+	case AE_RATE_UNKNOWN:
+		return "a model that records no rate: not checked";
+	case AE_RATE_TOO_SLOW:
+		return "slower than the model's rate: it would need samples that were "
+		       "never taken";
+	case AE_RATE_NO_RATIO:
+		return "not a whole multiple of the model's rate: no faithful resampling";
+	}
+	return "?";
+}
+
 /* ---- model ---------------------------------------------------------------- */
 
 size_t ae_input_size(const ae_model *m) { return m->window * m->n_channels; }

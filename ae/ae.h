@@ -113,6 +113,29 @@ typedef struct ae_spec {
 	enum ae_act act_out; /* usually linear: standardised data is unbounded */
 } ae_spec;
 
+/* How a stream at stream_hz feeds a model trained at model_hz. */
+enum ae_rate {
+	AE_RATE_SAME,     /* within AE_RATE_TOL of the model's rate: every sample */
+	AE_RATE_DECIMATE, /* about k x the model's rate: every k-th sample */
+	AE_RATE_UNKNOWN,  /* the model records no rate (format v1): every sample */
+	AE_RATE_TOO_SLOW, /* slower: refused (it would need samples never taken) */
+	AE_RATE_NO_RATIO, /* faster, not near a whole multiple: refused */
+};
+#define AE_RATE_TOL 0.1
+
+/* The plan for a stream at stream_hz and a model at model_hz (0: not
+ * recorded); *step gets the samples per sample kept (1 unless decimating).
+ * Decimating by k = round(stream_hz / model_hz) is accepted when the rate
+ * it leaves is within AE_RATE_TOL of the model's. The scorer's window.h
+ * says why keeping 1 sample in k is faithful. */
+enum ae_rate ae_rate_plan(double model_hz, double stream_hz, size_t *step);
+
+/* Whether a plan refuses the stream. */
+int ae_rate_refused(enum ae_rate r);
+
+/* What a plan means, for log lines. */
+const char *ae_rate_name(enum ae_rate r);
+
 /* Build a model with zero weights, mean 0, std 1, weights 1, no rate, no
  * units, threshold +inf.
  * Returns 0, AM_EINVAL (err says why) or AM_ENOMEM. */

@@ -43,7 +43,7 @@ typedef struct sc_sensor {
 	 * for */
 	double plan_hz;
 	uint64_t plan_gen;
-	enum win_rate plan;
+	enum ae_rate plan;
 	win_stream ws;
 } sc_sensor;
 
@@ -520,32 +520,32 @@ static int sc__rate_ok(scorer *sc, sc_sensor *s)
 {
 	const model_slot *ms = &sc->mm->slots[s->slot];
 	double hz = sc->raw.rate_hz;
-	int was_refused = s->plan == WIN_RATE_TOO_SLOW || s->plan == WIN_RATE_NO_RATIO;
+	int was_refused = ae_rate_refused(s->plan);
 
 	if (s->plan_gen != ms->gen || s->plan_hz != hz) {
 		size_t step;
-		s->plan = win_rate_plan(ms->model.rate_hz, hz, &step);
+		s->plan = ae_rate_plan(ms->model.rate_hz, hz, &step);
 		s->plan_gen = ms->gen;
 		s->plan_hz = hz;
 		s->ws.step = step;
-		if (s->plan == WIN_RATE_TOO_SLOW || s->plan == WIN_RATE_NO_RATIO)
+		if (ae_rate_refused(s->plan))
 			log_warn("sensor %s streams at %g Hz, model %s was trained at %g "
 				 "Hz: %s; its data are NOT scored (raw_rate_refused)",
 				 s->id, hz, ms->label, ms->model.rate_hz,
-				 win_rate_name(s->plan));
-		else if (s->plan == WIN_RATE_DECIMATE)
+				 ae_rate_name(s->plan));
+		else if (s->plan == AE_RATE_DECIMATE)
 			log_info("sensor %s streams at %g Hz: 1 sample in %zu feeds "
 				 "model %s (%g Hz)",
 				 s->id, hz, step, ms->label, ms->model.rate_hz);
 		else if (was_refused)
 			log_info("sensor %s at %g Hz: scored again, by model %s (%s)",
-				 s->id, hz, ms->label, win_rate_name(s->plan));
+				 s->id, hz, ms->label, ae_rate_name(s->plan));
 	}
-	if (s->plan == WIN_RATE_TOO_SLOW || s->plan == WIN_RATE_NO_RATIO) {
+	if (ae_rate_refused(s->plan)) {
 		metrics_add(sc->c.rate_refused, 1);
 		return 0;
 	}
-	if (s->plan == WIN_RATE_DECIMATE)
+	if (s->plan == AE_RATE_DECIMATE)
 		metrics_add(sc->c.resampled, 1);
 	return 1;
 }

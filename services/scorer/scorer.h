@@ -13,8 +13,8 @@
  * that completed it was handed to scorer_handle(); latency_ms is taken just
  * before the prediction is published.
  *
- * Rates: each sensor's stream is matched to its model's rate (window.h:
- * win_rate_plan) when its rate or its model changes: decimated when it is a
+ * Rates: each sensor's stream is matched to its model's rate (ae.h:
+ * ae_rate_plan) when its rate or its model changes: decimated when it is a
  * whole multiple, refused (one log line, raw_rate_refused per message)
  * when it cannot be fed faithfully.
  *

@@ -5,7 +5,6 @@
  * bit), write the row twice, and emit when the hop grid says so. */
 #include "window.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,42 +26,6 @@ void win_stream_reset(win_stream *s)
 	win_stream_cleanup(s);
 	s->max_gap_s = gap;
 	s->step = step;
-}
-
-enum win_rate win_rate_plan(double model_hz, double stream_hz, size_t *step)
-{
-	double q, k;
-	*step = 1;
-	if (!(model_hz > 0))
-		return WIN_RATE_UNKNOWN;
-	q = stream_hz / model_hz;
-	if (fabs(q - 1.0) <= WIN_RATE_TOL)
-		return WIN_RATE_SAME;
-	if (q < 1.0)
-		return WIN_RATE_TOO_SLOW;
-	k = round(q);
-	if (k > 1e6 || fabs(stream_hz / k - model_hz) > WIN_RATE_TOL * model_hz)
-		return WIN_RATE_NO_RATIO;
-	*step = (size_t)k;
-	return WIN_RATE_DECIMATE;
-}
-
-const char *win_rate_name(enum win_rate r)
-{
-	switch (r) {
-	case WIN_RATE_SAME:
-		return "the model's rate";
-	case WIN_RATE_DECIMATE:
-		return "a whole multiple of the model's rate: decimated";
-	case WIN_RATE_UNKNOWN:
-		return "a model that records no rate: not checked";
-	case WIN_RATE_TOO_SLOW:
-		return "slower than the model's rate: it would need samples that were "
-		       "never taken";
-	case WIN_RATE_NO_RATIO:
-		return "not a whole multiple of the model's rate: no faithful resampling";
-	}
-	return "?";
 }
 
 int win_channel_map(const ae_model *m, const msg_raw *r, size_t *idx)

@@ -15,9 +15,10 @@
  * invented sample is scored.
  *
  * Rates. A model's windows are `window` samples at the rate it was trained
- * at. win_rate_plan() says how a stream feeds it: at about the model's
- * rate (within WIN_RATE_TOL: sensor clocks and logs drift, the LPMS-B2
- * recordings run at 45-49 Hz of a nominal 50) every sample is taken; at
+ * at. ae_rate_plan() (ae.h) says how a stream feeds it: at about the
+ * model's rate (within AE_RATE_TOL: sensor clocks and logs drift, the
+ * LPMS-B2 recordings run at 45-49 Hz of a nominal 50) every sample is
+ * taken; at
  * about a whole multiple k of it (a sensor set to 100 Hz, a 50 Hz model)
  * every k-th sample is (the caller sets `step`), which is the stream the
  * sensor itself sends at the lower rate: the LPMS-B2 and the synthetic arm
@@ -64,25 +65,6 @@
  * standardised samples (valid only during the call), t_start and t_end the
  * times of its first and last sample (t0 + i / rate_hz). */
 typedef void (*win_emit_fn)(void *ud, const float *window, double t_start, double t_end);
-
-/* How a stream at stream_hz feeds a model trained at model_hz. */
-enum win_rate {
-	WIN_RATE_SAME,     /* within WIN_RATE_TOL of the model's rate: every sample */
-	WIN_RATE_DECIMATE, /* k x the model's rate: every k-th sample */
-	WIN_RATE_UNKNOWN,  /* the model records no rate (format v1): every sample */
-	WIN_RATE_TOO_SLOW, /* slower: refused */
-	WIN_RATE_NO_RATIO, /* faster, not near a whole multiple: refused */
-};
-#define WIN_RATE_TOL 0.1
-
-/* The plan for a stream at stream_hz and a model at model_hz (0: not
- * recorded); *step gets the samples per sample kept (1 unless decimating).
- * Decimating by k = round(stream_hz / model_hz) is accepted when the rate
- * it leaves is within WIN_RATE_TOL of the model's. */
-enum win_rate win_rate_plan(double model_hz, double stream_hz, size_t *step);
-
-/* "same rate", "decimated", ... for logs. */
-const char *win_rate_name(enum win_rate r);
 
 typedef struct win_stream {
 	/* continuity of the message stream */

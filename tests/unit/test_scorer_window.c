@@ -453,22 +453,22 @@ static void test_rate_plan(void **state)
 {
 	(void)state;
 	size_t step;
-	assert_int_equal(win_rate_plan(50, 50, &step), WIN_RATE_SAME);
+	assert_int_equal(ae_rate_plan(50, 50, &step), AE_RATE_SAME);
 	assert_int_equal(step, 1);
 	/* the LPMS-B2 recordings' effective rates of a nominal 50 Hz */
-	assert_int_equal(win_rate_plan(50, 45.3, &step), WIN_RATE_SAME);
-	assert_int_equal(win_rate_plan(50, 100, &step), WIN_RATE_DECIMATE);
+	assert_int_equal(ae_rate_plan(50, 45.3, &step), AE_RATE_SAME);
+	assert_int_equal(ae_rate_plan(50, 100, &step), AE_RATE_DECIMATE);
 	assert_int_equal(step, 2);
-	assert_int_equal(win_rate_plan(50, 400, &step), WIN_RATE_DECIMATE);
+	assert_int_equal(ae_rate_plan(50, 400, &step), AE_RATE_DECIMATE);
 	assert_int_equal(step, 8);
-	assert_int_equal(win_rate_plan(50, 98, &step), WIN_RATE_DECIMATE);
+	assert_int_equal(ae_rate_plan(50, 98, &step), AE_RATE_DECIMATE);
 	assert_int_equal(step, 2);
-	assert_int_equal(win_rate_plan(50, 25, &step), WIN_RATE_TOO_SLOW);
+	assert_int_equal(ae_rate_plan(50, 25, &step), AE_RATE_TOO_SLOW);
 	assert_int_equal(step, 1);
-	assert_int_equal(win_rate_plan(50, 40, &step), WIN_RATE_TOO_SLOW);
-	assert_int_equal(win_rate_plan(50, 75, &step), WIN_RATE_NO_RATIO);
-	assert_int_equal(win_rate_plan(40, 100, &step), WIN_RATE_NO_RATIO);
-	assert_int_equal(win_rate_plan(0, 100, &step), WIN_RATE_UNKNOWN);
+	assert_int_equal(ae_rate_plan(50, 40, &step), AE_RATE_TOO_SLOW);
+	assert_int_equal(ae_rate_plan(50, 75, &step), AE_RATE_NO_RATIO);
+	assert_int_equal(ae_rate_plan(40, 100, &step), AE_RATE_NO_RATIO);
+	assert_int_equal(ae_rate_plan(0, 100, &step), AE_RATE_UNKNOWN);
 	assert_int_equal(step, 1);
 }
 
