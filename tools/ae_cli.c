@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Call fn on each comma-separated, non-empty token of every item. */
 static int ae_cli__each(const config_list *l, int (*fn)(void *, const char *, size_t),
@@ -118,4 +119,19 @@ void ae_cli_train_get(const ae_cli_train *t, ae_train_opts *o)
 	o->thr_quantile = t->thr_quantile;
 	o->thr_margin = t->thr_margin;
 	o->thr_k = t->thr_k;
+}
+
+void ae_cli_utc_now(char *out, size_t len)
+{
+	time_t t = time(NULL);
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	struct tm tm;
+	if (sde && *sde) {
+		char *end;
+		long long v = strtoll(sde, &end, 10);
+		if (!*end && v >= 0)
+			t = (time_t)v;
+	}
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

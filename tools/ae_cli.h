@@ -70,6 +70,10 @@ void ae_cli_train_init(ae_cli_train *t, const ae_train_opts *def);
 	 "... plus this many error stds", 0, 0}
 /* clang-format on */
 
+/* UTC now as ISO 8601 ("2026-11-30T06:18:23Z") into out, for a model's
+ * date; SOURCE_DATE_EPOCH, if set, fixes it (reproducible model files). */
+void ae_cli_utc_now(char *out, size_t len);
+
 /* The values parsed into t's rows, into o (every field of ae_train_opts). */
 void ae_cli_train_get(const ae_cli_train *t, ae_train_opts *o);
 

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ae.h"
 #include "ae_cli.h"
@@ -33,21 +32,6 @@ static int progress(void *ud, uint32_t epoch, double tl, double vl)
 	(void)ud;
 	fprintf(stderr, "epoch %4u  train %.6f  val %.6f\n", epoch, tl, vl);
 	return 0;
-}
-
-static void utc_now(char *out, size_t len)
-{
-	time_t t = time(NULL);
-	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	if (sde && *sde) {
-		char *end;
-		long long v = strtoll(sde, &end, 10);
-		if (!*end && v >= 0)
-			t = (time_t)v;
-	}
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* What the model is trained on: the rate (given, or from the first n rows'
@@ -217,7 +201,7 @@ int main(int argc, char **argv)
 	snprintf(m.meta.name, sizeof m.meta.name, "%s", name);
 	const char *base = strrchr(data, '/');
 	snprintf(m.meta.source, sizeof m.meta.source, "%s", base ? base + 1 : data);
-	utc_now(m.meta.date, sizeof m.meta.date);
+	ae_cli_utc_now(m.meta.date, sizeof m.meta.date);
 	if (aefile_save(&m, out, err, sizeof err)) {
 		fprintf(stderr, "ae-train: %s\n", err);
 		goto out;
