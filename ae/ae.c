@@ -370,6 +370,12 @@ size_t ae_top_channels(const ae_model *m, const float *ch, size_t k, size_t *idx
 long ae_score_rows(const ae_model *m, const float *rows, size_t n_rows, float *scores,
 		   ae_work *w)
 {
+	return ae_score_rows_ch(m, rows, n_rows, scores, NULL, w);
+}
+
+long ae_score_rows_ch(const ae_model *m, const float *rows, size_t n_rows, float *scores,
+		      float *ch, ae_work *w)
+{
 	size_t nw = ae_window_count(n_rows, m->window, m->hop);
 	size_t in = ae_input_size(m), nc = m->n_channels;
 	if (nw == 0)
@@ -387,7 +393,8 @@ long ae_score_rows(const ae_model *m, const float *rows, size_t n_rows, float *s
 		for (size_t i = 0; i < n; i++)
 			memcpy(win + i * in, st + (done + i) * m->hop * nc,
 			       in * sizeof *win);
-		ae_score_batch(m, win, n, scores + done, w);
+		ae_score_batch_ch(m, win, n, scores + done, ch ? ch + done * nc : NULL,
+				  w);
 		done += n;
 	}
 	free(st);

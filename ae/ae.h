@@ -206,4 +206,9 @@ size_t ae_top_channels(const ae_model *m, const float *ch, size_t k, size_t *idx
 long ae_score_rows(const ae_model *m, const float *rows, size_t n_rows, float *scores,
 		   ae_work *w);
 
+/* The same, and each score split by channel into ch (count x n_channels,
+ * as ae_score_batch_ch; may be NULL). */
+long ae_score_rows_ch(const ae_model *m, const float *rows, size_t n_rows, float *scores,
+		      float *ch, ae_work *w);
+
 #endif

@@ -65,7 +65,8 @@ out:
 static int ae_eval_lpms__run(const ae_model *m, const ae_eval_params *p,
 			     const float *rows, const double *t, size_t n, FILE *report,
 			     ae_eval_stretch *st, size_t *n_st, size_t *entries,
-			     double *rate, size_t *n_windows, char *err, size_t errlen)
+			     double *rate, size_t *n_windows, double *end, int *open,
+			     char *err, size_t errlen)
 {
 	ae_eval_scored sc;
 	int rc = ae_eval_score(m, p, rows, t, n, &sc, err, errlen);
@@ -115,8 +116,10 @@ static int ae_eval_lpms__run(const ae_model *m, const ae_eval_params *p,
 	if (report && p->bin_s > 0 && bin_n > 0)
 		fprintf(report, "  %8.1f %8zu %7.3f %5s  %-7s\n", bin_start, bin_n,
 			(double)bin_a / (double)bin_n, "", state_name(state_get(&sc.sm)));
-	if (*n_st > 0 && st[*n_st - 1].end < 0)
+	*open = *n_st > 0 && st[*n_st - 1].end < 0;
+	if (*open)
 		st[*n_st - 1].end = last_t;
+	*end = last_t;
 	*rate = nw ? (double)anom / (double)nw : 0.0;
 	*n_windows = nw;
 	ae_eval_scored_cleanup(&sc);
@@ -179,7 +182,8 @@ int ae_eval_lpms(const ae_eval_params *p, const char *normal_csv, const char *pr
 			prefail_csv);
 	size_t entries = 0, nw = 0;
 	rc = ae_eval_lpms__run(&m, p, prows, pt, np, report, res->fail, &res->n_fail,
-			       &entries, &res->prefail_rate, &nw, err, errlen);
+			       &entries, &res->prefail_rate, &nw, &res->rec_end,
+			       &res->open_at_end, err, errlen);
 	if (rc)
 		goto out;
 	if (report) {
@@ -195,9 +199,11 @@ int ae_eval_lpms(const ae_eval_params *p, const char *normal_csv, const char *pr
 	}
 	ae_eval_stretch ts[AE_EVAL_MAX_STRETCHES];
 	size_t n_ts = 0;
+	double tail_end;
+	int tail_open;
 	rc = ae_eval_lpms__run(&m, p, nrows + head * nch, nt + head, tail, report, ts,
 			       &n_ts, &res->tail_failures, &res->tail_rate,
-			       &res->tail_windows, err, errlen);
+			       &res->tail_windows, &tail_end, &tail_open, err, errlen);
 	if (rc)
 		goto out;
 	if (report)
@@ -220,6 +226,8 @@ int ae_eval_lpms_replay(const ae_eval_params *p, const ae_model *m, const char *
 	float *rows = NULL;
 	double *t = NULL;
 	size_t n = 0, entries, nw;
+	double end;
+	int open;
 	int rc = ae_eval_lpms__recording(m, csv, &rows, &t, &n, err, errlen);
 	if (rc)
 		return rc;
@@ -229,7 +237,7 @@ int ae_eval_lpms_replay(const ae_eval_params *p, const ae_model *m, const char *
 		goto out;
 	}
 	rc = ae_eval_lpms__run(m, p, rows, t, n, report, st, n_st, &entries, rate, &nw,
-			       err, errlen);
+			       &end, &open, err, errlen);
 out:
 	free(rows);
 	free(t);

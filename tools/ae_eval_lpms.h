@@ -38,6 +38,8 @@ typedef struct ae_eval_lpms_result {
 	size_t tail_failures; /* FAILURE entries on the tail: 0 expected */
 	size_t tail_windows;
 	float threshold;
+	double rec_end;  /* pre-fail: end time of its last window */
+	int open_at_end; /* its last FAILURE stretch was still on at rec_end */
 } ae_eval_lpms_result;
 
 /* Channels: p->channels, or linacc_x/y/z if none. Prints rate-over-time
