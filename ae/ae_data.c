@@ -55,6 +55,48 @@ int ae_rows_from_table(const ae_model *m, const csv_table *t, size_t max_rows,
 	return 0;
 }
 
+static int ae_data__cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Quantile q of sorted v[0..n) (linear interpolation). */
+static double ae_data__q(const double *v, size_t n, double q)
+{
+	double pos = q * (double)(n - 1);
+	size_t lo = (size_t)floor(pos), hi = lo + 1 < n ? lo + 1 : lo;
+	return v[lo] + (pos - (double)lo) * (v[hi] - v[lo]);
+}
+
+int ae_fit_scaler_robust(ae_model *m, const float *rows, size_t n_rows, char *err,
+			 size_t errlen)
+{
+	int rc = ae_fit_scaler(m, rows, n_rows, err, errlen); /* the fallback */
+	size_t nc = m->n_channels;
+	double *v = rc ? NULL : malloc(n_rows * sizeof *v);
+	if (rc)
+		return rc;
+	if (!v) {
+		snprintf(err, errlen, "out of memory for %zu rows", n_rows);
+		return AM_ENOMEM;
+	}
+	for (size_t c = 0; c < nc; c++) {
+		for (size_t i = 0; i < n_rows; i++)
+			v[i] = rows[i * nc + c];
+		qsort(v, n_rows, sizeof *v, ae_data__cmp_double);
+		double med = ae_data__q(v, n_rows, 0.5);
+		double iqr =
+		    (ae_data__q(v, n_rows, 0.75) - ae_data__q(v, n_rows, 0.25)) / 1.349;
+		m->mean[c] = (float)med;
+		if (iqr > 1e-6 * fmax(1.0, fabs(med)))
+			m->std[c] = (float)iqr;
+	}
+	free(v);
+	snprintf(m->scaler, sizeof m->scaler, "median-iqr");
+	return 0;
+}
+
 int ae_fit_scaler(ae_model *m, const float *rows, size_t n_rows, char *err, size_t errlen)
 {
 	if (n_rows < 2) {
@@ -79,12 +121,6 @@ int ae_fit_scaler(ae_model *m, const float *rows, size_t n_rows, char *err, size
 	}
 	snprintf(m->scaler, sizeof m->scaler, "mean-std");
 	return 0;
-}
-
-static int ae_data__cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
 }
 
 double ae_rate_from_times(const double *t, size_t n)

@@ -46,6 +46,12 @@ int ae_rows_from_table(const ae_model *m, const csv_table *t, size_t max_rows,
 int ae_fit_scaler(ae_model *m, const float *rows, size_t n_rows, char *err,
 		  size_t errlen);
 
+/* The same with median and interquartile range / 1.349 (a std for normal
+ * data) per channel; a channel whose IQR is below the floor falls back to
+ * its std (then to 1). Same returns. */
+int ae_fit_scaler_robust(ae_model *m, const float *rows, size_t n_rows, char *err,
+			 size_t errlen);
+
 /* Every window of n_rows raw rows, standardised with m's scaler, into a
  * malloc'd *windows of *n_windows x ae_input_size(m) floats (window i
  * starts at row i * hop). Returns 0 or AM_ENOMEM (*windows then NULL). */

@@ -16,8 +16,9 @@
 #include "ae_train.h"
 #include "csv.h"
 
-/* SKAB: ~1 Hz, one contiguous anomaly per file. Chosen once for all files
- * (see models/README.md for the search and the figures):
+/* SKAB: ~1 Hz, one contiguous anomaly per file. Chosen once for all files,
+ * on the tuning files only (see models/README.md for the search, the rule
+ * and the figures):
  * - channels: all but Temperature and Thermocouple. Those two drift as the
  *   testbed warms up, so after the 400 training rows every later row, normal
  *   or not, is far out of their training range (median |z| 2..19 on normal
@@ -25,21 +26,27 @@
  *   anomalies (flow rate, vibration, current, pressure).
  * - windows of 10 rows, hop 1: every row gets its own label; 60 inputs
  *   through 16 tanh units, so the 400 rows cannot be memorised.
- * - training: ae_train_defaults() but for a budget of its own
- *   (AE_EVAL_SKAB_EPOCHS, AE_EVAL_SKAB_PATIENCE below);
- * - threshold 1.25 x the 99th percentile of held-out errors;
- * - state: 10 s span, FAILURE at a rate of 0.4 with at least 5 windows,
- *   back to OK at 0.1: fills the gaps inside an anomaly and drops isolated
- *   false alarms. */
+ * - scaler: median and IQR (AE_SCALER_MEDIAN_IQR), not pulled by the
+ *   training stretch's outliers and drift;
+ * - training: ae_train_defaults() but for a budget of its own and a
+ *   smaller held-out part (below);
+ * - threshold: extreme-value (peaks over threshold) at a risk of 0.03 over
+ *   the held-out errors, x 1.2;
+ * - state: the alerter's rates (FAILURE at 0.5, back to OK at 0.2) over a
+ *   10 s span, with at least 5 windows (the data come at ~1 Hz, not 5). */
 
 /* Where SKAB departs from the training defaults, on purpose: each file
- * trains a small model (60 -> 16 -> 60) on 304 windows, not the default
+ * trains a small model (60 -> 16 -> 60) on ~350 windows, not the default
  * model on 495, so it gets 100 epochs with patience 10 (the defaults:
- * 200 and 20), and a threshold margin of 1.25 (default 1.0). These are the
- * settings behind the figures in models/README.md. */
+ * 200 and 20); only the last 10 % of its 400 rows are held out (default
+ * 20 %), so that it trains on the rows nearest the test; the robust scaler
+ * and the EVT threshold (defaults: mean/std, the 99th percentile x 1.0).
+ * These are the settings behind the figures in models/README.md. */
 #define AE_EVAL_SKAB_EPOCHS 100
 #define AE_EVAL_SKAB_PATIENCE 10
-#define AE_EVAL_SKAB_THR_MARGIN 1.25
+#define AE_EVAL_SKAB_VAL_FRAC 0.1
+#define AE_EVAL_SKAB_EVT_RISK 0.03
+#define AE_EVAL_SKAB_THR_MARGIN 1.2
 
 void ae_eval_skab_defaults(ae_eval_params *p)
 {
@@ -58,11 +65,14 @@ void ae_eval_skab_defaults(ae_eval_params *p)
 	ae_train_defaults(&p->train);
 	p->train.epochs = AE_EVAL_SKAB_EPOCHS;
 	p->train.patience = AE_EVAL_SKAB_PATIENCE;
+	p->train.val_frac = AE_EVAL_SKAB_VAL_FRAC;
+	p->train.thr_evt_risk = AE_EVAL_SKAB_EVT_RISK;
 	p->train.thr_margin = AE_EVAL_SKAB_THR_MARGIN;
+	p->train.scaler = AE_SCALER_MEDIAN_IQR;
 	state_defaults(&p->state);
 	p->state.window_s = 10;
-	p->state.enter_rate = 0.4;
-	p->state.exit_rate = 0.1;
+	p->state.enter_rate = 0.5;
+	p->state.exit_rate = 0.2;
 	p->state.min_windows = 5;
 	p->train_rows = 400;
 }

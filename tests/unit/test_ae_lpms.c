@@ -252,6 +252,9 @@ static void assert_same_opts(const ae_train_opts *a, const ae_train_opts *b)
 	assert_true(a->thr_quantile == b->thr_quantile);
 	assert_true(a->thr_margin == b->thr_margin);
 	assert_true(a->thr_k == b->thr_k);
+	assert_true(a->thr_evt_risk == b->thr_evt_risk);
+	assert_int_equal(a->channel_weights, b->channel_weights);
+	assert_int_equal(a->scaler, b->scaler);
 }
 
 static void test_evaluations_train_with_the_defaults(void **state)
@@ -269,10 +272,16 @@ static void test_evaluations_train_with_the_defaults(void **state)
 	ae_eval_skab_defaults(&p);
 	assert_int_equal(p.train.epochs, 100);
 	assert_int_equal(p.train.patience, 10);
-	assert_true(p.train.thr_margin == 1.25);
+	assert_true(p.train.val_frac == 0.1);
+	assert_true(p.train.thr_evt_risk == 0.03);
+	assert_true(p.train.thr_margin == 1.2);
+	assert_int_equal(p.train.scaler, AE_SCALER_MEDIAN_IQR);
 	p.train.epochs = def.epochs;
 	p.train.patience = def.patience;
+	p.train.val_frac = def.val_frac;
+	p.train.thr_evt_risk = def.thr_evt_risk;
 	p.train.thr_margin = def.thr_margin;
+	p.train.scaler = def.scaler;
 	assert_same_opts(&p.train, &def);
 }
 
