@@ -119,8 +119,8 @@ int main(int argc, char **argv)
 	     skab ? "SKAB directory (searched recursively)"
 		  : "directory of the LPMS recordings",
 	     0, 0},
-	    {"out", CONFIG_STR, &outdir, "build/eval-skab", 0, 0,
-	     "skab: output directory", 0, 0},
+	    {"out", CONFIG_STR, &outdir, skab ? "build/eval-skab" : "build/eval-lpms", 0,
+	     0, "output directory (per-row or per-window CSVs)", 0, 0},
 	    {"channels", CONFIG_LIST, &channels, d.channels, 0, 0,
 	     "channels ('all': every numeric column but the labels)", 0, 0},
 	    {"window", CONFIG_INT, &window, d.window, 1, AE_MAX_WINDOW,
@@ -211,7 +211,8 @@ int main(int argc, char **argv)
 		snprintf(normal, sizeof normal, "%s/normal_20170202_2229.csv", data);
 		snprintf(prefail, sizeof prefail, "%s/pre-fail_20170202_2234.csv", data);
 		ae_eval_lpms_result r;
-		if (ae_eval_lpms(&p, normal, prefail, stdout, &r, err, sizeof err)) {
+		if (ae_eval_lpms(&p, normal, prefail, outdir, stdout, &r, err,
+				 sizeof err)) {
 			fprintf(stderr, "ae-eval: %s\n", err);
 			goto out;
 		}

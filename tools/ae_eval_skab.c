@@ -290,7 +290,7 @@ int ae_eval_skab_file(const ae_eval_params *p, const char *in_path, const char *
 			rc = AM_EIO;
 			goto out;
 		}
-		fprintf(out, "datetime,score,anomaly,state\n");
+		fprintf(out, "datetime,score,anomaly,state,threshold,truth\n");
 	}
 	one->files++;
 	for (size_t i = 0, in = 0; i < nt; i++) {
@@ -309,7 +309,8 @@ int ae_eval_skab_file(const ae_eval_params *p, const char *in_path, const char *
 			const char *dt = c_dt >= 0 && t.is_text[c_dt]
 					     ? t.text[r * t.n_cols + (size_t)c_dt]
 					     : "";
-			fprintf(out, "%s,%.6g,%d,%d\n", dt, score[i], label[i], st[i]);
+			fprintf(out, "%s,%.6g,%d,%d,%.6g,%d\n", dt, score[i], label[i],
+				st[i], (double)m.threshold, truth);
 		}
 	}
 	ae_eval_nab_add(&one->nab, cp, n_cp, det, n_det, AE_EVAL_SKAB_NAB_WINDOW_S);

@@ -10,7 +10,8 @@
  * was pushed; rows no window covers yet (the first window-1 test rows)
  * count 0. Time is the `datetime` column. Files without an `anomaly`
  * column (anomaly-free/) are skipped. Output: OUT/<same relative path>,
- * header datetime,score,anomaly,state. Pooled counts over all test rows
+ * header datetime,score,anomaly,state,threshold,truth (the model's
+ * threshold, and the file's own label, for plots). Pooled counts over all test rows
  * give F1 = TP/(TP+(FP+FN)/2), FAR = FP/(FP+TN), MAR = FN/(FN+TP), for the
  * anomaly and the state columns.
  *

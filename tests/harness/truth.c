@@ -1,62 +1,22 @@
-/* truth — failure stretches of a recording from its energy (truth.h). */
+/* truth — failure stretches of a recording from its energy (truth.h): the
+ * bins are ae-eval lpms's own (tools/ae_eval_lpms.h), so the tests and the
+ * evaluation's plots share one ground truth. */
 #include "truth.h"
 
-#include "csv.h"
+#include "../../tools/ae_eval_lpms.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 int truth_energy_bins(const char *path, const char *channel, double bin_s, double *rms,
 		      size_t max, size_t *n)
 {
-	csv_table t;
 	char err[256];
-	double *ss;
-	size_t *cnt, used = 0;
-	int cx, ct, rc = -1;
-
-	*n = 0;
-	if (!(bin_s > 0)) {
-		fprintf(stderr, "truth: bin_s must be > 0\n");
-		return -1;
-	}
-	if (csv_read_file(path, &t, err, sizeof err)) {
+	if (ae_eval_lpms_energy(path, channel, bin_s, rms, max, n, err, sizeof err)) {
 		fprintf(stderr, "truth: %s\n", err);
 		return -1;
 	}
-	cx = csv_col(&t, channel);
-	ct = csv_col(&t, "timestamp");
-	ss = calloc(TRUTH_MAX_BINS, sizeof(*ss));
-	cnt = calloc(TRUTH_MAX_BINS, sizeof(*cnt));
-	if (cx < 0 || ct < 0 || !ss || !cnt) {
-		fprintf(stderr, "truth: %s: no %s/timestamp column (or no memory)\n",
-			path, channel);
-		goto out;
-	}
-	for (size_t r = 0; r < t.n_rows; r++) {
-		double tt = t.values[r * t.n_cols + (size_t)ct];
-		double x = t.values[r * t.n_cols + (size_t)cx];
-		double b = tt < 0 ? 0 : floor(tt / bin_s);
-		if (!isfinite(b) || b >= TRUTH_MAX_BINS) {
-			fprintf(stderr, "truth: %s: timestamp %g beyond %d bins\n", path,
-				tt, TRUTH_MAX_BINS);
-			goto out;
-		}
-		ss[(size_t)b] += x * x;
-		cnt[(size_t)b]++;
-		if ((size_t)b + 1 > used)
-			used = (size_t)b + 1;
-	}
-	for (size_t b = 0; b < used && b < max; b++)
-		rms[b] = cnt[b] ? sqrt(ss[b] / (double)cnt[b]) : 0.0;
-	*n = used < max ? used : max;
-	rc = 0;
-out:
-	csv_free(&t);
-	free(ss);
-	free(cnt);
-	return rc;
+	return 0;
 }
 
 int truth_energy_stretches(const char *path, const char *channel, double bin_s,

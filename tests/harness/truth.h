@@ -6,15 +6,9 @@
  * level, merged over consecutive bins, in the recording's own time (its
  * "timestamp" column).
  *
- * The level for linacc_x in 5 s bins, from the data (test_ae_lpms checks
- * every number here against the recordings on each run):
- *  - normal_20170202_2229.csv, 30 bins: RMS 0.0175 .. 0.0496 g;
- *  - pre-fail_20170202_2234.csv, 39 bins: 0.0119 .. 0.0522 g in its quiet
- *    bins, 0.0705 .. 0.1313 g in its failure bins (0.0705 and 0.0771 are
- *    the bins where a failure stretch begins mid-bin), nothing between
- *    0.0522 and 0.0705;
- * so TRUTH_LPMS_LEVEL_G, 0.06 g, the middle of that empty band rounded,
- * splits the bins the same way anywhere in the band: 8 failure stretches.
+ * The level for linacc_x in 5 s bins comes from the data; the numbers are
+ * in tools/ae_eval_lpms.h, which computes the bins, and test_ae_lpms
+ * checks them against the recordings on every run.
  *
  * Ownership: out is caller-provided; nothing is kept. Returns 0, or -1
  * with a line on stderr saying why (test code). */
@@ -23,9 +17,11 @@
 
 #include <stddef.h>
 
-#define TRUTH_MAX_BINS 1024
-#define TRUTH_LPMS_BIN_S 5.0
-#define TRUTH_LPMS_LEVEL_G 0.06
+#include "../../tools/ae_eval_lpms.h"
+
+#define TRUTH_MAX_BINS AE_EVAL_LPMS_MAX_BINS
+#define TRUTH_LPMS_BIN_S AE_EVAL_LPMS_BIN_S
+#define TRUTH_LPMS_LEVEL_G AE_EVAL_LPMS_LEVEL_G
 
 typedef struct truth_stretch {
 	double start, end; /* seconds, recording time, bin-aligned */

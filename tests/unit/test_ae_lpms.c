@@ -140,8 +140,8 @@ static void test_failure_stretches_and_clean_tail(void **state)
 	ae_eval_lpms_defaults(&p);
 	p.train.epochs = 30; /* enough here, and fast under the sanitizers */
 	p.bin_s = 0;
-	if (ae_eval_lpms(&p, harness_shared(NORMAL), harness_shared(PREFAIL), NULL, &r,
-			 err, sizeof err))
+	if (ae_eval_lpms(&p, harness_shared(NORMAL), harness_shared(PREFAIL), NULL, NULL,
+			 &r, err, sizeof err))
 		fail_msg("%s", err);
 
 	/* the held-out normal tail: long enough for verdicts, none FAILURE */
