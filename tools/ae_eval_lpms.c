@@ -216,6 +216,78 @@ out:
 	return rc;
 }
 
+int ae_eval_lpms_truth(const char *csv, ae_eval_stretch *st, size_t max, size_t *n,
+		       char *err, size_t errlen)
+{
+	double *rms = malloc(AE_EVAL_LPMS_MAX_BINS * sizeof(*rms));
+	size_t used = 0, k = 0;
+	int rc, in = 0;
+	*n = 0;
+	if (!rms)
+		return am_fail(err, errlen, AM_ENOMEM, "out of memory");
+	rc = ae_eval_lpms_energy(csv, "linacc_x", AE_EVAL_LPMS_BIN_S, rms,
+				 AE_EVAL_LPMS_MAX_BINS, &used, err, errlen);
+	for (size_t b = 0; !rc && b < used; b++) {
+		int hot = rms[b] > AE_EVAL_LPMS_LEVEL_G;
+		double t0 = (double)b * AE_EVAL_LPMS_BIN_S;
+		if (hot && !in && k < max)
+			st[k++] = (ae_eval_stretch){t0, t0 + AE_EVAL_LPMS_BIN_S};
+		else if (hot && in && k > 0)
+			st[k - 1].end = t0 + AE_EVAL_LPMS_BIN_S;
+		in = hot;
+	}
+	*n = k;
+	free(rms);
+	return rc;
+}
+
+int ae_eval_lpms_verdict(const ae_eval_lpms_result *r, const ae_eval_stretch *truth,
+			 size_t n_truth, char *why, size_t len)
+{
+	if (r->tail_failures)
+		return am_errf(why, len,
+			       "FAILURE %zu time(s) on the held-out normal tail",
+			       r->tail_failures),
+		       0;
+	if (r->n_fail != n_truth)
+		return am_errf(why, len,
+			       "%zu FAILURE stretches for %zu failure stretches",
+			       r->n_fail, n_truth),
+		       0;
+	for (size_t h = 0; h < n_truth; h++) {
+		const ae_eval_stretch *f = &r->fail[h], *t = &truth[h];
+		double enter_by = fmax(t->start, r->fail[0].start) + AE_EVAL_LPMS_ENTER_S;
+		int last = h + 1 == n_truth;
+		if (f->start < t->start || f->start > enter_by)
+			return am_errf(why, len,
+				       "stretch %.0f..%.0f s: FAILURE entered at %.1f s, "
+				       "not within %.0f..%.0f s",
+				       t->start, t->end, f->start, t->start, enter_by),
+			       0;
+		if (last && t->end + AE_EVAL_LPMS_LEAVE_S > r->rec_end) {
+			if (!r->open_at_end)
+				return am_errf(why, len,
+					       "the last stretch's FAILURE ended before "
+					       "the recording did"),
+				       0;
+		} else if (f->end < t->end || f->end > t->end + AE_EVAL_LPMS_LEAVE_S ||
+			   (!last && f->end >= r->fail[h + 1].start)) {
+			return am_errf(
+				   why, len,
+				   "stretch %.0f..%.0f s: FAILURE left at %.1f s, not "
+				   "within %.0f..%.0f s",
+				   t->start, t->end, f->end, t->end,
+				   t->end + AE_EVAL_LPMS_LEAVE_S),
+			       0;
+		}
+	}
+	return am_errf(why, len,
+		       "%zu FAILURE stretches, one per failure stretch, each entered and "
+		       "left in time; none on the held-out normal tail",
+		       r->n_fail),
+	       1;
+}
+
 /* out_dir/name opened for writing (NULL out_dir: NULL, no error). */
 static int ae_eval_lpms__open(const char *out_dir, const char *name, FILE **f, char *err,
 			      size_t errlen)

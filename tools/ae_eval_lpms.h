@@ -69,6 +69,26 @@ typedef struct ae_eval_lpms_result {
 	int open_at_end; /* its last FAILURE stretch was still on at rec_end */
 } ae_eval_lpms_result;
 
+/* The failure stretches of a recording (bins over AE_EVAL_LPMS_LEVEL_G,
+ * merged) into st (at most max; *n gets how many). Same returns. */
+int ae_eval_lpms_truth(const char *csv, ae_eval_stretch *st, size_t max, size_t *n,
+		       char *err, size_t errlen);
+
+/* The verdict of the evaluation, the one ae-eval prints and test_ae_lpms
+ * asserts: the pre-fail recording enters FAILURE exactly once per truth
+ * stretch (n_truth of them), each time within AE_EVAL_LPMS_ENTER_S of the
+ * stretch's start (or of the first verdict, for a stretch the recording
+ * starts in), and leaves it within AE_EVAL_LPMS_LEAVE_S of its end unless
+ * the recording ends first (then FAILURE is still on at the end); the
+ * held-out normal tail never enters FAILURE. Returns 1 pass, 0 fail with
+ * the first reason in why. The bounds (test_e2e states the same): the
+ * state logic's lag (half of a 10 s span anomalous to enter, down to a
+ * fifth to leave), a 4 s window and 5 s truth bins. */
+#define AE_EVAL_LPMS_ENTER_S 12.0
+#define AE_EVAL_LPMS_LEAVE_S 15.0
+int ae_eval_lpms_verdict(const ae_eval_lpms_result *r, const ae_eval_stretch *truth,
+			 size_t n_truth, char *why, size_t len);
+
 /* Channels: p->channels, or linacc_x/y/z if none. Prints rate-over-time
  * bins and stretches to report; writes the windows' CSVs into out_dir
  * (NULL: none). Returns 0 or a negative code with err filled. */
