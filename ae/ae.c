@@ -34,6 +34,49 @@ int ae_act_parse(const char *s, enum ae_act *out)
 	return -1;
 }
 
+/* ---- rates ---------------------------------------------------------------- */
+
+enum ae_rate ae_rate_plan(double model_hz, double stream_hz, size_t *step)
+{
+	double q, k;
+	*step = 1;
+	if (!(model_hz > 0))
+		return AE_RATE_UNKNOWN;
+	q = stream_hz / model_hz;
+	if (fabs(q - 1.0) <= AE_RATE_TOL)
+		return AE_RATE_SAME;
+	if (!(q >= 1.0))
+		return AE_RATE_TOO_SLOW;
+	k = round(q);
+	if (k > 1e6 || fabs(stream_hz / k - model_hz) > AE_RATE_TOL * model_hz)
+		return AE_RATE_NO_RATIO;
+	*step = (size_t)k;
+	return AE_RATE_DECIMATE;
+}
+
+int ae_rate_refused(enum ae_rate r)
+{
+	return r == AE_RATE_TOO_SLOW || r == AE_RATE_NO_RATIO;
+}
+
+const char *ae_rate_name(enum ae_rate r)
+{
+	switch (r) {
+	case AE_RATE_SAME:
+		return "the model's rate";
+	case AE_RATE_DECIMATE:
+		return "a whole multiple of the model's rate: decimated";
+	case AE_RATE_UNKNOWN:
+		return "a model that records no rate: not checked";
+	case AE_RATE_TOO_SLOW:
+		return "slower than the model's rate: it would need samples that were "
+		       "never taken";
+	case AE_RATE_NO_RATIO:
+		return "not a whole multiple of the model's rate: no faithful resampling";
+	}
+	return "?";
+}
+
 /* ---- model ---------------------------------------------------------------- */
 
 size_t ae_input_size(const ae_model *m) { return m->window * m->n_channels; }
@@ -119,6 +162,7 @@ int ae_model_init(ae_model *m, const ae_spec *spec, char *err, size_t errlen)
 		snprintf(m->channels[c], AE_NAME_MAX, "%s", n);
 		m->mean[c] = 0.0f;
 		m->std[c] = 1.0f;
+		m->weight[c] = 1.0f;
 	}
 	m->window = spec->window;
 	m->hop = spec->hop;
@@ -254,10 +298,10 @@ void ae_forward(const ae_model *m, const float *x, size_t n, ae_work *w)
 	}
 }
 
-void ae_score_batch(const ae_model *m, const float *windows, size_t n_windows,
-		    float *scores, ae_work *w)
+void ae_score_batch_ch(const ae_model *m, const float *windows, size_t n_windows,
+		       float *scores, float *ch, ae_work *w)
 {
-	size_t in = ae_input_size(m);
+	size_t in = ae_input_size(m), nc = m->n_channels;
 	/* Big batches go through in chunks whose activations stay in cache:
 	 * past a few dozen windows sgemm gains nothing more from size, while
 	 * the bias, activation and error passes start missing the cache. */
@@ -270,19 +314,67 @@ void ae_score_batch(const ae_model *m, const float *windows, size_t n_windows,
 		ae_forward(m, x, n, w);
 		const float *y = w->act[m->n_layers];
 		for (size_t i = 0; i < n; i++) {
-			double s = 0;
-			for (size_t j = 0; j < in; j++) {
-				double d = (double)y[i * in + j] - x[i * in + j];
-				s += d * d;
+			double acc[AE_MAX_CHANNELS] = {0}, s = 0;
+			const float *yi = y + i * in, *xi = x + i * in;
+			for (size_t j = 0; j < in; j += nc)
+				for (size_t c = 0; c < nc; c++) {
+					double d = (double)yi[j + c] - xi[j + c];
+					acc[c] += d * d;
+				}
+			for (size_t c = 0; c < nc; c++) {
+				acc[c] *= (double)m->weight[c] / (double)in;
+				s += acc[c];
+				if (ch)
+					ch[(done + i) * nc + c] = (float)acc[c];
 			}
-			scores[done + i] = (float)(s / (double)in);
+			scores[done + i] = (float)s;
 		}
 		done += n;
 	}
 }
 
+void ae_score_batch(const ae_model *m, const float *windows, size_t n_windows,
+		    float *scores, ae_work *w)
+{
+	ae_score_batch_ch(m, windows, n_windows, scores, NULL, w);
+}
+
+size_t ae_top_channels(const ae_model *m, const float *ch, size_t k, size_t *idx,
+		       float *share)
+{
+	double total = 0;
+	size_t n = 0;
+	for (size_t c = 0; c < m->n_channels; c++)
+		total += ch[c] > 0 ? ch[c] : 0;
+	if (!(total > 0))
+		return 0;
+	/* selection: k is a handful, channels a few dozen at most */
+	for (; n < k && n < m->n_channels; n++) {
+		size_t best = m->n_channels;
+		for (size_t c = 0; c < m->n_channels; c++) {
+			int taken = 0;
+			for (size_t i = 0; i < n; i++)
+				taken |= idx[i] == c;
+			if (!taken && ch[c] > 0 &&
+			    (best == m->n_channels || ch[c] > ch[best]))
+				best = c;
+		}
+		if (best == m->n_channels)
+			break;
+		idx[n] = best;
+		share[n] = (float)(ch[best] / total);
+	}
+	return n;
+}
+
 long ae_score_rows(const ae_model *m, const float *rows, size_t n_rows, float *scores,
 		   ae_work *w)
+{
+	return ae_score_rows_ch(m, rows, n_rows, scores, NULL, w);
+}
+
+long ae_score_rows_ch(const ae_model *m, const float *rows, size_t n_rows, float *scores,
+		      float *ch, ae_work *w)
 {
 	size_t nw = ae_window_count(n_rows, m->window, m->hop);
 	size_t in = ae_input_size(m), nc = m->n_channels;
@@ -301,7 +393,8 @@ long ae_score_rows(const ae_model *m, const float *rows, size_t n_rows, float *s
 		for (size_t i = 0; i < n; i++)
 			memcpy(win + i * in, st + (done + i) * m->hop * nc,
 			       in * sizeof *win);
-		ae_score_batch(m, win, n, scores + done, w);
+		ae_score_batch_ch(m, win, n, scores + done, ch ? ch + done * nc : NULL,
+				  w);
 		done += n;
 	}
 	free(st);

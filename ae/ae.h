@@ -10,9 +10,18 @@
  * The network maps the window through layers sizes[0] -> sizes[1] -> ... ->
  * sizes[n_layers] (sizes[0] == sizes[n_layers] == window * n_channels), each
  * layer an affine map followed by its activation. A window's score is its
- * reconstruction error: the mean squared difference between the window and
- * its reconstruction, in standardised units; it is anomalous when score >
- * threshold (chosen at training time, see ae_train.h).
+ * reconstruction error: the mean over the window's values of the squared
+ * difference between the window and its reconstruction, in standardised
+ * units, each channel's terms multiplied by that channel's weight (1 unless
+ * training set others, see ae_train.h); it is anomalous when score >
+ * threshold (chosen at training time). The channels' parts of that sum are
+ * what ae_score_batch_ch() reports: which signal made a window anomalous.
+ *
+ * A model knows its data: the sample rate it was trained at (rate_hz; 0 when
+ * not recorded, as in format-1 files) and each channel's unit. Windows are
+ * `window` samples at that rate; the scorer feeds a faster stream through
+ * decimation and refuses one it cannot feed faithfully (services/scorer/
+ * window.h).
  *
  * Inference is batched: ae_score_batch() runs one cblas_sgemm per layer for
  * a whole batch of windows (from any number of sensors). Weights of layer l
@@ -39,6 +48,7 @@
 #define AE_MAX_WIDTH 65536       /* units in any layer (incl. input) */
 #define AE_MAX_PARAMS (1u << 24) /* total weights + biases */
 #define AE_META_MAX 256          /* metadata strings incl. NUL */
+#define AE_UNIT_MAX 16           /* channel unit incl. NUL */
 
 /* Codes it returns (tree-wide, error.h):
  *   AM_EINVAL   bad argument or spec; err says which
@@ -73,7 +83,12 @@ typedef struct ae_model {
 	size_t window; /* samples per window */
 	size_t hop;    /* samples between window starts */
 	float mean[AE_MAX_CHANNELS];
-	float std[AE_MAX_CHANNELS]; /* > 0 */
+	float std[AE_MAX_CHANNELS];    /* > 0 */
+	float weight[AE_MAX_CHANNELS]; /* > 0: the channel's weight in the score */
+	char units[AE_MAX_CHANNELS][AE_UNIT_MAX]; /* "" when not known */
+	double rate_hz;           /* samples per second trained at; 0: not recorded */
+	char scaler[AE_NAME_MAX]; /* how mean/std were fitted ("" not recorded) */
+	unsigned file_version;    /* format of the file it came from; 0: built here */
 	size_t n_layers;
 	size_t sizes[AE_MAX_LAYERS + 1];
 	enum ae_act act[AE_MAX_LAYERS];
@@ -98,7 +113,31 @@ typedef struct ae_spec {
 	enum ae_act act_out; /* usually linear: standardised data is unbounded */
 } ae_spec;
 
-/* Build a model with zero weights, mean 0, std 1, threshold +inf.
+/* How a stream at stream_hz feeds a model trained at model_hz. */
+enum ae_rate {
+	AE_RATE_SAME,     /* within AE_RATE_TOL of the model's rate: every sample */
+	AE_RATE_DECIMATE, /* about k x the model's rate: every k-th sample */
+	AE_RATE_UNKNOWN,  /* the model records no rate (format v1): every sample */
+	AE_RATE_TOO_SLOW, /* slower: refused (it would need samples never taken) */
+	AE_RATE_NO_RATIO, /* faster, not near a whole multiple: refused */
+};
+#define AE_RATE_TOL 0.1
+
+/* The plan for a stream at stream_hz and a model at model_hz (0: not
+ * recorded); *step gets the samples per sample kept (1 unless decimating).
+ * Decimating by k = round(stream_hz / model_hz) is accepted when the rate
+ * it leaves is within AE_RATE_TOL of the model's. The scorer's window.h
+ * says why keeping 1 sample in k is faithful. */
+enum ae_rate ae_rate_plan(double model_hz, double stream_hz, size_t *step);
+
+/* Whether a plan refuses the stream. */
+int ae_rate_refused(enum ae_rate r);
+
+/* What a plan means, for log lines. */
+const char *ae_rate_name(enum ae_rate r);
+
+/* Build a model with zero weights, mean 0, std 1, weights 1, no rate, no
+ * units, threshold +inf.
  * Returns 0, AM_EINVAL (err says why) or AM_ENOMEM. */
 int ae_model_init(ae_model *m, const ae_spec *spec, char *err, size_t errlen);
 /* Allocate params for m's sizes (used by the file loader); same codes. */
@@ -147,11 +186,29 @@ void ae_forward(const ae_model *m, const float *x, size_t n, ae_work *w);
 void ae_score_batch(const ae_model *m, const float *windows, size_t n_windows,
 		    float *scores, ae_work *w);
 
+/* The same, and each window's score split by channel: ch[i * n_channels +
+ * c] gets channel c's part of window i's score (the parts add up to the
+ * score). ch may be NULL. */
+void ae_score_batch_ch(const ae_model *m, const float *windows, size_t n_windows,
+		       float *scores, float *ch, ae_work *w);
+
+/* The k channels with the largest parts of one window's score (ch: its
+ * n_channels parts) as indices into idx and shares of the score (0..1)
+ * into share, largest first; channels with no part are left out. Returns
+ * how many were written (<= k). */
+size_t ae_top_channels(const ae_model *m, const float *ch, size_t k, size_t *idx,
+		       float *share);
+
 /* Standardise raw rows, window them and score every window, w->max_batch
  * windows per batch: scores gets ae_window_count(n_rows, window, hop)
  * values (window i covers rows i*hop .. i*hop+window-1). Returns that
  * count, or AM_ENOMEM. */
 long ae_score_rows(const ae_model *m, const float *rows, size_t n_rows, float *scores,
 		   ae_work *w);
+
+/* The same, and each score split by channel into ch (count x n_channels,
+ * as ae_score_batch_ch; may be NULL). */
+long ae_score_rows_ch(const ae_model *m, const float *rows, size_t n_rows, float *scores,
+		      float *ch, ae_work *w);
 
 #endif

@@ -46,11 +46,27 @@ int ae_rows_from_table(const ae_model *m, const csv_table *t, size_t max_rows,
 int ae_fit_scaler(ae_model *m, const float *rows, size_t n_rows, char *err,
 		  size_t errlen);
 
+/* The same with median and interquartile range / 1.349 (a std for normal
+ * data) per channel; a channel whose IQR is below the floor falls back to
+ * its std (then to 1). Same returns. */
+int ae_fit_scaler_robust(ae_model *m, const float *rows, size_t n_rows, char *err,
+			 size_t errlen);
+
 /* Every window of n_rows raw rows, standardised with m's scaler, into a
  * malloc'd *windows of *n_windows x ae_input_size(m) floats (window i
  * starts at row i * hop). Returns 0 or AM_ENOMEM (*windows then NULL). */
 int ae_windows_from_rows(const ae_model *m, const float *rows, size_t n_rows,
 			 float **windows, size_t *n_windows, char *err, size_t errlen);
+
+/* The sample rate of rows stamped t[0..n) (seconds): 1 / the median step
+ * between consecutive rows, so lost samples and jitter do not move it,
+ * rounded to 1/1000 Hz. 0 when there are fewer than 2 rows or no step is
+ * positive. */
+double ae_rate_from_times(const double *t, size_t n);
+
+/* The contract's unit of an LPMS-family channel ("g" for linacc_x, "deg/s"
+ * for gyr_y, ...: docs/contract.md), "" for any other name. */
+const char *ae_contract_unit(const char *channel);
 
 /* The time split of n_windows windows of m: the first *n_train train, the
  * last *n_val (val_frac of them) validate, and the ceil(window/hop) - 1

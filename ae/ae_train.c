@@ -101,14 +101,52 @@ static int ae_train__cmp_float(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Quantile q of sorted s[0..n) (linear interpolation). */
+static double ae_train__quantile(const float *s, size_t n, double q)
+{
+	double pos = q * (double)(n - 1);
+	size_t lo = (size_t)floor(pos);
+	size_t hi = lo + 1 < n ? lo + 1 : lo;
+	return s[lo] + (pos - (double)lo) * (s[hi] - s[lo]);
+}
+
+/* Peaks over threshold on sorted s[0..n): a generalised Pareto fitted by
+ * the method of moments to the excesses over the 90th percentile u, and
+ * the score exceeded with probability risk. Falls back to the largest
+ * score when the tail is too thin to fit (fewer than 3 excesses). */
+double ae_threshold_evt(const float *s, size_t n, double risk)
+{
+	double u = ae_train__quantile(s, n, 0.9), m = 0, v = 0;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] > u) {
+			m += s[i] - u;
+			k++;
+		}
+	if (k < 3)
+		return s[n - 1];
+	m /= (double)k;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] > u)
+			v += (s[i] - u - m) * (s[i] - u - m);
+	v /= (double)(k - 1);
+	if (!(v > 0))
+		return s[n - 1];
+	double xi = 0.5 * (1.0 - m * m / v), sigma = 0.5 * m * (m * m / v + 1.0);
+	double r = risk * (double)n / (double)k; /* P(excess) given over u */
+	if (r >= 1.0)
+		return u;
+	if (fabs(xi) < 1e-6)
+		return u - sigma * log(r);
+	return u + sigma / xi * (pow(r, -xi) - 1.0);
+}
+
 /* Threshold rule of ae_train.h over n scores (sorted in place). */
 static float ae_train__threshold(float *s, size_t n, const ae_train_opts *o)
 {
 	qsort(s, n, sizeof *s, ae_train__cmp_float);
-	double pos = o->thr_quantile * (double)(n - 1);
-	size_t lo = (size_t)floor(pos);
-	size_t hi = lo + 1 < n ? lo + 1 : lo;
-	double q = s[lo] + (pos - (double)lo) * (s[hi] - s[lo]);
+	double q = o->thr_evt_risk > 0 ? ae_threshold_evt(s, n, o->thr_evt_risk)
+				       : ae_train__quantile(s, n, o->thr_quantile);
 	double mean = 0, var = 0;
 	for (size_t i = 0; i < n; i++)
 		mean += s[i];
@@ -117,6 +155,37 @@ static float ae_train__threshold(float *s, size_t n, const ae_train_opts *o)
 		var += (s[i] - mean) * (s[i] - mean);
 	double sd = n > 1 ? sqrt(var / (double)(n - 1)) : 0.0;
 	return (float)(q * o->thr_margin + o->thr_k * sd);
+}
+
+/* Channel weights of ae_train.h from the n windows x: the inverse of each
+ * channel's mean part of the score, normalised to average 1. */
+static int ae_train__weights(ae_model *m, const float *x, size_t n, ae_work *w, char *err,
+			     size_t errlen)
+{
+	size_t nc = m->n_channels;
+	float *sc = malloc(n * sizeof *sc), *ch = malloc(n * nc * sizeof *ch);
+	double mean[AE_MAX_CHANNELS] = {0}, inv_sum = 0;
+	if (!sc || !ch) {
+		free(sc);
+		free(ch);
+		snprintf(err, errlen, "out of memory for the channel weights");
+		return AM_ENOMEM;
+	}
+	for (size_t c = 0; c < nc; c++)
+		m->weight[c] = 1.0f;
+	ae_score_batch_ch(m, x, n, sc, ch, w);
+	for (size_t i = 0; i < n; i++)
+		for (size_t c = 0; c < nc; c++)
+			mean[c] += ch[i * nc + c] / (double)n;
+	for (size_t c = 0; c < nc; c++) {
+		mean[c] = fmax(mean[c], 1e-9);
+		inv_sum += 1.0 / mean[c];
+	}
+	for (size_t c = 0; c < nc; c++)
+		m->weight[c] = (float)((double)nc / mean[c] / inv_sum);
+	free(sc);
+	free(ch);
+	return 0;
 }
 
 static void ae_train__init_weights(ae_model *m, ae_rng *r)
@@ -136,7 +205,8 @@ int ae_train(ae_model *m, const float *windows, size_t n_windows, const ae_train
 {
 	if (o->batch == 0 || o->epochs == 0 || !(o->lr > 0.0f) || !(o->val_frac >= 0.0) ||
 	    o->val_frac > 0.9 || !(o->thr_quantile >= 0.0 && o->thr_quantile <= 1.0) ||
-	    !isfinite(o->thr_margin) || !isfinite(o->thr_k)) {
+	    !isfinite(o->thr_margin) || !isfinite(o->thr_k) ||
+	    !(o->thr_evt_risk >= 0.0 && o->thr_evt_risk < 1.0)) {
 		snprintf(err, errlen, "bad training options");
 		return AM_EINVAL;
 	}
@@ -235,6 +305,12 @@ int ae_train(ae_model *m, const float *windows, size_t n_windows, const ae_train
 		epoch = o->epochs;
 	memcpy(m->params, best, m->n_params * sizeof *best);
 
+	if (o->channel_weights) {
+		rc = ae_train__weights(m, n_val ? val : windows, n_scores, &w, err,
+				       errlen);
+		if (rc)
+			goto out;
+	}
 	ae_score_batch(m, n_val ? val : windows, n_scores, scores, &w);
 	m->threshold = ae_train__threshold(scores, n_scores, o);
 	m->meta.seed = o->seed;
@@ -244,9 +320,15 @@ int ae_train(ae_model *m, const float *windows, size_t n_windows, const ae_train
 	m->meta.n_val = (uint32_t)n_val;
 	m->meta.train_loss = (float)best_train;
 	m->meta.val_loss = (float)best_loss;
-	snprintf(m->meta.thr_method, sizeof m->meta.thr_method,
-		 "q%.4g(%s errors) x %.4g + %.4g sd", o->thr_quantile,
-		 n_val ? "held-out" : "training", o->thr_margin, o->thr_k);
+	if (o->thr_evt_risk > 0)
+		snprintf(m->meta.thr_method, sizeof m->meta.thr_method,
+			 "EVT risk %.4g (GPD over q0.9 of %s errors) x %.4g + %.4g sd",
+			 o->thr_evt_risk, n_val ? "held-out" : "training", o->thr_margin,
+			 o->thr_k);
+	else
+		snprintf(m->meta.thr_method, sizeof m->meta.thr_method,
+			 "q%.4g(%s errors) x %.4g + %.4g sd", o->thr_quantile,
+			 n_val ? "held-out" : "training", o->thr_margin, o->thr_k);
 	rc = 0;
 out:
 	ae_work_cleanup(&w);
@@ -263,7 +345,9 @@ out:
 int ae_fit(ae_model *m, const float *rows, size_t n_rows, const ae_train_opts *o,
 	   ae_progress_fn progress, void *ud, char *err, size_t errlen)
 {
-	int rc = ae_fit_scaler(m, rows, n_rows, err, errlen);
+	int rc = o->scaler == AE_SCALER_MEDIAN_IQR
+		     ? ae_fit_scaler_robust(m, rows, n_rows, err, errlen)
+		     : ae_fit_scaler(m, rows, n_rows, err, errlen);
 	if (rc)
 		return rc;
 	size_t nw = ae_window_count(n_rows, m->window, m->hop);

@@ -10,13 +10,30 @@
  * Deterministic for a given seed, data and OpenBLAS thread count (the
  * tools set 1 thread).
  *
+ * Channel weights (channel_weights 1): once trained, each channel's part
+ * of the score is weighted by the inverse of its mean part over the
+ * held-out windows (normalised so the weights average 1), so every channel
+ * weighs alike on normal data: a channel the network reconstructs well
+ * gets heard when it departs, a noisy one does not drown the rest.
+ * Default 0 (weights 1: the plain mean squared error).
+ *
+ * Scaler (ae_fit): mean and standard deviation per channel (AE_SCALER_MEAN_STD,
+ * the default), or median and interquartile range / 1.349
+ * (AE_SCALER_MEDIAN_IQR: the same for normal data, and not pulled by the
+ * outliers and slow drift of a training stretch).
+ *
  * Threshold: chosen from the scores of the held-out validation windows
  * (training windows if there are none) as
  *     threshold = quantile(scores, thr_quantile) * thr_margin
  *               + thr_k * std(scores)
- * Defaults (quantile 0.99, margin 1.0, k 0): the 99th percentile of normal
- * held-out errors, i.e. about 1 % of normal windows flagged, which the state
- * logic (common/state.h) absorbs. See ae_train_defaults().
+ * or, with thr_evt_risk > 0, from extreme-value statistics (peaks over
+ * threshold): a generalised Pareto distribution fitted (method of
+ * moments) to the excesses of the scores over their 90th percentile, and
+ * the threshold the score whose exceedance probability it puts at
+ * thr_evt_risk, times thr_margin (plus thr_k std).
+ * Defaults (quantile 0.99, margin 1.0, k 0, no EVT): the 99th percentile of
+ * normal held-out errors, i.e. about 1 % of normal windows flagged, which
+ * the state logic (common/state.h) absorbs. See ae_train_defaults().
  *
  * Ownership: the caller owns the model and the data; training writes the
  * model's weights, threshold and meta in place and frees all it allocates.
@@ -46,7 +63,12 @@ typedef struct ae_train_opts {
 	double thr_quantile; /* see the threshold rule above */
 	double thr_margin;
 	double thr_k;
+	double thr_evt_risk; /* > 0: the EVT threshold at this risk */
+	int channel_weights; /* 1: weigh channels by their held-out error */
+	int scaler;          /* AE_SCALER_* (ae_fit) */
 } ae_train_opts;
+
+enum { AE_SCALER_MEAN_STD = 0, AE_SCALER_MEDIAN_IQR = 1 };
 
 /* The training defaults, the one place they are written down: 200 epochs,
  * batch 32, lr 1e-3, seed 1, val 0.2, patience 20, threshold quantile
@@ -67,6 +89,10 @@ typedef int (*ae_progress_fn)(void *ud, uint32_t epoch, double train_loss,
 double ae_loss_grad(const ae_model *m, const float *windows, size_t n, float *grad,
 		    ae_work *w);
 
+/* The EVT threshold of the sorted scores s[0..n) at risk (see the rule
+ * above; before the margin). Exposed for tests. */
+double ae_threshold_evt(const float *s, size_t n, double risk);
+
 /* Initialise m's weights from o->seed and train on n_windows standardised
  * windows (time order: the validation split is the tail). Sets the
  * threshold and meta fields (epochs, best_epoch, losses, seed, n_train,
@@ -76,7 +102,7 @@ int ae_train(ae_model *m, const float *windows, size_t n_windows, const ae_train
 	     ae_progress_fn progress, void *ud, char *err, size_t errlen);
 
 /* The whole fit on raw rows (n_rows x n_channels, time order): the scaler
- * from these rows, then their windows, then ae_train. Same return codes
+ * (o->scaler) from these rows, then their windows, then ae_train. Same return codes
  * as ae_train (AM_ENODATA also for fewer than 2 rows). */
 int ae_fit(ae_model *m, const float *rows, size_t n_rows, const ae_train_opts *o,
 	   ae_progress_fn progress, void *ud, char *err, size_t errlen);

@@ -83,6 +83,13 @@ static void aefile__u64(aefile__out *o, uint64_t v)
 	aefile__put(o, b, 8);
 }
 
+static void aefile__f64(aefile__out *o, double f)
+{
+	uint64_t v;
+	memcpy(&v, &f, 8);
+	aefile__u64(o, v);
+}
+
 static void aefile__f32(aefile__out *o, float f)
 {
 	uint32_t v;
@@ -107,6 +114,17 @@ int aefile_encode(const ae_model *m, unsigned char **out, size_t *len, char *err
 			 "model has no weights or no threshold: train it first");
 		return AM_EINVAL;
 	}
+	if (!(m->rate_hz >= 0 && m->rate_hz <= AEFILE_MAX_RATE)) {
+		snprintf(err, errlen, "rate %g Hz: want 0 (not known) .. %g", m->rate_hz,
+			 AEFILE_MAX_RATE);
+		return AM_EINVAL;
+	}
+	for (size_t c = 0; c < m->n_channels; c++)
+		if (!(m->weight[c] > 0.0f) || !isfinite(m->weight[c])) {
+			snprintf(err, errlen, "channel %s: weight %g, want > 0",
+				 m->channels[c], (double)m->weight[c]);
+			return AM_EINVAL;
+		}
 	aefile__out o = {0};
 	aefile__put(&o, aefile__magic, sizeof aefile__magic);
 	aefile__u32(&o, AEFILE_VERSION);
@@ -132,6 +150,12 @@ int aefile_encode(const ae_model *m, unsigned char **out, size_t *len, char *err
 		aefile__f32(&o, m->std[c]);
 	aefile__u32(&o, (uint32_t)m->window);
 	aefile__u32(&o, (uint32_t)m->hop);
+	aefile__f64(&o, m->rate_hz);
+	for (size_t c = 0; c < m->n_channels; c++)
+		aefile__str(&o, m->units[c], AE_UNIT_MAX);
+	aefile__str(&o, m->scaler, AE_NAME_MAX);
+	for (size_t c = 0; c < m->n_channels; c++)
+		aefile__f32(&o, m->weight[c]);
 	aefile__u32(&o, (uint32_t)m->n_layers);
 	for (size_t l = 0; l <= m->n_layers; l++)
 		aefile__u32(&o, (uint32_t)m->sizes[l]);
@@ -196,6 +220,14 @@ static uint64_t aefile__get_u64(aefile__in *in)
 	return lo | hi << 32;
 }
 
+static double aefile__get_f64(aefile__in *in)
+{
+	uint64_t v = aefile__get_u64(in);
+	double f;
+	memcpy(&f, &v, 8);
+	return f;
+}
+
 static float aefile__get_f32(aefile__in *in)
 {
 	uint32_t v = aefile__get_u32(in);
@@ -244,9 +276,9 @@ int aefile_decode(const unsigned char *data, size_t len, ae_model *m, char *err,
 	}
 	aefile__in in = {data + 8, len - 8, 0};
 	uint32_t version = aefile__get_u32(&in);
-	if (version != AEFILE_VERSION) {
-		snprintf(err, errlen, "model format version %u, this build reads %d",
-			 version, AEFILE_VERSION);
+	if (version < AEFILE_VERSION_MIN || version > AEFILE_VERSION) {
+		snprintf(err, errlen, "model format version %u, this build reads %d..%d",
+			 version, AEFILE_VERSION_MIN, AEFILE_VERSION);
 		return AM_EVERSION;
 	}
 	uint64_t body = aefile__get_u64(&in);
@@ -307,6 +339,25 @@ int aefile_decode(const unsigned char *data, size_t len, ae_model *m, char *err,
 		goto bad;
 	m->window = window;
 	m->hop = hop;
+	m->file_version = version;
+	for (size_t i = 0; i < nc; i++)
+		m->weight[i] = 1.0f;
+	if (version >= 2) {
+		what = "data description";
+		m->rate_hz = aefile__get_f64(&in);
+		if (in.bad || !(m->rate_hz >= 0 && m->rate_hz <= AEFILE_MAX_RATE))
+			goto bad;
+		for (size_t i = 0; i < nc; i++)
+			if (aefile__get_str(&in, m->units[i], AE_UNIT_MAX))
+				goto bad;
+		if (aefile__get_str(&in, m->scaler, AE_NAME_MAX))
+			goto bad;
+		for (size_t i = 0; i < nc; i++) {
+			m->weight[i] = aefile__get_f32(&in);
+			if (!isfinite(m->weight[i]) || !(m->weight[i] > 0.0f))
+				goto bad;
+		}
+	}
 
 	what = "layers";
 	uint32_t nl = aefile__get_u32(&in);
@@ -444,11 +495,31 @@ int aefile_load(const char *path, ae_model *m, char *err, size_t errlen)
 void aefile_describe(const ae_model *m, FILE *f)
 {
 	fprintf(f, "model      %s\n", m->meta.name[0] ? m->meta.name : "(unnamed)");
+	if (m->file_version)
+		fprintf(f, "format     v%u%s\n", m->file_version,
+			m->file_version < 2
+			    ? " (records no sample rate, units or channel "
+			      "weights: rates are not checked)"
+			    : "");
 	fprintf(f, "channels  ");
-	for (size_t c = 0; c < m->n_channels; c++)
-		fprintf(f, " %s(mean %.6g std %.6g)", m->channels[c], m->mean[c],
-			m->std[c]);
-	fprintf(f, "\nwindow     %zu samples, hop %zu\n", m->window, m->hop);
+	for (size_t c = 0; c < m->n_channels; c++) {
+		fprintf(f, " %s", m->channels[c]);
+		if (m->units[c][0])
+			fprintf(f, " [%s]", m->units[c]);
+		fprintf(f, "(mean %.6g std %.6g", m->mean[c], m->std[c]);
+		if (m->weight[c] != 1.0f)
+			fprintf(f, " weight %.4g", m->weight[c]);
+		fprintf(f, ")");
+	}
+	if (m->scaler[0])
+		fprintf(f, "\nscaler     %s", m->scaler);
+	if (m->rate_hz > 0)
+		fprintf(f,
+			"\nrate       %g Hz\nwindow     %zu samples (%.3g s), hop %zu\n",
+			m->rate_hz, m->window, (double)m->window / m->rate_hz, m->hop);
+	else
+		fprintf(f, "\nrate       not recorded\nwindow     %zu samples, hop %zu\n",
+			m->window, m->hop);
 	fprintf(f, "layers     %zu", m->sizes[0]);
 	for (size_t l = 0; l < m->n_layers; l++)
 		fprintf(f, " -> %zu %s", m->sizes[l + 1], ae_act_name(m->act[l]));

@@ -1,11 +1,12 @@
 /* aefile — the model file: an ae_model on disk, versioned, self-describing
  * and checked, so a scorer never runs a truncated, corrupt or foreign file.
  *
- * Format v1, all integers and floats little-endian (floats as IEEE-754
- * binary32 bit patterns), strings as u16 length + bytes (no NUL):
+ * Format v2, all integers and floats little-endian (floats as IEEE-754
+ * binary32 bit patterns, f64 as binary64), strings as u16 length + bytes
+ * (no NUL):
  *
  *   magic     8 bytes  "ANOMAE\x1a\n"
- *   version   u32      1
+ *   version   u32      2
  *   body_len  u64      bytes of body
  *   body:
  *     meta    str name, str source, str date, str thr_method,
@@ -13,11 +14,17 @@
  *             f32 train_loss, f32 val_loss
  *     input   u32 n_channels, n_channels x str channel name,
  *             f32 mean[n_channels], f32 std[n_channels], u32 window, u32 hop
+ *     data    f64 rate_hz (0: not recorded), n_channels x str unit (may be
+ *             empty), str scaler, f32 weight[n_channels] (> 0)
  *     net     u32 n_layers, u32 sizes[n_layers + 1], u32 act[n_layers]
  *             (0 linear, 1 tanh, 2 relu, 3 sigmoid), f32 threshold,
  *             u64 n_params, f32 params[n_params] (ae.h's layout: per layer
  *             weights sizes[l] x sizes[l+1] row-major, then biases)
  *   crc32     u32      CRC-32 (IEEE, as zlib) of every byte before it
+ *
+ * Format v1 is the same without the data section. It still loads: rate 0
+ * (not recorded), no units, weights 1, file_version 1, and
+ * aefile_describe() says what it lacks. Files are always written as v2.
  *
  * Loading treats the file as untrusted: the magic and version are checked
  * first (AM_EVERSION: not ours or another version), then the length and
@@ -38,7 +45,9 @@
 
 #include "ae.h"
 
-#define AEFILE_VERSION 1
+#define AEFILE_VERSION 2     /* written */
+#define AEFILE_VERSION_MIN 1 /* oldest read */
+#define AEFILE_MAX_RATE 1e6  /* Hz */
 #define AEFILE_MAX_BYTES ((size_t)AE_MAX_PARAMS * 4 + (1u << 20))
 
 /* Codes it returns (tree-wide, error.h):
@@ -63,8 +72,8 @@ int aefile_decode(const unsigned char *data, size_t len, ae_model *m, char *err,
 int aefile_save(const ae_model *m, const char *path, char *err, size_t errlen);
 int aefile_load(const char *path, ae_model *m, char *err, size_t errlen);
 
-/* Print a human description of the model (channels, window, layers,
- * threshold, training metadata) to f. */
+/* Print a human description of the model (channels, units, rate, window,
+ * layers, threshold, training metadata; what a v1 file lacks) to f. */
 void aefile_describe(const ae_model *m, FILE *f);
 
 #endif

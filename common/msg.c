@@ -33,6 +33,9 @@
 
 #include "msg_field.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #define MSG__SEVERITY_MAX 15
 
 /* The name of a state_kind value, NULL past the last (an ENUM row's name). */
@@ -47,6 +50,92 @@ static const char *msg__presence(int v)
 	return v == 0 ? "offline" : v == 1 ? "online" : NULL;
 }
 
+/* ---- "top": the channels' shares of a score ----------------------------------- */
+
+static int msg__top_dec(const cJSON *arr, msg_top *t, char *err, size_t errlen)
+{
+	const cJSON *it;
+	t->n = 0;
+	if (!cJSON_IsArray(arr))
+		return am_fail(err, errlen, AM_EFIELD, "top: not an array");
+	cJSON_ArrayForEach(it, arr)
+	{
+		const cJSON *name = cJSON_GetArrayItem(it, 0),
+			    *share = cJSON_GetArrayItem(it, 1);
+		if (t->n == MSG_TOP_MAX)
+			return am_fail(err, errlen, AM_ETOOBIG, "top: over %d channels",
+				       MSG_TOP_MAX);
+		if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != 2 ||
+		    !cJSON_IsString(name) || !cJSON_IsNumber(share))
+			return am_fail(err, errlen, AM_EFIELD,
+				       "top[%zu]: not a [channel, share] pair", t->n);
+		if (strlen(name->valuestring) > MSG_CHANNEL_MAX)
+			return am_fail(err, errlen, AM_ETOOBIG, "top[%zu]: over %d bytes",
+				       t->n, MSG_CHANNEL_MAX);
+		snprintf(t->c[t->n].channel, sizeof(t->c[t->n].channel), "%s",
+			 name->valuestring);
+		t->c[t->n].share = share->valuedouble;
+		t->n++;
+	}
+	return 0;
+}
+
+static int msg__top_check(const msg_top *t, char *err, size_t errlen)
+{
+	int rc;
+	if (t->n > MSG_TOP_MAX)
+		return am_fail(err, errlen, AM_ETOOBIG, "top: over %d channels",
+			       MSG_TOP_MAX);
+	for (size_t i = 0; i < t->n; i++) {
+		if ((rc = msg_field_text_check("top", t->c[i].channel, MSG_CHANNEL_MAX, 0,
+					       err, errlen)))
+			return rc;
+		if (!(t->c[i].share >= 0.0 && t->c[i].share <= 1.0))
+			return am_fail(err, errlen, AM_EVALUE,
+				       "top[%zu]: share not in 0..1", i);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(t->c[i].channel, t->c[j].channel) == 0)
+				return am_fail(err, errlen, AM_EVALUE,
+					       "top[%zu]: duplicate channel", i);
+	}
+	return 0;
+}
+
+static int msg__top_enc(buf *b, const msg_top *t)
+{
+	int rc = buf_add(b, "[", 1);
+	for (size_t i = 0; !rc && i < t->n; i++) {
+		rc = buf_adds(b, i ? ",[" : "[");
+		if (!rc)
+			rc = buf_add_json_str(b, t->c[i].channel);
+		if (!rc)
+			rc = buf_add(b, ",", 1);
+		if (!rc)
+			rc = buf_add_json_num(b, t->c[i].share);
+		if (!rc)
+			rc = buf_add(b, "]", 1);
+	}
+	return rc ? rc : buf_add(b, "]", 1);
+}
+
+/* The codec of the "top" member of message struct T. */
+#define MSG__TOP_CODEC(name, T)                                                          \
+	static int name##_dec(const cJSON *it, void *m, char *err, size_t errlen)        \
+	{                                                                                \
+		return msg__top_dec(it, &((T *)m)->top, err, errlen);                    \
+	}                                                                                \
+	static int name##_check(const void *m, char *err, size_t errlen)                 \
+	{                                                                                \
+		return msg__top_check(&((const T *)m)->top, err, errlen);                \
+	}                                                                                \
+	static int name##_enc(buf *b, const void *m)                                     \
+	{                                                                                \
+		return msg__top_enc(b, &((const T *)m)->top);                            \
+	}                                                                                \
+	static const msg_codec name = {name##_dec, name##_check, name##_enc};
+MSG__TOP_CODEC(msg__prediction_top, msg_prediction)
+MSG__TOP_CODEC(msg__alert_top, msg_alert)
+
 /* ---- the tables ------------------------------------------------------------ */
 
 #define T msg_prediction
@@ -60,6 +149,8 @@ static const msg_field msg__prediction_fields[] = {
     {"anomaly", MSG_T_BOOL, MSG_AT(T, anomaly), 0, MSG_REQ},
     {"model", MSG_T_TEXT, MSG_AT(T, model), MSG_NAME_MAX, MSG_REQ},
     {"latency_ms", MSG_T_NUM, MSG_AT(T, latency_ms), 0, MSG_REQ, .range = MSG_R_NONNEG},
+    {"top", MSG_T_CUSTOM, MSG_AT(T, top), 0, MSG_OPT, .flag = MSG_IF(T, has_top),
+     .codec = &msg__prediction_top},
 };
 static const msg_desc msg__prediction =
     MSG_DESC(T, msg__prediction_fields, MSG_MAX_PAYLOAD);
@@ -92,6 +183,8 @@ static const msg_field msg__alert_fields[] = {
     {"to", MSG_T_ENUM, MSG_AT(T, to), 0, MSG_REQ, .name = msg__state},
     {"severity", MSG_T_TEXT, MSG_AT(T, severity), MSG__SEVERITY_MAX, MSG_REQ},
     {"anomaly_rate", MSG_T_NUM, MSG_AT(T, anomaly_rate), 0, MSG_REQ, .range = MSG_R_RATE},
+    {"top", MSG_T_CUSTOM, MSG_AT(T, top), 0, MSG_OPT, .flag = MSG_IF(T, has_top),
+     .codec = &msg__alert_top},
 };
 static const msg_desc msg__alert = MSG_DESC(T, msg__alert_fields, MSG_MAX_PAYLOAD);
 #undef T

@@ -92,6 +92,19 @@ int msg_raw_decode(const char *json, size_t len, msg_raw *out, char *err, size_t
 int msg_raw_encode(const msg_raw *m, char *out, size_t cap, size_t *len, char *err,
 		   size_t errlen);
 
+/* ---- which channels drove a score: "top" -------------------------------- */
+/* [["linacc_x",0.71],["linacc_z",0.18]]: up to MSG_TOP_MAX channels, largest
+ * share first, each share of the reconstruction error in 0..1. Optional in
+ * prediction and alert (present when has_top is set), no "v" change. */
+#define MSG_TOP_MAX 3
+typedef struct msg_top {
+	size_t n;
+	struct {
+		char channel[MSG_CHANNEL_MAX + 1];
+		double share;
+	} c[MSG_TOP_MAX];
+} msg_top;
+
 /* ---- prediction -------------------------------------------------------- */
 typedef struct msg_prediction {
 	char sensor[MSG_SENSOR_MAX + 1];
@@ -103,6 +116,8 @@ typedef struct msg_prediction {
 	int anomaly; /* score > threshold */
 	char model[MSG_NAME_MAX + 1];
 	double latency_ms;
+	int has_top; /* optional: the channels' shares of score */
+	msg_top top;
 } msg_prediction;
 
 int msg_prediction_decode(const char *json, size_t len, msg_prediction *out, char *err,
@@ -137,6 +152,8 @@ typedef struct msg_alert {
 	state_kind from, to;
 	char severity[16]; /* "critical", "warning", "info" */
 	double anomaly_rate;
+	int has_top; /* optional: the channels that drove it, with their shares */
+	msg_top top;
 } msg_alert;
 
 int msg_alert_decode(const char *json, size_t len, msg_alert *out, char *err,

@@ -102,12 +102,14 @@ else
 fi
 say "arm1 develops faults (loose mount, worn joint) 40 s after start and every 120 s; arm2 and arm3 stay healthy"
 start ingest-bt bin/ingest-bt "${sources[@]}"
-start scorer bin/scorer "${models[@]}"
+mkdir -p "$dir/models"
+start scorer bin/scorer "${models[@]}" --models-dir "$dir/models"
 start archiver bin/archiver --db "$dir/archive.db"
 start alerter bin/alerter
 watch="$root/+/state"
 say "mesh up on 127.0.0.1:$port (root '$root'); showing $watch and alerts. Ctrl-C stops everything."
 say "tail any topic yourself:  mosquitto_sub -p $port -t '$root/#' -v"
+say "teach it arm2 (10 min of its data): bin/anomesh-learn --sensor arm2 --minutes 10 --models-dir $dir/models"
 echo "console: http://127.0.0.1:$console_port/"
 mosquitto_sub -p "$port" -t "$watch" -t "$root/+/alert" -v &
 pids+=($!)

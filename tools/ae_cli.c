@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Call fn on each comma-separated, non-empty token of every item. */
 static int ae_cli__each(const config_list *l, int (*fn)(void *, const char *, size_t),
@@ -105,6 +106,11 @@ void ae_cli_train_init(ae_cli_train *t, const ae_train_opts *def)
 	snprintf(t->d_thr_quantile, sizeof t->d_thr_quantile, "%g", def->thr_quantile);
 	snprintf(t->d_thr_margin, sizeof t->d_thr_margin, "%g", def->thr_margin);
 	snprintf(t->d_thr_k, sizeof t->d_thr_k, "%g", def->thr_k);
+	snprintf(t->d_thr_evt_risk, sizeof t->d_thr_evt_risk, "%g", def->thr_evt_risk);
+	snprintf(t->d_channel_weights, sizeof t->d_channel_weights, "%d",
+		 def->channel_weights ? 1 : 0);
+	snprintf(t->d_robust_scaler, sizeof t->d_robust_scaler, "%d",
+		 def->scaler == AE_SCALER_MEDIAN_IQR);
 }
 
 void ae_cli_train_get(const ae_cli_train *t, ae_train_opts *o)
@@ -118,4 +124,22 @@ void ae_cli_train_get(const ae_cli_train *t, ae_train_opts *o)
 	o->thr_quantile = t->thr_quantile;
 	o->thr_margin = t->thr_margin;
 	o->thr_k = t->thr_k;
+	o->thr_evt_risk = t->thr_evt_risk;
+	o->channel_weights = t->channel_weights;
+	o->scaler = t->robust_scaler ? AE_SCALER_MEDIAN_IQR : AE_SCALER_MEAN_STD;
+}
+
+void ae_cli_utc_now(char *out, size_t len)
+{
+	time_t t = time(NULL);
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	struct tm tm;
+	if (sde && *sde) {
+		char *end;
+		long long v = strtoll(sde, &end, 10);
+		if (!*end && v >= 0)
+			t = (time_t)v;
+	}
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

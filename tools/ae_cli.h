@@ -34,9 +34,11 @@ int ae_cli_sizes(const config_list *l, size_t *out, size_t max, size_t *n, char 
  * as text for the option table. */
 typedef struct ae_cli_train {
 	long epochs, batch, seed, patience;
-	double lr, val_frac, thr_quantile, thr_margin, thr_k;
+	double lr, val_frac, thr_quantile, thr_margin, thr_k, thr_evt_risk;
+	int channel_weights, robust_scaler;
 	char d_epochs[16], d_batch[24], d_lr[32], d_seed[24], d_val_frac[32],
-	    d_patience[16], d_thr_quantile[32], d_thr_margin[32], d_thr_k[32];
+	    d_patience[16], d_thr_quantile[32], d_thr_margin[32], d_thr_k[32],
+	    d_thr_evt_risk[32], d_channel_weights[4], d_robust_scaler[4];
 } ae_cli_train;
 
 /* Defaults text of t from def (the options a tool trains with if no flag
@@ -67,8 +69,20 @@ void ae_cli_train_init(ae_cli_train *t, const ae_train_opts *def);
 	{"thr-margin", CONFIG_DBL, &(t).thr_margin, (t).d_thr_margin, 0, 1000,      \
 	 "... times this ...", 0, 0},                                                \
 	{"thr-k", CONFIG_DBL, &(t).thr_k, (t).d_thr_k, 0, 1000,                     \
-	 "... plus this many error stds", 0, 0}
+	 "... plus this many error stds", 0, 0},                                     \
+	{"thr-evt-risk", CONFIG_DBL, &(t).thr_evt_risk, (t).d_thr_evt_risk, 0, 0.5, \
+	 "> 0: threshold from extreme-value statistics at this risk instead of "    \
+	 "the quantile", 0, 0},                                                      \
+	{"channel-weights", CONFIG_BOOL, &(t).channel_weights,                     \
+	 (t).d_channel_weights, 0, -1,                                              \
+	 "weigh each channel's error by its held-out level", 0, 0},                 \
+	{"robust-scaler", CONFIG_BOOL, &(t).robust_scaler, (t).d_robust_scaler, 0,  \
+	 -1, "standardise with median and IQR instead of mean and std", 0, 0}
 /* clang-format on */
+
+/* UTC now as ISO 8601 ("2026-11-30T06:18:23Z") into out, for a model's
+ * date; SOURCE_DATE_EPOCH, if set, fixes it (reproducible model files). */
+void ae_cli_utc_now(char *out, size_t len);
 
 /* The values parsed into t's rows, into o (every field of ae_train_opts). */
 void ae_cli_train_get(const ae_cli_train *t, ae_train_opts *o);

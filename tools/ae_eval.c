@@ -19,8 +19,10 @@ int ae_eval_model(ae_model *m, const ae_eval_params *p, const char *const *chann
 void ae_eval_scored_cleanup(ae_eval_scored *s)
 {
 	free(s->score);
+	free(s->ch);
 	free(s->t_end);
 	s->score = NULL;
+	s->ch = NULL;
 	s->t_end = NULL;
 	state_cleanup(&s->sm);
 }
@@ -43,8 +45,10 @@ int ae_eval_score(const ae_model *m, const ae_eval_params *p, const float *rows,
 	}
 	s->nw = ae_window_count(n, m->window, m->hop);
 	s->score = malloc((s->nw ? s->nw : 1) * sizeof *s->score);
+	s->ch = malloc((s->nw ? s->nw : 1) * m->n_channels * sizeof *s->ch);
 	s->t_end = malloc((s->nw ? s->nw : 1) * sizeof *s->t_end);
-	if (!s->score || !s->t_end || ae_score_rows(m, rows, n, s->score, &w) < 0) {
+	if (!s->score || !s->ch || !s->t_end ||
+	    ae_score_rows_ch(m, rows, n, s->score, s->ch, &w) < 0) {
 		snprintf(err, errlen, "out of memory scoring %zu rows", n);
 		rc = AM_ENOMEM;
 		ae_eval_scored_cleanup(s);

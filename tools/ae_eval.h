@@ -55,6 +55,7 @@ int ae_eval_model(ae_model *m, const ae_eval_params *p, const char *const *chann
 typedef struct ae_eval_scored {
 	state_machine sm;
 	float *score;  /* nw window scores */
+	float *ch;     /* nw x n_channels: each score's parts by channel */
 	double *t_end; /* nw window end times, non-decreasing */
 	size_t nw;
 } ae_eval_scored;

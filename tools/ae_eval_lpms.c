@@ -3,10 +3,12 @@
  * the held-out tail each scored through their own state machine. */
 #include "ae_eval_lpms.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ae_data.h"
 #include "ae_train.h"
@@ -60,40 +62,80 @@ out:
 	return rc;
 }
 
-/* Score a recording and run its state machine; report bins and stretches.
- * Returns the FAILURE stretches in st (up to AE_EVAL_MAX_STRETCHES). */
+/* What one recording's run gives. */
+typedef struct ae_eval_lpms__out {
+	ae_eval_stretch *st; /* FAILURE stretches (AE_EVAL_MAX_STRETCHES) */
+	size_t n_st, entries, n_windows;
+	double rate, end; /* window anomaly rate; end time of the last window */
+	int open;         /* the last stretch was still on at the end */
+} ae_eval_lpms__out;
+
+/* A recording's truth for plots: linacc_x energy bins (NULL: none). */
+typedef struct ae_eval_lpms__truth {
+	const double *rms;
+	size_t n;
+} ae_eval_lpms__truth;
+
+/* One window's row of the CSV for plots. */
+static void ae_eval_lpms__csv_row(FILE *csv, const ae_model *m, const ae_eval_scored *sc,
+				  size_t i, int a, int failure,
+				  const ae_eval_lpms__truth *tr)
+{
+	double te = sc->t_end[i];
+	size_t b = te > 0 ? (size_t)(te / AE_EVAL_LPMS_BIN_S) : 0;
+	int truth = tr && b < tr->n && tr->rms[b] > AE_EVAL_LPMS_LEVEL_G;
+	fprintf(csv, "%.4f,%.6g,%d,%d,%.6g,%d", te, sc->score[i], a, failure,
+		(double)m->threshold, truth);
+	for (size_t c = 0; c < m->n_channels; c++)
+		fprintf(csv, ",%.4f",
+			sc->score[i] > 0 ? sc->ch[i * m->n_channels + c] / sc->score[i]
+					 : 0.0);
+	fprintf(csv, "\n");
+}
+
+/* Score a recording and run its state machine; report bins and stretches,
+ * write the windows to csv (NULL: none). */
 static int ae_eval_lpms__run(const ae_model *m, const ae_eval_params *p,
 			     const float *rows, const double *t, size_t n, FILE *report,
-			     ae_eval_stretch *st, size_t *n_st, size_t *entries,
-			     double *rate, size_t *n_windows, char *err, size_t errlen)
+			     FILE *csv, const ae_eval_lpms__truth *tr,
+			     ae_eval_lpms__out *o, char *err, size_t errlen)
 {
 	ae_eval_scored sc;
 	int rc = ae_eval_score(m, p, rows, t, n, &sc, err, errlen);
 	if (rc)
 		return rc;
 	size_t nw = sc.nw;
-	*n_st = 0;
-	*entries = 0;
+	o->n_st = 0;
+	o->entries = 0;
 	size_t anom = 0, bin_n = 0, bin_a = 0;
 	double bin_start = nw ? t[m->window - 1] : 0, last_t = 0;
 	if (report && p->bin_s > 0)
 		fprintf(report, "  %8s %8s %7s %5s  %s\n", "t_s", "windows", "rate", "",
 			"state");
+	if (csv) {
+		fprintf(csv, "t,score,anomaly,state,threshold,truth");
+		for (size_t c = 0; c < m->n_channels; c++)
+			fprintf(csv, ",share_%s", m->channels[c]);
+		fprintf(csv, "\n");
+	}
 	for (size_t i = 0; i < nw; i++) {
 		double te = sc.t_end[i];
 		last_t = te;
 		int a = sc.score[i] > m->threshold;
 		anom += (size_t)a;
-		state_transition tr;
-		if (state_push(&sc.sm, te, a, &tr) == 1) {
-			if (tr.to == STATE_FAILURE) {
-				(*entries)++;
-				if (*n_st < AE_EVAL_MAX_STRETCHES)
-					st[(*n_st)++] = (ae_eval_stretch){te, -1};
-			} else if (*n_st > 0 && st[*n_st - 1].end < 0) {
-				st[*n_st - 1].end = te;
+		state_transition tr_;
+		if (state_push(&sc.sm, te, a, &tr_) == 1) {
+			if (tr_.to == STATE_FAILURE) {
+				o->entries++;
+				if (o->n_st < AE_EVAL_MAX_STRETCHES)
+					o->st[o->n_st++] = (ae_eval_stretch){te, -1};
+			} else if (o->n_st > 0 && o->st[o->n_st - 1].end < 0) {
+				o->st[o->n_st - 1].end = te;
 			}
 		}
+		if (csv)
+			ae_eval_lpms__csv_row(csv, m, &sc, i, a,
+					      state_get(&sc.sm) == STATE_FAILURE, tr);
 		if (report && p->bin_s > 0) {
 			if (te >= bin_start + p->bin_s) {
 				char bar[41];
@@ -115,12 +157,150 @@ static int ae_eval_lpms__run(const ae_model *m, const ae_eval_params *p,
 	if (report && p->bin_s > 0 && bin_n > 0)
 		fprintf(report, "  %8.1f %8zu %7.3f %5s  %-7s\n", bin_start, bin_n,
 			(double)bin_a / (double)bin_n, "", state_name(state_get(&sc.sm)));
-	if (*n_st > 0 && st[*n_st - 1].end < 0)
-		st[*n_st - 1].end = last_t;
-	*rate = nw ? (double)anom / (double)nw : 0.0;
-	*n_windows = nw;
+	o->open = o->n_st > 0 && o->st[o->n_st - 1].end < 0;
+	if (o->open)
+		o->st[o->n_st - 1].end = last_t;
+	o->end = last_t;
+	o->rate = nw ? (double)anom / (double)nw : 0.0;
+	o->n_windows = nw;
 	ae_eval_scored_cleanup(&sc);
 	return 0;
+}
+
+int ae_eval_lpms_energy(const char *csv, const char *channel, double bin_s, double *rms,
+			size_t max, size_t *n, char *err, size_t errlen)
+{
+	csv_table t;
+	size_t used = 0;
+	double *ss = NULL;
+	size_t *cnt = NULL;
+	int cx, ct, rc = csv_read_file(csv, &t, err, errlen);
+	*n = 0;
+	if (rc)
+		return rc;
+	cx = csv_col(&t, channel);
+	ct = csv_col(&t, "timestamp");
+	ss = calloc(AE_EVAL_LPMS_MAX_BINS, sizeof(*ss));
+	cnt = calloc(AE_EVAL_LPMS_MAX_BINS, sizeof(*cnt));
+	if (!ss || !cnt) {
+		rc = am_fail(err, errlen, AM_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (cx < 0 || ct < 0 || t.is_text[cx] || t.is_text[ct] || !(bin_s > 0)) {
+		rc = am_fail(err, errlen, AM_EFORMAT, "%s: no numeric %s and timestamp",
+			     csv, channel);
+		goto out;
+	}
+	for (size_t r = 0; r < t.n_rows; r++) {
+		double tt = t.values[r * t.n_cols + (size_t)ct];
+		double x = t.values[r * t.n_cols + (size_t)cx];
+		double b = tt < 0 ? 0 : floor(tt / bin_s);
+		if (!isfinite(b) || b >= AE_EVAL_LPMS_MAX_BINS) {
+			rc = am_fail(err, errlen, AM_EFORMAT,
+				     "%s: timestamp %g beyond %d bins", csv, tt,
+				     AE_EVAL_LPMS_MAX_BINS);
+			goto out;
+		}
+		ss[(size_t)b] += x * x;
+		cnt[(size_t)b]++;
+		if ((size_t)b + 1 > used)
+			used = (size_t)b + 1;
+	}
+	for (size_t b = 0; b < used && b < max; b++)
+		rms[b] = cnt[b] ? sqrt(ss[b] / (double)cnt[b]) : 0.0;
+	*n = used < max ? used : max;
+out:
+	free(ss);
+	free(cnt);
+	csv_free(&t);
+	return rc;
+}
+
+int ae_eval_lpms_truth(const char *csv, ae_eval_stretch *st, size_t max, size_t *n,
+		       char *err, size_t errlen)
+{
+	double *rms = malloc(AE_EVAL_LPMS_MAX_BINS * sizeof(*rms));
+	size_t used = 0, k = 0;
+	int rc, in = 0;
+	*n = 0;
+	if (!rms)
+		return am_fail(err, errlen, AM_ENOMEM, "out of memory");
+	rc = ae_eval_lpms_energy(csv, "linacc_x", AE_EVAL_LPMS_BIN_S, rms,
+				 AE_EVAL_LPMS_MAX_BINS, &used, err, errlen);
+	for (size_t b = 0; !rc && b < used; b++) {
+		int hot = rms[b] > AE_EVAL_LPMS_LEVEL_G;
+		double t0 = (double)b * AE_EVAL_LPMS_BIN_S;
+		if (hot && !in && k < max)
+			st[k++] = (ae_eval_stretch){t0, t0 + AE_EVAL_LPMS_BIN_S};
+		else if (hot && in && k > 0)
+			st[k - 1].end = t0 + AE_EVAL_LPMS_BIN_S;
+		in = hot;
+	}
+	*n = k;
+	free(rms);
+	return rc;
+}
+
+int ae_eval_lpms_verdict(const ae_eval_lpms_result *r, const ae_eval_stretch *truth,
+			 size_t n_truth, char *why, size_t len)
+{
+	if (r->tail_failures)
+		return am_errf(why, len,
+			       "FAILURE %zu time(s) on the held-out normal tail",
+			       r->tail_failures),
+		       0;
+	if (r->n_fail != n_truth)
+		return am_errf(why, len,
+			       "%zu FAILURE stretches for %zu failure stretches",
+			       r->n_fail, n_truth),
+		       0;
+	for (size_t h = 0; h < n_truth; h++) {
+		const ae_eval_stretch *f = &r->fail[h], *t = &truth[h];
+		double enter_by = fmax(t->start, r->fail[0].start) + AE_EVAL_LPMS_ENTER_S;
+		int last = h + 1 == n_truth;
+		if (f->start < t->start || f->start > enter_by)
+			return am_errf(why, len,
+				       "stretch %.0f..%.0f s: FAILURE entered at %.1f s, "
+				       "not within %.0f..%.0f s",
+				       t->start, t->end, f->start, t->start, enter_by),
+			       0;
+		if (last && t->end + AE_EVAL_LPMS_LEAVE_S > r->rec_end) {
+			if (!r->open_at_end)
+				return am_errf(why, len,
+					       "the last stretch's FAILURE ended before "
+					       "the recording did"),
+				       0;
+		} else if (f->end < t->end || f->end > t->end + AE_EVAL_LPMS_LEAVE_S ||
+			   (!last && f->end >= r->fail[h + 1].start)) {
+			return am_errf(
+				   why, len,
+				   "stretch %.0f..%.0f s: FAILURE left at %.1f s, not "
+				   "within %.0f..%.0f s",
+				   t->start, t->end, f->end, t->end,
+				   t->end + AE_EVAL_LPMS_LEAVE_S),
+			       0;
+		}
+	}
+	return am_errf(why, len,
+		       "%zu FAILURE stretches, one per failure stretch, each entered and "
+		       "left in time; none on the held-out normal tail",
+		       r->n_fail),
+	       1;
+}
+
+/* out_dir/name opened for writing (NULL out_dir: NULL, no error). */
+static int ae_eval_lpms__open(const char *out_dir, const char *name, FILE **f, char *err,
+			      size_t errlen)
+{
+	char path[4096];
+	*f = NULL;
+	if (!out_dir)
+		return 0;
+	if (mkdir(out_dir, 0755) != 0 && errno != EEXIST)
+		return am_fail(err, errlen, AM_EIO, "%s: %s", out_dir, strerror(errno));
+	snprintf(path, sizeof path, "%s/%s", out_dir, name);
+	*f = fopen(path, "w");
+	return *f ? 0 : am_fail(err, errlen, AM_EIO, "%s: %s", path, strerror(errno));
 }
 
 static int ae_eval_lpms__progress(void *ud, uint32_t epoch, double tl, double vl)
@@ -132,9 +312,13 @@ static int ae_eval_lpms__progress(void *ud, uint32_t epoch, double tl, double vl
 }
 
 int ae_eval_lpms(const ae_eval_params *p, const char *normal_csv, const char *prefail_csv,
-		 FILE *report, ae_eval_lpms_result *res, char *err, size_t errlen)
+		 const char *out_dir, FILE *report, ae_eval_lpms_result *res, char *err,
+		 size_t errlen)
 {
 	memset(res, 0, sizeof *res);
+	FILE *csv = NULL;
+	double rms[AE_EVAL_LPMS_MAX_BINS];
+	ae_eval_lpms__truth tr = {rms, 0};
 	ae_model m;
 	float *nrows = NULL, *prows = NULL;
 	double *nt = NULL, *pt = NULL;
@@ -177,11 +361,28 @@ int ae_eval_lpms(const ae_eval_params *p, const char *normal_csv, const char *pr
 		fprintf(report, "threshold %.5f (%s), best epoch %u of %u\n\n%s:\n",
 			m.threshold, m.meta.thr_method, m.meta.best_epoch, m.meta.epochs,
 			prefail_csv);
-	size_t entries = 0, nw = 0;
-	rc = ae_eval_lpms__run(&m, p, prows, pt, np, report, res->fail, &res->n_fail,
-			       &entries, &res->prefail_rate, &nw, err, errlen);
+	rc = ae_eval_lpms_energy(prefail_csv, "linacc_x", AE_EVAL_LPMS_BIN_S, rms,
+				 AE_EVAL_LPMS_MAX_BINS, &tr.n, err, errlen);
+	if (!rc)
+		rc = ae_eval_lpms__open(out_dir, "prefail.csv", &csv, err, errlen);
 	if (rc)
 		goto out;
+	ae_eval_lpms__out o = {.st = res->fail};
+	rc = ae_eval_lpms__run(&m, p, prows, pt, np, report, csv, &tr, &o, err, errlen);
+	if (rc)
+		goto out;
+	res->n_fail = o.n_st;
+	res->prefail_rate = o.rate;
+	res->rec_end = o.end;
+	res->open_at_end = o.open;
+	size_t nw = o.n_windows;
+	if (csv && fclose(csv) != 0) {
+		csv = NULL;
+		rc = am_fail(err, errlen, AM_EIO, "%s/prefail.csv: %s", out_dir,
+			     strerror(errno));
+		goto out;
+	}
+	csv = NULL;
 	if (report) {
 		fprintf(
 		    report,
@@ -194,17 +395,24 @@ int ae_eval_lpms(const ae_eval_params *p, const char *normal_csv, const char *pr
 		fprintf(report, "\nheld-out normal tail (%zu rows):\n", tail);
 	}
 	ae_eval_stretch ts[AE_EVAL_MAX_STRETCHES];
-	size_t n_ts = 0;
-	rc = ae_eval_lpms__run(&m, p, nrows + head * nch, nt + head, tail, report, ts,
-			       &n_ts, &res->tail_failures, &res->tail_rate,
-			       &res->tail_windows, err, errlen);
+	ae_eval_lpms__out to = {.st = ts};
+	rc = ae_eval_lpms__open(out_dir, "normal-tail.csv", &csv, err, errlen);
+	if (!rc)
+		rc = ae_eval_lpms__run(&m, p, nrows + head * nch, nt + head, tail, report,
+				       csv, NULL, &to, err, errlen);
 	if (rc)
 		goto out;
+	res->tail_failures = to.entries;
+	res->tail_rate = to.rate;
+	res->tail_windows = to.n_windows;
 	if (report)
 		fprintf(report,
 			"tail: %zu windows, anomaly rate %.3f, FAILURE entries %zu\n",
 			res->tail_windows, res->tail_rate, res->tail_failures);
 out:
+	if (csv && fclose(csv) != 0 && !rc)
+		rc = am_fail(err, errlen, AM_EIO, "%s: write: %s", out_dir,
+			     strerror(errno));
 	free(nrows);
 	free(prows);
 	free(nt);
@@ -219,7 +427,8 @@ int ae_eval_lpms_replay(const ae_eval_params *p, const ae_model *m, const char *
 {
 	float *rows = NULL;
 	double *t = NULL;
-	size_t n = 0, entries, nw;
+	size_t n = 0;
+	ae_eval_lpms__out o = {.st = st};
 	int rc = ae_eval_lpms__recording(m, csv, &rows, &t, &n, err, errlen);
 	if (rc)
 		return rc;
@@ -228,8 +437,9 @@ int ae_eval_lpms_replay(const ae_eval_params *p, const ae_model *m, const char *
 			     csv, n);
 		goto out;
 	}
-	rc = ae_eval_lpms__run(m, p, rows, t, n, report, st, n_st, &entries, rate, &nw,
-			       err, errlen);
+	rc = ae_eval_lpms__run(m, p, rows, t, n, report, NULL, NULL, &o, err, errlen);
+	*n_st = o.n_st;
+	*rate = o.rate;
 out:
 	free(rows);
 	free(t);

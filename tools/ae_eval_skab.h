@@ -10,9 +10,22 @@
  * was pushed; rows no window covers yet (the first window-1 test rows)
  * count 0. Time is the `datetime` column. Files without an `anomaly`
  * column (anomaly-free/) are skipped. Output: OUT/<same relative path>,
- * header datetime,score,anomaly,state. Pooled counts over all test rows
+ * header datetime,score,anomaly,state,threshold,truth (the model's
+ * threshold, and the file's own label, for plots). Pooled counts over all test rows
  * give F1 = TP/(TP+(FP+FN)/2), FAR = FP/(FP+TN), MAR = FN/(FN+TP), for the
  * anomaly and the state columns.
+ *
+ * Beside them: NAB (ae_eval_nab.h) of the state's transitions against the
+ * file's changepoints (`changepoint` column, 60 s windows), and the time
+ * to a verdict: from the anomaly's onset (its first labelled row) to the
+ * first entry into FAILURE after it, while it lasts.
+ *
+ * Tuning and validation files. Settings are chosen on one part of the
+ * files and reported on the other, split by experiment (file), never by
+ * row: in each directory, in name order, the 1st, 3rd, 5th ... file tunes,
+ * the 2nd, 4th ... validates (valve1: 0 2 4 6 8 tune, 1 3 5 7 9 validate;
+ * other: 1 11 5 7 / 10 14 6; valve2: 0 / 1). Every run evaluates all of
+ * them and pools each part and the whole separately.
  *
  * Ownership: the caller owns params, paths and counts; nothing is kept
  * between calls. Nothing here logs; per-file lines go to `report`.
@@ -28,6 +41,7 @@
 #include <stdio.h>
 
 #include "ae_eval.h"
+#include "ae_eval_nab.h"
 
 /* The settings behind the reported figures (see ae_eval_skab.c for why). */
 void ae_eval_skab_defaults(ae_eval_params *p);
@@ -36,24 +50,45 @@ typedef struct ae_eval_counts {
 	uint64_t tp, fp, tn, fn;
 } ae_eval_counts;
 
+#define AE_EVAL_SKAB_NAB_WINDOW_S 60.0
+#define AE_EVAL_SKAB_MAX_FILES 256
+
+/* Everything pooled over a set of files. */
+typedef struct ae_eval_skab_pool {
+	ae_eval_counts anomaly, state;
+	ae_eval_nab nab;
+	size_t files;
+	size_t onsets, detected; /* anomalies, and those FAILURE was entered in */
+	double delay[AE_EVAL_SKAB_MAX_FILES]; /* onset to FAILURE, s, per detected */
+} ae_eval_skab_pool;
+
+enum { SKAB_TUNING, SKAB_VALIDATION, SKAB_ALL, SKAB_POOLS };
+
+/* "tuning", "validation", "all". */
+const char *ae_eval_skab_pool_name(int pool);
+
+/* Median time to a verdict of a pool (NAN if none detected). */
+double ae_eval_skab_median_delay(const ae_eval_skab_pool *p);
+
 /* F1, false alarm rate and missed alarm rate of counts (0 when undefined). */
 double ae_eval_f1(const ae_eval_counts *c);
 double ae_eval_far(const ae_eval_counts *c);
 double ae_eval_mar(const ae_eval_counts *c);
 
 /* One SKAB file: train, score, write out_path (NULL: no output file), add
- * to the pooled counts. Returns 0, 1 if the file has no labels (skipped),
- * or a negative code with err filled. */
+ * to one (a pool of that file alone, or more). Returns 0, 1 if the file
+ * has no labels (skipped), or a negative code with err filled. */
 int ae_eval_skab_file(const ae_eval_params *p, const char *in_path, const char *out_path,
-		      ae_eval_counts *anomaly, ae_eval_counts *state, char *err,
-		      size_t errlen);
+		      ae_eval_skab_pool *one, char *err, size_t errlen);
 
-/* Every labelled CSV under dir into out_dir (created as needed); one line
- * per file on report. Returns the number of files evaluated, or a negative
- * code with err filled (at the first failing file). */
+/* Every labelled CSV under dir into out_dir (created as needed), pooled
+ * into pools[SKAB_TUNING or SKAB_VALIDATION] and pools[SKAB_ALL] (zero them
+ * first); one line per file on report. Returns the number of files
+ * evaluated, or a negative code with err filled (at the first failing
+ * file). */
 int ae_eval_skab_dir(const ae_eval_params *p, const char *dir, const char *out_dir,
-		     FILE *report, ae_eval_counts *anomaly, ae_eval_counts *state,
-		     char *err, size_t errlen);
+		     FILE *report, ae_eval_skab_pool pools[SKAB_POOLS], char *err,
+		     size_t errlen);
 
 /* Seconds since the epoch of "YYYY-MM-DD HH:MM:SS" (UTC); -1 on bad text. */
 double ae_eval_parse_datetime(const char *s);

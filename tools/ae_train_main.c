@@ -10,12 +10,14 @@
  * the file reproducible (SOURCE_DATE_EPOCH, if set, fixes the date too).
  * The training options default to ae_train_defaults() (ae/ae_train.h),
  * which --help prints; the model's shape defaults to the default model's.
+ * The model records the data it was trained on: the sample rate (--rate,
+ * else found from the file's timestamp or t column) and each channel's
+ * unit (--units, else the contract's unit of an LPMS channel name).
  * `ae-train --describe FILE` prints what a model file holds. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ae.h"
 #include "ae_cli.h"
@@ -32,27 +34,55 @@ static int progress(void *ud, uint32_t epoch, double tl, double vl)
 	return 0;
 }
 
-static void utc_now(char *out, size_t len)
+/* What the model is trained on: the rate (given, or from the first n rows'
+ * timestamp or t column) and each channel's unit. Returns 0 or -1 (err). */
+static int set_data(ae_model *m, const csv_table *t, size_t n, double rate,
+		    const config_list *units, char *err, size_t errlen)
 {
-	time_t t = time(NULL);
-	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	if (sde && *sde) {
-		char *end;
-		long long v = strtoll(sde, &end, 10);
-		if (!*end && v >= 0)
-			t = (time_t)v;
+	if (rate <= 0) {
+		int ct = csv_col(t, "timestamp");
+		if (ct < 0 || t->is_text[ct])
+			ct = csv_col(t, "t");
+		if (ct >= 0 && !t->is_text[ct]) {
+			double *ts = malloc((n ? n : 1) * sizeof *ts);
+			if (!ts)
+				return am_fail(err, errlen, -1, "out of memory");
+			for (size_t i = 0; i < n; i++)
+				ts[i] = t->values[i * t->n_cols + (size_t)ct];
+			rate = ae_rate_from_times(ts, n);
+			free(ts);
+		}
+		if (rate <= 0)
+			return am_fail(err, errlen, -1,
+				       "no timestamp or t column to find the sample rate "
+				       "from: give --rate");
 	}
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	m->rate_hz = rate;
+	char names[AE_MAX_CHANNELS][AE_NAME_MAX];
+	size_t nu = 0;
+	if (units->n && !(units->n == 1 && !units->items[0][0]) &&
+	    ae_cli_names(units, names, AE_MAX_CHANNELS, &nu, err, errlen))
+		return -1;
+	if (nu && nu != m->n_channels)
+		return am_fail(err, errlen, -1, "--units: %zu units for %zu channels", nu,
+			       m->n_channels);
+	for (size_t c = 0; c < m->n_channels; c++) {
+		const char *u = nu ? names[c] : ae_contract_unit(m->channels[c]);
+		if (strlen(u) >= AE_UNIT_MAX)
+			return am_fail(err, errlen, -1, "unit '%s' over %d bytes", u,
+				       AE_UNIT_MAX - 1);
+		snprintf(m->units[c], AE_UNIT_MAX, "%s", u);
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	char *data = NULL, *out = NULL, *act = NULL, *out_act = NULL, *name = NULL,
 	     *describe = NULL;
-	config_list channels, hidden;
+	config_list channels, hidden, units;
 	long window, hop, rows;
+	double rate;
 	ae_train_opts o;
 	ae_cli_train tr;
 	ae_train_defaults(&o);
@@ -76,6 +106,12 @@ int main(int argc, char **argv)
 	    {"output-activation", CONFIG_STR, &out_act, "linear", 0, 0,
 	     "output activation", 0, 0},
 	    AE_CLI_TRAIN_OPTS(tr),
+	    {"rate", CONFIG_DBL, &rate, "0", 0, 1e6,
+	     "sample rate of the data, Hz (0: from its timestamp or t column)", 0, 0},
+	    {"units", CONFIG_LIST, &units, "", 0, 0,
+	     "unit of each channel, in order (default: the contract's for LPMS "
+	     "names)",
+	     0, 0},
 	    {"rows", CONFIG_INT, &rows, "0", 0, 1e12,
 	     "use the first N rows only (0: all)", 0, 0},
 	    {"name", CONFIG_STR, &name, "", 0, 0, "model name kept in the file", 0, 0},
@@ -146,11 +182,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ae-train: %s: %s\n", data, err);
 		goto out;
 	}
+	if (set_data(&m, &t, n, rate, &units, err, sizeof err)) {
+		fprintf(stderr, "ae-train: %s: %s\n", data, err);
+		status = 2;
+		goto out;
+	}
 	ae_cli_train_get(&tr, &o);
 	openblas_set_num_threads(1);
 	fprintf(stderr,
-		"ae-train: %s: %zu rows, %zu windows of %ld x %zu, %zu parameters\n",
-		data, n, ae_window_count(n, m.window, m.hop), window, nch, m.n_params);
+		"ae-train: %s: %zu rows at %g Hz, %zu windows of %ld x %zu, %zu "
+		"parameters\n",
+		data, n, m.rate_hz, ae_window_count(n, m.window, m.hop), window, nch,
+		m.n_params);
 	if (ae_fit(&m, r, n, &o, progress, NULL, err, sizeof err)) {
 		fprintf(stderr, "ae-train: %s\n", err);
 		goto out;
@@ -158,7 +201,7 @@ int main(int argc, char **argv)
 	snprintf(m.meta.name, sizeof m.meta.name, "%s", name);
 	const char *base = strrchr(data, '/');
 	snprintf(m.meta.source, sizeof m.meta.source, "%s", base ? base + 1 : data);
-	utc_now(m.meta.date, sizeof m.meta.date);
+	ae_cli_utc_now(m.meta.date, sizeof m.meta.date);
 	if (aefile_save(&m, out, err, sizeof err)) {
 		fprintf(stderr, "ae-train: %s\n", err);
 		goto out;

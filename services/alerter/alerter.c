@@ -81,9 +81,17 @@ static void alerter__emit(void *ud, const msg_state *st, const msg_alert *al)
 			    st->window_s);
 		return;
 	}
-	log_info("STATE %s %s -> %s (anomaly rate %.2f over %g s) alert %s", al->sensor,
-		 state_name(al->from), state_name(al->to), al->anomaly_rate, st->window_s,
-		 al->id);
+	{
+		char why[160] = "";
+		size_t at = 0;
+		for (size_t i = 0; i < al->top.n && at < sizeof(why); i++)
+			at += (size_t)snprintf(why + at, sizeof(why) - at, "%s%s %.2f",
+					       i ? ", " : "; driven by ",
+					       al->top.c[i].channel, al->top.c[i].share);
+		log_info("STATE %s %s -> %s (anomaly rate %.2f over %g s%s) alert %s",
+			 al->sensor, state_name(al->from), state_name(al->to),
+			 al->anomaly_rate, st->window_s, why, al->id);
+	}
 	if (msg_alert_encode(al, json, sizeof(json), &len, err, sizeof(err))) {
 		log_error("cannot encode alert %s: %s", al->id, err);
 		return;

@@ -15,8 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Channels named by recent anomalous predictions, each with its shares
+ * summed and decayed by time (e^(-dt/window_s)): what the alert names. */
+#define TRACKER_WHY_KEEP 8
+typedef struct tracker_why {
+	char channel[MSG_CHANNEL_MAX + 1];
+	double w;
+} tracker_why;
+
 typedef struct tracker_sensor {
 	char name[MSG_SENSOR_MAX + 1];
+	tracker_why why[TRACKER_WHY_KEEP];
+	size_t n_why;
+	double why_t; /* time the weights are decayed to */
 	state_machine m;
 	int stale;     /* STALE overlay: no prediction for stale_s */
 	int evidence;  /* a verdict is known: min_windows labels, or restored */
@@ -146,6 +157,74 @@ static tracker_sensor *tracker__get(tracker *t, const char *name, int64_t now_ms
 	return s;
 }
 
+/* Decay s's channel weights to time t (never back in time). */
+static void tracker__why_decay(const tracker *t, tracker_sensor *s, double at)
+{
+	double f;
+	if (!(at > s->why_t))
+		return;
+	f = exp(-(at - s->why_t) / t->p.sp.window_s);
+	for (size_t i = 0; i < s->n_why; i++)
+		s->why[i].w *= f;
+	s->why_t = at;
+}
+
+/* An anomalous prediction's channel shares into s's weights. */
+static void tracker__why_add(const tracker *t, tracker_sensor *s, const msg_prediction *p)
+{
+	tracker__why_decay(t, s, p->t);
+	for (size_t j = 0; j < p->top.n; j++) {
+		size_t i = 0, low = 0;
+		while (i < s->n_why &&
+		       strcmp(s->why[i].channel, p->top.c[j].channel) != 0)
+			i++;
+		if (i == s->n_why && s->n_why < TRACKER_WHY_KEEP) {
+			s->n_why++;
+			s->why[i].w = 0;
+		} else if (i == s->n_why) { /* full: the weakest gives way */
+			for (i = 1; i < s->n_why; i++)
+				if (s->why[i].w < s->why[low].w)
+					low = i;
+			i = low;
+			if (s->why[i].w > p->top.c[j].share)
+				continue;
+			s->why[i].w = 0;
+		}
+		snprintf(s->why[i].channel, sizeof(s->why[i].channel), "%s",
+			 p->top.c[j].channel);
+		s->why[i].w += p->top.c[j].share;
+	}
+}
+
+/* The channels that drove s into FAILURE, as of time at: the largest
+ * decayed weights as shares of their sum, to 3 decimals. */
+static void tracker__why_top(const tracker *t, tracker_sensor *s, double at, msg_top *top)
+{
+	double sum = 0;
+	int used[TRACKER_WHY_KEEP] = {0};
+	tracker__why_decay(t, s, at);
+	for (size_t i = 0; i < s->n_why; i++)
+		sum += s->why[i].w;
+	top->n = 0;
+	while (sum > 0 && top->n < MSG_TOP_MAX) {
+		size_t best = s->n_why;
+		double r;
+		for (size_t i = 0; i < s->n_why; i++)
+			if (!used[i] &&
+			    (best == s->n_why || s->why[i].w > s->why[best].w))
+				best = i;
+		if (best == s->n_why)
+			break;
+		used[best] = 1;
+		r = round(1000.0 * s->why[best].w / sum) / 1000.0;
+		if (r <= 0)
+			break;
+		snprintf(top->c[top->n].channel, sizeof(top->c[top->n].channel), "%s",
+			 s->why[best].channel);
+		top->c[top->n++].share = r > 1 ? 1 : r;
+	}
+}
+
 static double tracker__rate(const tracker_sensor *s)
 {
 	double r = state_rate(&s->m);
@@ -189,6 +268,10 @@ static void tracker__settle(tracker *t, tracker_sensor *s, double when)
 		al.to = want;
 		snprintf(al.severity, sizeof(al.severity), "%s", tracker__severity(want));
 		al.anomaly_rate = tracker__rate(s);
+		if (want == STATE_FAILURE) {
+			tracker__why_top(t, s, when, &al.top);
+			al.has_top = al.top.n > 0;
+		}
 		t->st.transitions++;
 	}
 	memset(&s->pub, 0, sizeof(s->pub));
@@ -291,6 +374,8 @@ int tracker_prediction(tracker *t, const msg_prediction *p, int64_t now_ms)
 		t->st.out_of_order++;
 		return AM_EORDER;
 	}
+	if (p->anomaly && p->has_top)
+		tracker__why_add(t, s, p);
 	t->st.predictions++;
 	s->has_t = 1;
 	s->last_t = p->t;

@@ -22,6 +22,9 @@
  *    alert.
  *  - Alerts: one per change of the published state, id
  *    "{sensor}-{unix seconds}-{counter}" (counter per tracker, from 1).
+ *    An alert into FAILURE names the channels that drove it ("top"): the
+ *    shares that the anomalous predictions' "top" gave each channel,
+ *    summed with a decay of e^(-dt/window_s), as shares of their total.
  *  - Acks: an ack naming the sensor's current alert id sets acked/acked_by
  *    and republishes the state (no alert); they clear on the next change.
  *    Any other id is ignored and counted.

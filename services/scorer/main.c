@@ -6,8 +6,9 @@
  * the inbox in slices, and score what is queued when the inbox runs dry
  * (the before-sleep hook), when the batch is full (inside the core) or
  * when the oldest queued window has waited --tick-ms; every
- * --model-check-ms look for changed model files, and on SIGHUP reload them
- * all. See SCALING.md for --group and the heartbeat (group.c). */
+ * --model-check-ms look at --models-dir and for changed model files, and
+ * on SIGHUP reload them all. See SCALING.md for --group and the heartbeat
+ * (group.c). */
 #include "clock.h"
 #include "group.h"
 #include "log.h"
@@ -29,7 +30,10 @@
 static const char summary[] =
     "scorer: score {root}/+/raw with the sensor's model, publish "
     "{root}/{sensor}/prediction\n"
-    "usage: scorer [--model GLOB=FILE]... [--group NAME] [options]";
+    "usage: scorer [--model GLOB=FILE]... [--models-dir DIR] [--group NAME] "
+    "[options]";
+
+#define DEFAULT_RULE "*=models/lpms-linacc.aem"
 
 typedef struct scorer_main {
 	svc s;
@@ -61,14 +65,25 @@ static int publish_prediction(void *ud, const char *sensor, const char *payload,
 static void report_model(void *ud, size_t slot, enum models_event ev, const char *msg)
 {
 	const model_map *mm = ud;
-	const char *path = mm->slots[slot].path;
-	if (ev == MODELS_RELOADED)
-		log_info("model %s reloaded: now serving %s", path, msg);
+	const model_slot *s = &mm->slots[slot];
+	const ae_model *m = &s->model;
+	if (ev == MODELS_RELOADED || ev == MODELS_ADDED)
+		log_info("model %s %s: now serving %s (%s), %zu channels, window %zu "
+			 "samples at %g Hz%s, hop %zu, threshold %g",
+			 s->path, ev == MODELS_ADDED ? "added" : "reloaded", msg,
+			 s->key[0] ? s->key : "its rules", m->n_channels, m->window,
+			 m->rate_hz,
+			 m->rate_hz > 0 ? ""
+					: " (format v1: no rate recorded, not checked)",
+			 m->hop, (double)m->threshold);
 	else if (ev == MODELS_REFUSED)
-		log_error("model %s: new file REFUSED, still serving %s: %s", path,
-			  mm->slots[slot].label, msg);
+		log_error("model %s: new file REFUSED, still serving %s: %s", s->path,
+			  s->loaded ? s->label : "nothing", msg);
+	else if (ev == MODELS_REMOVED)
+		log_info("model %s removed: %s no longer served by %s", s->path, s->key,
+			 msg);
 	else
-		log_info("model %s unchanged (%s)", path, msg);
+		log_info("model %s unchanged (%s)", s->path, msg);
 }
 
 /* The inbox is readable: take messages in slices, scoring between slices
@@ -128,16 +143,19 @@ int main(int argc, char **argv)
 	scorer_main sm;
 	model_map mm;
 	config_list models;
-	char *group_name = NULL;
+	char *group_name = NULL, *models_dir = NULL;
 	double max_age_s, max_gap_s;
 	long batch_max, max_sensors, max_payload, beat_ms, timeout_ms;
 	char err[512];
 	scorer_opts o;
 	int rc, exit_code = 1;
 	const config_opt opts[] = {
-	    {"model", CONFIG_LIST, &models, "*=models/lpms-linacc.aem", 0, -1,
-	     "GLOB=FILE: model for sensors matching GLOB (repeat; first match wins)", 0,
-	     0},
+	    {"model", CONFIG_LIST, &models, NULL, 0, -1,
+	     "GLOB=FILE: model for sensors matching GLOB (repeat; first match wins; "
+	     "none and no --models-dir: " DEFAULT_RULE ")",
+	     0, 0},
+	    {"models-dir", CONFIG_STR, &models_dir, NULL, 0, -1,
+	     "watched: <sensor>.aem serves that sensor, default.aem the rest", 0, 0},
 	    {"group", CONFIG_STR, &group_name, "default", 0, -1,
 	     "scorer group: live members split the sensors (SCALING.md)", 0, 0},
 	    {"heartbeat-ms", CONFIG_INT, &beat_ms, "1000", 50, 60000,
@@ -177,21 +195,15 @@ int main(int argc, char **argv)
 		return svc_exit_code(rc);
 	openblas_set_num_threads(1); /* one core per scorer: scale out, not up */
 
-	for (size_t i = 0; i < models.n; i++)
-		if (models_add_rule(&mm, models.items[i], err, sizeof(err))) {
-			log_error("%s", err);
-			exit_code = 2;
-			goto out;
-		}
-	if (models_load_all(&mm, err, sizeof(err))) {
-		log_error("cannot start: %s", err);
+	rc = models_configure(&mm, (const char *const *)models.items, models.n,
+			      models_dir, DEFAULT_RULE, err, sizeof(err));
+	if (rc) {
+		log_error("%s%s", rc == AM_ELOAD ? "cannot start: " : "", err);
+		exit_code = rc == AM_ELOAD ? 1 : 2;
 		goto out;
 	}
 	for (size_t i = 0; i < mm.n_slots; i++)
-		log_info("model %s: %s, %zu channels, window %zu, hop %zu, threshold %g",
-			 mm.slots[i].path, mm.slots[i].label,
-			 mm.slots[i].model.n_channels, mm.slots[i].model.window,
-			 mm.slots[i].model.hop, (double)mm.slots[i].model.threshold);
+		report_model(&mm, i, MODELS_ADDED, mm.slots[i].label);
 
 	o = (scorer_opts){.root = sm.s.root,
 			  .self = instance_of(sm.s.mqtt),
@@ -214,6 +226,7 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out;
 	}
+	scorer_reload(sm.core, 0, report_model, &mm); /* --models-dir's files */
 	log_info("scoring %s/+/raw as '%s' in group '%s'", sm.s.root, o.self, group_name);
 
 	sm.check_timer = loop_timer_add(sm.s.loop, sm.check_ms, on_model_check, &sm);

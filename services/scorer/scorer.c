@@ -34,10 +34,16 @@
 
 typedef struct sc_sensor {
 	char id[MSG_SENSOR_MAX + 1];
-	int slot;       /* model slot, -1: no rule matches */
-	uint64_t epoch; /* partition epoch `owned` was computed at */
+	int slot;           /* model slot, -1: no model serves it */
+	uint64_t map_epoch; /* model map epoch `slot` was looked up at */
+	uint64_t epoch;     /* partition epoch `owned` was computed at */
 	int owned;
 	int64_t last_ns; /* arrival of its last raw message */
+	/* the rate plan, for the stream rate and model generation it was made
+	 * for */
+	double plan_hz;
+	uint64_t plan_gen;
+	enum ae_rate plan;
 	win_stream ws;
 } sc_sensor;
 
@@ -49,9 +55,11 @@ typedef struct sc_pending {
 
 typedef struct sc_batch {
 	uint64_t gen; /* model generation the buffers are sized for; 0: none */
-	size_t width;
-	float *x; /* batch_max x width */
+	size_t width, n_ch;
+	size_t cap; /* windows the buffers hold: grows to batch_max as needed */
+	float *x;   /* cap x width */
 	float *scores;
+	float *ch; /* cap x n_ch: each score's parts by channel */
 	sc_pending *p;
 	size_t n;
 	ae_work work;
@@ -63,7 +71,7 @@ typedef struct sc_counters {
 	    *rate_changes, *channel_mismatch, *restarts, *windows, *batches, *pred_out,
 	    *pub_failed, *nonfinite, *stale, *known, *over_cap, *active, *owned, *members,
 	    *ghosts, *expired, *ho_in, *ho_out, *reload_ok, *reload_failed, *p50, *p99,
-	    *pmax;
+	    *pmax, *rate_refused, *resampled;
 } sc_counters;
 
 struct scorer {
@@ -72,7 +80,8 @@ struct scorer {
 	model_map *mm;
 	part_set part;
 	table sensors; /* id -> sc_sensor (owned) */
-	sc_batch b[MODELS_MAX_SLOTS];
+	sc_batch *b;   /* one per model slot */
+	size_t n_b;
 	msg_raw raw;
 	/* context of the message being fed, for the emit callback */
 	sc_sensor *cur;
@@ -163,6 +172,8 @@ static void sc__counters(scorer *sc, metrics *m)
 	c->p50 = metrics_get(m, "latency_p50_us");
 	c->p99 = metrics_get(m, "latency_p99_us");
 	c->pmax = metrics_get(m, "latency_max_us");
+	c->rate_refused = metrics_get(m, "raw_rate_refused");
+	c->resampled = metrics_get(m, "raw_resampled");
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */
@@ -176,7 +187,7 @@ scorer *scorer_new(const scorer_opts *o, model_map *mm, metrics *m, scorer_publi
 	int64_t deadline = o->member_timeout_ms > 0 ? o->member_timeout_ms : 4 * beat;
 
 	if (rl == 0 || rl > TOPIC_ROOT_MAX || !pub || o->batch_max == 0 ||
-	    o->max_sensors == 0 || mm->n_slots == 0) {
+	    o->max_sensors == 0 || (mm->n_slots == 0 && !mm->dir[0])) {
 		snprintf(err, errlen,
 			 "scorer: bad options (root, batch, sensors or models)");
 		return NULL;
@@ -214,6 +225,7 @@ static void sc__batch_cleanup(sc_batch *b)
 {
 	free(b->x);
 	free(b->scores);
+	free(b->ch);
 	free(b->p);
 	ae_work_cleanup(&b->work);
 	memset(b, 0, sizeof(*b));
@@ -231,8 +243,9 @@ void scorer_free(scorer *sc)
 	if (!sc)
 		return;
 	table_cleanup(&sc->sensors, sc__sensor_free);
-	for (size_t i = 0; i < MODELS_MAX_SLOTS; i++)
+	for (size_t i = 0; i < sc->n_b; i++)
 		sc__batch_cleanup(&sc->b[i]);
+	free(sc->b);
 	msg_raw_cleanup(&sc->raw);
 	free(sc);
 }
@@ -253,6 +266,7 @@ static sc_sensor *sc__sensor(scorer *sc, const char *id)
 		return NULL;
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	s->slot = models_lookup(sc->mm, id);
+	s->map_epoch = sc->mm->epoch;
 	s->epoch = sc->part.epoch;
 	s->owned = part_is_mine(&sc->part, id);
 	win_stream_init(&s->ws);
@@ -282,27 +296,66 @@ static void sc__ownership(scorer *sc, sc_sensor *s)
 
 /* ---- batching and publishing ------------------------------------------------ */
 
-/* Size slot i's batch for its current model. Returns 0 or -1. */
-static int sc__batch_ready(scorer *sc, size_t i)
+/* (Re)size slot i's batch buffers for cap windows of its current model.
+ * Returns 0 or -1 (no memory: the batch is then empty and unsized). */
+static int sc__batch_alloc(sc_batch *b, const ae_model *m, uint64_t gen, size_t cap)
 {
-	sc_batch *b = &sc->b[i];
-	const model_slot *ms = &sc->mm->slots[i];
 	char err[160];
-	size_t width = ae_input_size(&ms->model);
-
-	if (b->gen == ms->gen && b->x)
-		return 0;
 	sc__batch_cleanup(b);
-	b->x = malloc(sc->o.batch_max * width * sizeof(*b->x));
-	b->scores = malloc(sc->o.batch_max * sizeof(*b->scores));
-	b->p = malloc(sc->o.batch_max * sizeof(*b->p));
-	if (!b->x || !b->scores || !b->p ||
-	    ae_work_init(&b->work, &ms->model, sc->o.batch_max, err, sizeof(err))) {
+	b->width = ae_input_size(m);
+	b->n_ch = m->n_channels;
+	b->x = malloc(cap * b->width * sizeof(*b->x));
+	b->scores = malloc(cap * sizeof(*b->scores));
+	b->ch = malloc(cap * b->n_ch * sizeof(*b->ch));
+	b->p = malloc(cap * sizeof(*b->p));
+	if (!b->x || !b->scores || !b->ch || !b->p ||
+	    ae_work_init(&b->work, m, cap, err, sizeof(err))) {
 		sc__batch_cleanup(b);
 		return -1;
 	}
-	b->width = width;
-	b->gen = ms->gen;
+	b->cap = cap;
+	b->gen = gen;
+	return 0;
+}
+
+/* Make slot i's batch ready for its current model. Returns 0 or -1. */
+static int sc__batch_ready(scorer *sc, size_t i)
+{
+	const model_slot *ms = &sc->mm->slots[i];
+
+	if (i >= sc->n_b) {
+		size_t n = sc->mm->n_slots;
+		sc_batch *nb = realloc(sc->b, n * sizeof(*nb));
+		if (!nb)
+			return -1;
+		memset(nb + sc->n_b, 0, (n - sc->n_b) * sizeof(*nb));
+		sc->b = nb;
+		sc->n_b = n;
+	}
+	if (sc->b[i].gen == ms->gen && sc->b[i].x)
+		return 0;
+	/* a handful to start: per-sensor models see a window or two a flush */
+	return sc__batch_alloc(&sc->b[i], &ms->model, ms->gen,
+			       sc->o.batch_max < 4 ? sc->o.batch_max : 4);
+}
+
+/* Room for one more window in a full batch: grow it (keeping what is
+ * queued) up to batch_max. Returns 0, or -1 when it cannot grow. */
+static int sc__batch_grow(scorer *sc, size_t i)
+{
+	sc_batch *b = &sc->b[i], nb;
+	size_t cap = b->cap * 2 < sc->o.batch_max ? b->cap * 2 : sc->o.batch_max;
+
+	if (b->cap >= sc->o.batch_max)
+		return -1;
+	memset(&nb, 0, sizeof(nb));
+	if (sc__batch_alloc(&nb, &sc->mm->slots[i].model, b->gen, cap))
+		return -1;
+	memcpy(nb.x, b->x, b->n * b->width * sizeof(*b->x));
+	memcpy(nb.p, b->p, b->n * sizeof(*b->p));
+	nb.n = b->n;
+	sc__batch_cleanup(b);
+	*b = nb;
 	return 0;
 }
 
@@ -315,6 +368,24 @@ static void sc__record_latency(scorer *sc, int64_t ns)
 		sc->hist_max_us = us;
 }
 
+/* The channels with the largest shares of a window's score (ch: its parts
+ * by channel), shares to 3 decimals, those that round to 0 left out. */
+static void sc__top(const ae_model *m, const float *ch, msg_top *top)
+{
+	size_t idx[MSG_TOP_MAX];
+	float share[MSG_TOP_MAX];
+	size_t n = ae_top_channels(m, ch, MSG_TOP_MAX, idx, share);
+	top->n = 0;
+	for (size_t j = 0; j < n; j++) {
+		double r = round(1000.0 * share[j]) / 1000.0;
+		if (r <= 0 || strlen(m->channels[idx[j]]) > MSG_CHANNEL_MAX)
+			break;
+		memcpy(top->c[top->n].channel, m->channels[idx[j]],
+		       strlen(m->channels[idx[j]]) + 1);
+		top->c[top->n++].share = r;
+	}
+}
+
 /* Score and publish slot i's batch. Returns predictions published. */
 static size_t sc__flush_slot(scorer *sc, size_t i)
 {
@@ -324,7 +395,7 @@ static size_t sc__flush_slot(scorer *sc, size_t i)
 
 	if (b->n == 0)
 		return 0;
-	ae_score_batch(&ms->model, b->x, b->n, b->scores, &b->work);
+	ae_score_batch_ch(&ms->model, b->x, b->n, b->scores, b->ch, &b->work);
 	metrics_add(sc->c.windows, (int64_t)b->n);
 	metrics_add(sc->c.batches, 1);
 	for (size_t k = 0; k < b->n; k++) {
@@ -347,6 +418,8 @@ static size_t sc__flush_slot(scorer *sc, size_t i)
 		pr.threshold = ms->model.threshold;
 		pr.anomaly = b->scores[k] > ms->model.threshold;
 		memcpy(pr.model, ms->label, sizeof(pr.model));
+		sc__top(&ms->model, b->ch + k * b->n_ch, &pr.top);
+		pr.has_top = pr.top.n > 0;
 		lat = clock_mono_ns() - p->arrival_ns;
 		pr.latency_ms = (double)lat / 1e6;
 		if (msg_prediction_encode(&pr, payload, sizeof(payload), &len, err,
@@ -366,7 +439,7 @@ static size_t sc__flush_slot(scorer *sc, size_t i)
 size_t scorer_flush(scorer *sc)
 {
 	size_t out = 0;
-	for (size_t i = 0; i < sc->mm->n_slots; i++)
+	for (size_t i = 0; i < sc->n_b; i++)
 		out += sc__flush_slot(sc, i);
 	sc->oldest_ns = 0;
 	return out;
@@ -375,7 +448,7 @@ size_t scorer_flush(scorer *sc)
 size_t scorer_pending(const scorer *sc)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < sc->mm->n_slots; i++)
+	for (size_t i = 0; i < sc->n_b; i++)
 		n += sc->b[i].n;
 	return n;
 }
@@ -393,6 +466,10 @@ static void sc__emit(void *ud, const float *window, double t_start, double t_end
 	if (t_end < sc->cur_oldest_ok) {
 		metrics_add(sc->c.stale, 1);
 		return;
+	}
+	if (b->n == b->cap && sc__batch_grow(sc, (size_t)s->slot)) {
+		sc__flush_slot(sc, (size_t)s->slot);
+		b = &sc->b[s->slot];
 	}
 	memcpy(b->x + b->n * b->width, window, b->width * sizeof(*b->x));
 	p = &b->p[b->n++];
@@ -442,6 +519,44 @@ static void sc__malformed(scorer *sc, const char *sensor, const char *why)
 		      "sensor %s: raw payload dropped: %s", sensor, why);
 }
 
+/* Whether the message just decoded can feed the sensor's model at its
+ * rate (window.h), deciding again when the rate or the model changed: one
+ * log line per decision, the refusals counted per message. Sets the
+ * window's step. */
+static int sc__rate_ok(scorer *sc, sc_sensor *s)
+{
+	const model_slot *ms = &sc->mm->slots[s->slot];
+	double hz = sc->raw.rate_hz;
+	int was_refused = ae_rate_refused(s->plan);
+
+	if (s->plan_gen != ms->gen || s->plan_hz != hz) {
+		size_t step;
+		s->plan = ae_rate_plan(ms->model.rate_hz, hz, &step);
+		s->plan_gen = ms->gen;
+		s->plan_hz = hz;
+		s->ws.step = step;
+		if (ae_rate_refused(s->plan))
+			log_warn("sensor %s streams at %g Hz, model %s was trained at %g "
+				 "Hz: %s; its data are NOT scored (raw_rate_refused)",
+				 s->id, hz, ms->label, ms->model.rate_hz,
+				 ae_rate_name(s->plan));
+		else if (s->plan == AE_RATE_DECIMATE)
+			log_info("sensor %s streams at %g Hz: 1 sample in %zu feeds "
+				 "model %s (%g Hz)",
+				 s->id, hz, step, ms->label, ms->model.rate_hz);
+		else if (was_refused)
+			log_info("sensor %s at %g Hz: scored again, by model %s (%s)",
+				 s->id, hz, ms->label, ae_rate_name(s->plan));
+	}
+	if (ae_rate_refused(s->plan)) {
+		metrics_add(sc->c.rate_refused, 1);
+		return 0;
+	}
+	if (s->plan == AE_RATE_DECIMATE)
+		metrics_add(sc->c.resampled, 1);
+	return 1;
+}
+
 static void sc__on_raw(scorer *sc, const char *id, const void *payload, size_t len,
 		       int64_t arrival_ns)
 {
@@ -469,6 +584,10 @@ static void sc__on_raw(scorer *sc, const char *id, const void *payload, size_t l
 		metrics_add(sc->c.not_owned, 1);
 		return;
 	}
+	if (s->map_epoch != sc->mm->epoch) { /* a directory model came or went */
+		s->slot = models_lookup(sc->mm, id);
+		s->map_epoch = sc->mm->epoch;
+	}
 	if (s->slot < 0) {
 		metrics_add(sc->c.no_model, 1);
 		return;
@@ -481,6 +600,8 @@ static void sc__on_raw(scorer *sc, const char *id, const void *payload, size_t l
 		sc__malformed(sc, id, "\"sensor\" differs from the topic's");
 		return;
 	}
+	if (!sc__rate_ok(sc, s))
+		return;
 	if (sc__batch_ready(sc, (size_t)s->slot)) {
 		sc__malformed(sc, id, "out of memory for the batch");
 		return;
@@ -624,10 +745,12 @@ typedef struct sc_report_ctx {
 static void sc__report(void *ud, size_t slot, enum models_event ev, const char *msg)
 {
 	sc_report_ctx *r = ud;
-	if (ev == MODELS_RELOADED)
+	if (ev == MODELS_RELOADED || ev == MODELS_ADDED)
 		metrics_add(r->sc->c.reload_ok, 1);
 	else if (ev == MODELS_REFUSED)
 		metrics_add(r->sc->c.reload_failed, 1);
+	else if (ev == MODELS_REMOVED && slot < r->sc->n_b) /* flushed already */
+		sc__batch_cleanup(&r->sc->b[slot]);
 	if (r->report)
 		r->report(r->ud, slot, ev, msg);
 }

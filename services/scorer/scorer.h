@@ -14,8 +14,18 @@
  * that completed it was handed to scorer_handle(); latency_ms is taken just
  * before the prediction is published.
  *
+ * Rates: each sensor's stream is matched to its model's rate (ae.h:
+ * ae_rate_plan) when its rate or its model changes: decimated when it is a
+ * whole multiple, refused (one log line, raw_rate_refused per message)
+ * when it cannot be fed faithfully.
+ *
+ * Models: the map's epoch tells when a models-directory file came or went;
+ * each sensor then looks up its model again (its window restarts on the
+ * new one).
+ *
  * Metrics (in the registry given, next to the mqtt module's): raw_in,
- * raw_not_owned, raw_no_model, malformed_dropped (shared with mqtt),
+ * raw_not_owned, raw_no_model, raw_rate_refused, raw_resampled,
+ * malformed_dropped (shared with mqtt),
  * oversized_dropped, duplicates, gaps_seq, gaps_frame, gaps_time,
  * run_changes, out_of_order, rate_changes, channel_mismatch,
  * window_restarts, windows_scored, batches, predictions_out,

@@ -22,8 +22,10 @@ void win_stream_cleanup(win_stream *s)
 void win_stream_reset(win_stream *s)
 {
 	double gap = s->max_gap_s;
+	size_t step = s->step;
 	win_stream_cleanup(s);
 	s->max_gap_s = gap;
+	s->step = step;
 }
 
 int win_channel_map(const ae_model *m, const msg_raw *r, size_t *idx)
@@ -39,12 +41,15 @@ int win_channel_map(const ae_model *m, const msg_raw *r, size_t *idx)
 	return 0;
 }
 
-/* Empty the ring: the next window ends `window` samples from now. */
+/* Empty the ring: the next window ends `window` kept samples from now,
+ * and the next sample is kept. */
 static void win__restart(win_stream *s)
 {
 	s->head = 0;
 	s->filled = 0;
 	s->to_next = s->window;
+	s->skip = 0;
+	s->bound_step = s->step > 1 ? s->step : 1;
 }
 
 /* Lay the ring out for model m (generation gen). Returns 0 or -1 (no
@@ -151,7 +156,8 @@ unsigned win_feed(win_stream *s, const ae_model *m, uint64_t model_gen, const ms
 			s->started = 0;
 			return ev | WIN_EV_NOMEM;
 		}
-	} else if (ev & WIN_EV_RESTART_MASK) {
+	} else if ((ev & WIN_EV_RESTART_MASK) ||
+		   s->bound_step != (s->step > 1 ? s->step : 1)) {
 		win__restart(s);
 	}
 	win__advance(s, r);
@@ -161,8 +167,14 @@ unsigned win_feed(win_stream *s, const ae_model *m, uint64_t model_gen, const ms
 		win__restart(s);
 		return ev | WIN_EV_CHANNELS;
 	}
-	for (size_t i = 0; i < r->n_samples; i++)
+	for (size_t i = 0; i < r->n_samples; i++) {
+		if (s->skip > 0) {
+			s->skip--;
+			continue;
+		}
+		s->skip = s->bound_step - 1;
 		win__push(s, m, r->samples + i * r->n_channels, idx,
 			  r->t0 + (double)i / r->rate_hz, emit, ud);
+	}
 	return ev;
 }

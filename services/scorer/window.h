@@ -12,7 +12,22 @@
  * When a message does not continue the stream (gap, new run, time going
  * back, rate change, model change) the ring is emptied and the message
  * starts a fresh window: nothing is ever padded or interpolated, so no
- * invented sample is scored. Duplicates (QoS 1 redelivery: same run, seq
+ * invented sample is scored.
+ *
+ * Rates. A model's windows are `window` samples at the rate it was trained
+ * at. ae_rate_plan() (ae.h) says how a stream feeds it: at about the
+ * model's rate (within AE_RATE_TOL: sensor clocks and logs drift, the
+ * LPMS-B2 recordings run at 45-49 Hz of a nominal 50) every sample is
+ * taken; at
+ * about a whole multiple k of it (a sensor set to 100 Hz, a 50 Hz model)
+ * every k-th sample is (the caller sets `step`), which is the stream the
+ * sensor itself sends at the lower rate: the LPMS-B2 and the synthetic arm
+ * emit point samples of their state at the set rate, not averages, so
+ * keeping every k-th sample reproduces the lower rate's samples, noise and
+ * all, where an averaging filter would hand the model smoother windows
+ * than it was trained on. Slower streams, or ratios not near a whole
+ * number, cannot be fed faithfully (interpolating would invent samples)
+ * and are refused by the caller. Duplicates (QoS 1 redelivery: same run, seq
  * already seen) and messages lacking a model channel are dropped whole.
  *
  * The ring stores every row twice (at i and i + window) so that the latest
@@ -61,7 +76,10 @@ typedef struct win_stream {
 	double last_t0;
 	double next_t0; /* last_t0 + n_samples / rate_hz */
 	double rate_hz;
-	double max_gap_s; /* set by the caller; 0: no time-gap check */
+	double max_gap_s;  /* set by the caller; 0: no time-gap check */
+	size_t step;       /* set by the caller: keep every step-th sample (0, 1: all) */
+	size_t bound_step; /* the step the ring holds samples at */
+	size_t skip;       /* samples to drop before the next one kept */
 	/* model binding: the ring is laid out for this model */
 	uint64_t model_gen;
 	size_t window, n_channels;
@@ -78,13 +96,15 @@ void win_stream_init(win_stream *s);
 void win_stream_cleanup(win_stream *s);
 
 /* Forget the buffered rows and continuity (e.g. the sensor moved to
- * another scorer); the ring memory is freed too, max_gap_s kept. */
+ * another scorer); the ring memory is freed too, max_gap_s and step kept. */
 void win_stream_reset(win_stream *s);
 
 /* Feed one decoded raw message (already validated by msg_raw_decode: finite
  * values, rows of n_channels). m is the sensor's model and model_gen its
- * load generation (a new generation restarts the window). Calls emit for
- * each window the message completes, oldest first. Returns the WIN_EV_*
+ * load generation (a new generation restarts the window, as does a new
+ * s->step). Calls emit for each window the message completes, oldest
+ * first; with a step k, every k-th sample of the stream goes into the
+ * window, counted from the first sample after a restart. Returns the WIN_EV_*
  * mask of what happened (0: the message simply continued the stream). */
 unsigned win_feed(win_stream *s, const ae_model *m, uint64_t model_gen, const msg_raw *r,
 		  win_emit_fn emit, void *ud);

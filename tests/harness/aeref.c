@@ -22,7 +22,8 @@ static double ref_act(enum ae_act a, double x)
 	}
 }
 
-static double ref_score_double(const ae_model *m, const double *x)
+/* parts (may be NULL) gets each channel's weighted share of the score. */
+static double ref_score_double(const ae_model *m, const double *x, double *parts)
 {
 	size_t in = m->sizes[0], width = 0;
 	double *cur, *nxt, e = 0;
@@ -48,14 +49,26 @@ static double ref_score_double(const ae_model *m, const double *x)
 		}
 		memcpy(cur, nxt, o * sizeof(*cur));
 	}
-	for (size_t j = 0; j < in; j++)
-		e += (cur[j] - x[j]) * (cur[j] - x[j]);
+	if (parts)
+		memset(parts, 0, m->n_channels * sizeof(*parts));
+	for (size_t j = 0; j < in; j++) {
+		size_t c = j % m->n_channels;
+		double d = (cur[j] - x[j]) * (cur[j] - x[j]) * m->weight[c] / (double)in;
+		e += d;
+		if (parts)
+			parts[c] += d;
+	}
 	free(cur);
 	free(nxt);
-	return e / (double)in;
+	return e;
 }
 
 double aeref_score(const ae_model *m, const float *x)
+{
+	return aeref_score_parts(m, x, NULL);
+}
+
+double aeref_score_parts(const ae_model *m, const float *x, double *parts)
 {
 	size_t in = m->sizes[0];
 	double *d = malloc(in * sizeof(*d)), s;
@@ -63,7 +76,7 @@ double aeref_score(const ae_model *m, const float *x)
 		return NAN;
 	for (size_t j = 0; j < in; j++)
 		d[j] = x[j];
-	s = ref_score_double(m, d);
+	s = ref_score_double(m, d, parts);
 	free(d);
 	return s;
 }
@@ -78,7 +91,7 @@ double aeref_score_rows(const ae_model *m, const float *rows)
 		for (size_t c = 0; c < nc; c++)
 			d[r * nc + c] =
 			    ((double)rows[r * nc + c] - m->mean[c]) / (double)m->std[c];
-	s = ref_score_double(m, d);
+	s = ref_score_double(m, d, NULL);
 	free(d);
 	return s;
 }

@@ -81,6 +81,142 @@ static void test_inference_matches_reference(void **state)
 	}
 }
 
+/* Each score split by channel, weights applied, against the reference; the
+ * parts add up to the score; the top channels are the largest parts, and a
+ * channel pushed off its normal shows up first. */
+static void test_channel_parts_and_top(void **state)
+{
+	(void)state;
+	size_t hidden[] = {9};
+	ae_model m;
+	random_model(&m, 20, 3, hidden, 1, AE_ACT_TANH, 5);
+	m.weight[0] = 1.0f;
+	m.weight[1] = 2.0f;
+	m.weight[2] = 0.5f;
+	size_t n = 9, in = ae_input_size(&m);
+	float *x = random_data(n * in, 11);
+	for (size_t t = 0; t < 20; t++) /* window 4: channel c far off */
+		x[4 * in + t * 3 + 2] += 25.0f;
+	float scores[9], plain[9], ch[9 * 3], share[3];
+	size_t idx[3];
+	ae_work w;
+	char err[256];
+	assert_int_equal(ae_work_init(&w, &m, 4, err, sizeof err), 0);
+	ae_score_batch_ch(&m, x, n, scores, ch, &w);
+	ae_score_batch(&m, x, n, plain, &w);
+	for (size_t i = 0; i < n; i++) {
+		double parts[3], sum = 0;
+		double r = aeref_score_parts(&m, x + i * in, parts);
+		assert_true(scores[i] == plain[i]);
+		assert_true(fabs(scores[i] - r) <= 1e-5 * fmax(1.0, fabs(r)));
+		for (size_t c = 0; c < 3; c++) {
+			assert_true(fabs(ch[i * 3 + c] - parts[c]) <=
+				    1e-5 * fmax(1.0, r));
+			sum += ch[i * 3 + c];
+		}
+		assert_true(fabs(sum - scores[i]) <= 1e-5 * fmax(1.0, r));
+		size_t k = ae_top_channels(&m, ch + i * 3, 3, idx, share);
+		assert_int_equal(k, 3);
+		assert_true(share[0] >= share[1] && share[1] >= share[2]);
+		assert_true(fabs(share[0] + share[1] + share[2] - 1.0) < 1e-5);
+		for (size_t c = 0; c < 3; c++)
+			assert_true(ch[i * 3 + idx[0]] >= ch[i * 3 + c]);
+	}
+	assert_int_equal(ae_top_channels(&m, ch + 4 * 3, 1, idx, share), 1);
+	assert_int_equal(idx[0], 2);
+	assert_true(share[0] > 0.9f);
+	/* nothing to share: none named */
+	float zero[3] = {0, 0, 0};
+	assert_int_equal(ae_top_channels(&m, zero, 3, idx, share), 0);
+	ae_work_cleanup(&w);
+	free(x);
+	ae_model_cleanup(&m);
+}
+
+/* The robust scaler: median and IQR / 1.349, outliers or not; the EVT
+ * threshold: on exponential scores (whose excesses over any level are
+ * exponential again) the score exceeded with probability r is -ln r; the
+ * channel weights: once trained with them, every channel's part of the
+ * held-out score is the same. */
+static void test_robust_scaler_evt_and_weights(void **state)
+{
+	(void)state;
+	size_t hidden[] = {3};
+	ae_model m;
+	char err[256];
+	random_model(&m, 4, 3, hidden, 1, AE_ACT_TANH, 3);
+	float rows[101 * 3];
+	for (size_t i = 0; i < 101; i++) {
+		rows[i * 3 + 0] = (float)i;                  /* 0..100 */
+		rows[i * 3 + 1] = i % 10 == 0 ? 1e6f : 5.0f; /* outliers */
+		rows[i * 3 + 2] = (float)(i % 2);
+	}
+	assert_int_equal(ae_fit_scaler_robust(&m, rows, 101, err, sizeof err), 0);
+	assert_true(fabs(m.mean[0] - 50.0) < 1e-4);
+	assert_true(fabs(m.std[0] - 50.0 / 1.349) < 1e-3);
+	assert_true(m.mean[1] == 5.0f);
+	assert_true(m.std[1] > 1000.0f); /* IQR 0: the std, outliers and all */
+	assert_string_equal(m.scaler, "median-iqr");
+	ae_model_cleanup(&m);
+
+	size_t n = 4000;
+	float *s = malloc(n * sizeof *s);
+	for (size_t i = 0; i < n; i++)
+		s[i] = (float)-log(1.0 - ((double)i + 0.5) / (double)n);
+	const double risks[] = {0.05, 0.01, 0.001};
+	for (size_t k = 0; k < 3; k++) {
+		double t = ae_threshold_evt(s, n, risks[k]);
+		print_message("EVT at risk %g: %.3f (exact %.3f)\n", risks[k], t,
+			      -log(risks[k]));
+		assert_true(fabs(t + log(risks[k])) < 0.05 * -log(risks[k]));
+	}
+	free(s);
+
+	/* weights: three channels of very different difficulty */
+	size_t nw = 300, w = 8, in = w * 3;
+	float *x = malloc(nw * in * sizeof *x);
+	ae_rng r;
+	ae_rng_seed(&r, 9);
+	for (size_t i = 0; i < nw; i++) {
+		double ph = 6.283185 * ae_rng_uniform(&r);
+		for (size_t t = 0; t < w; t++) {
+			x[i * in + t * 3 + 0] = (float)sin(ph + 0.4 * (double)t);
+			x[i * in + t * 3 + 1] = (float)(2.0 * ae_rng_uniform(&r) - 1.0);
+			x[i * in + t * 3 + 2] = 0.1f * (float)cos(ph);
+		}
+	}
+	ae_spec spec = {ch3, 3, w, 1, hidden, 1, AE_ACT_TANH, AE_ACT_LINEAR};
+	assert_int_equal(ae_model_init(&m, &spec, err, sizeof err), 0);
+	ae_train_opts o;
+	ae_train_defaults(&o);
+	o.epochs = 40;
+	o.channel_weights = 1;
+	assert_int_equal(ae_train(&m, x, nw, &o, NULL, NULL, err, sizeof err), 0);
+	size_t n_train, n_val;
+	ae_split_windows(&m, nw, o.val_frac, &n_train, &n_val);
+	float *sc = malloc(n_val * sizeof *sc), *ch = malloc(n_val * 3 * sizeof *ch);
+	double part[3] = {0}, wsum = 0;
+	ae_work wk;
+	assert_int_equal(ae_work_init(&wk, &m, 64, err, sizeof err), 0);
+	ae_score_batch_ch(&m, x + (nw - n_val) * in, n_val, sc, ch, &wk);
+	for (size_t i = 0; i < n_val; i++)
+		for (size_t c = 0; c < 3; c++)
+			part[c] += ch[i * 3 + c];
+	for (size_t c = 0; c < 3; c++)
+		wsum += m.weight[c];
+	print_message("weights %.3f %.3f %.3f, held-out parts %.4f %.4f %.4f\n",
+		      m.weight[0], m.weight[1], m.weight[2], part[0], part[1], part[2]);
+	assert_true(fabs(wsum - 3.0) < 1e-4);
+	assert_true(m.weight[1] < m.weight[0]); /* the noise channel weighs least */
+	for (size_t c = 1; c < 3; c++)
+		assert_true(fabs(part[c] - part[0]) < 1e-3 * part[0]);
+	ae_work_cleanup(&wk);
+	free(sc);
+	free(ch);
+	free(x);
+	ae_model_cleanup(&m);
+}
+
 /* Central differences on every parameter against ae_loss_grad. */
 static void check_gradient(enum ae_act a0, enum ae_act a1)
 {
@@ -354,6 +490,8 @@ int main(void)
 {
 	openblas_set_num_threads(1);
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_channel_parts_and_top),
+	    cmocka_unit_test(test_robust_scaler_evt_and_weights),
 	    cmocka_unit_test(test_inference_matches_reference),
 	    cmocka_unit_test(test_gradient_check),
 	    cmocka_unit_test(test_training_converges_and_is_deterministic),

@@ -1,6 +1,8 @@
-/* test_aefile — model files: exact round trip through memory and disk, and
- * refusal of truncated, corrupt, foreign, other-version and oversized
- * files with the right error code. */
+/* test_aefile — model files: exact round trip through memory and disk
+ * (format v2, with the data the model was trained on), a format-1 file
+ * still loading and saying what it lacks, and refusal of truncated,
+ * corrupt, foreign, other-version and oversized files with the right error
+ * code. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,7 +36,11 @@ static void make_model(ae_model *m)
 	for (size_t c = 0; c < 3; c++) {
 		m->mean[c] = 0.1f * (float)c;
 		m->std[c] = 1.5f + (float)c;
+		m->weight[c] = 0.5f + (float)c;
+		snprintf(m->units[c], AE_UNIT_MAX, "g");
 	}
+	m->rate_hz = 50;
+	snprintf(m->scaler, sizeof m->scaler, "mean-std");
 	m->threshold = 0.0158f;
 	snprintf(m->meta.name, AE_META_MAX, "lpms-linacc");
 	snprintf(m->meta.source, AE_META_MAX, "normal_20170202_2229.csv");
@@ -55,7 +61,11 @@ static void assert_same_model(const ae_model *a, const ae_model *b)
 	for (size_t c = 0; c < a->n_channels; c++) {
 		assert_string_equal(a->channels[c], b->channels[c]);
 		assert_true(a->mean[c] == b->mean[c] && a->std[c] == b->std[c]);
+		assert_true(a->weight[c] == b->weight[c]);
+		assert_string_equal(a->units[c], b->units[c]);
 	}
+	assert_true(a->rate_hz == b->rate_hz);
+	assert_string_equal(a->scaler, b->scaler);
 	assert_int_equal(a->window, b->window);
 	assert_int_equal(a->hop, b->hop);
 	assert_int_equal(a->n_layers, b->n_layers);
@@ -209,10 +219,13 @@ static void test_incompatible_refused(void **state)
 	size_t len;
 	char err[256];
 	assert_int_equal(aefile_encode(&m, &buf, &len, err, sizeof err), 0);
-	buf[8] = 2; /* version 2 */
+	buf[8] = 3; /* version 3: not yet */
 	reseal(buf, len);
 	assert_int_equal(aefile_decode(buf, len, &back, err, sizeof err), AM_EVERSION);
-	assert_non_null(strstr(err, "version 2"));
+	assert_non_null(strstr(err, "version 3"));
+	buf[8] = 0;
+	reseal(buf, len);
+	assert_int_equal(aefile_decode(buf, len, &back, err, sizeof err), AM_EVERSION);
 	buf[8] = 1;
 	buf[0] = 'X';
 	reseal(buf, len);
@@ -264,6 +277,108 @@ static void test_hostile_counts_refused(void **state)
 	ae_model_cleanup(&m);
 }
 
+/* Offset of the v2 data section in an encoding of make_model's model
+ * (after window and hop), and its length. */
+static void data_section(const unsigned char *buf, size_t *off, size_t *len)
+{
+	size_t o = 20;
+	for (int s = 0; s < 4; s++)
+		o += 2 + (size_t)(buf[o] | buf[o + 1] << 8);
+	o += 8 + 16 + 8; /* seed, 4 counts, 2 losses */
+	size_t nc = buf[o];
+	o += 4;
+	for (size_t c = 0; c < nc; c++)
+		o += 2 + (size_t)(buf[o] | buf[o + 1] << 8);
+	o += 2 * 4 * nc + 8; /* mean, std, window, hop */
+	*off = o;
+	size_t e = o + 8;
+	for (size_t c = 0; c < nc + 1; c++) /* units, scaler */
+		e += 2 + (size_t)(buf[e] | buf[e + 1] << 8);
+	e += 4 * nc;
+	*len = e - o;
+}
+
+/* A format-1 file (written by the previous build: no data section) loads
+ * with no rate, no units and weights 1, says it is v1, and scores as the
+ * same network with weights 1 does. */
+static void test_v1_still_loads(void **state)
+{
+	(void)state;
+	ae_model m, back;
+	make_model(&m);
+	unsigned char *buf;
+	size_t len, off, dlen;
+	char err[256];
+	assert_int_equal(aefile_encode(&m, &buf, &len, err, sizeof err), 0);
+	assert_int_equal(buf[8], 2);
+	data_section(buf, &off, &dlen);
+	memmove(buf + off, buf + off + dlen, len - off - dlen);
+	len -= dlen;
+	buf[8] = 1;
+	uint64_t body = len - 24;
+	for (int i = 0; i < 8; i++)
+		buf[12 + i] = (unsigned char)(body >> (8 * i));
+	reseal(buf, len);
+	assert_int_equal(aefile_decode(buf, len, &back, err, sizeof err), 0);
+	assert_int_equal(back.file_version, 1);
+	assert_true(back.rate_hz == 0);
+	for (size_t c = 0; c < 3; c++) {
+		assert_string_equal(back.units[c], "");
+		assert_true(back.weight[c] == 1.0f);
+		m.weight[c] = 1.0f;
+	}
+	assert_memory_equal(back.params, m.params, m.n_params * sizeof(float));
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *f = open_memstream(&text, &tlen);
+	assert_non_null(f);
+	aefile_describe(&back, f);
+	fclose(f);
+	assert_non_null(strstr(text, "format     v1"));
+	assert_non_null(strstr(text, "rate       not recorded"));
+	free(text);
+	ae_model_cleanup(&back);
+	free(buf);
+	ae_model_cleanup(&m);
+}
+
+/* The data section is checked like the rest: a negative or NaN rate, a
+ * zero weight are refused even under a valid CRC. */
+static void test_bad_data_refused(void **state)
+{
+	(void)state;
+	ae_model m, back;
+	make_model(&m);
+	unsigned char *buf;
+	size_t len, off, dlen;
+	char err[256];
+	assert_int_equal(aefile_encode(&m, &buf, &len, err, sizeof err), 0);
+	data_section(buf, &off, &dlen);
+	const double bad_rates[] = {-50, NAN, 1e9};
+	for (size_t i = 0; i < 3; i++) {
+		unsigned char keep[8];
+		memcpy(keep, buf + off, 8);
+		memcpy(buf + off, &bad_rates[i], 8);
+		reseal(buf, len);
+		assert_int_equal(aefile_decode(buf, len, &back, err, sizeof err),
+				 AM_EFORMAT);
+		assert_non_null(strstr(err, "data description"));
+		memcpy(buf + off, keep, 8);
+	}
+	float zero = 0.0f;
+	memcpy(buf + off + dlen - 4, &zero, 4); /* the last channel's weight */
+	reseal(buf, len);
+	assert_int_equal(aefile_decode(buf, len, &back, err, sizeof err), AM_EFORMAT);
+	free(buf);
+	/* and the encoder does not write them */
+	m.weight[1] = 0;
+	assert_int_equal(aefile_encode(&m, &buf, &len, err, sizeof err), AM_EINVAL);
+	m.weight[1] = 1;
+	m.rate_hz = -1;
+	assert_int_equal(aefile_encode(&m, &buf, &len, err, sizeof err), AM_EINVAL);
+	ae_model_cleanup(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +389,8 @@ int main(void)
 	    cmocka_unit_test(test_corrupt_refused),
 	    cmocka_unit_test(test_incompatible_refused),
 	    cmocka_unit_test(test_hostile_counts_refused),
+	    cmocka_unit_test(test_v1_still_loads),
+	    cmocka_unit_test(test_bad_data_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -111,6 +111,76 @@ static void test_prediction_round_trip(void **state)
 	assert_int_equal(d.anomaly, 0);
 }
 
+/* "top" (the channels' shares of a score): optional in prediction and
+ * alert, written only when set, read back exactly; refused when malformed. */
+static void test_top(void **state)
+{
+	char out[1024];
+	msg_prediction m, d;
+	msg_alert a, da;
+	size_t len;
+	(void)state;
+	assert_int_equal(
+	    msg_prediction_decode(PRED_EX, strlen(PRED_EX), &m, err, sizeof(err)), 0);
+	assert_int_equal(m.has_top, 0);
+	assert_int_equal(
+	    msg_prediction_encode(&m, out, sizeof(out), &len, err, sizeof(err)), 0);
+	assert_null(strstr(out, "top"));
+	m.has_top = 1;
+	m.top.n = 2;
+	snprintf(m.top.c[0].channel, sizeof(m.top.c[0].channel), "linacc_x");
+	m.top.c[0].share = 0.71;
+	snprintf(m.top.c[1].channel, sizeof(m.top.c[1].channel), "linacc_z");
+	m.top.c[1].share = 0.18;
+	assert_int_equal(
+	    msg_prediction_encode(&m, out, sizeof(out), &len, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "\"top\":[[\"linacc_x\",0.71],[\"linacc_z\",0.18]]"));
+	memset(&d, 0x55, sizeof(d));
+	assert_int_equal(msg_prediction_decode(out, len, &d, err, sizeof(err)), 0);
+	assert_int_equal(d.has_top, 1);
+	assert_int_equal(d.top.n, 2);
+	assert_string_equal(d.top.c[1].channel, "linacc_z");
+	assert_true(d.top.c[0].share == 0.71 && d.top.c[1].share == 0.18);
+
+	assert_int_equal(
+	    msg_alert_decode(ALERT_EX, strlen(ALERT_EX), &a, err, sizeof(err)), 0);
+	assert_int_equal(a.has_top, 0);
+	a.has_top = 1;
+	a.top = d.top;
+	a.top.n = 1;
+	assert_int_equal(msg_alert_encode(&a, out, sizeof(out), &len, err, sizeof(err)),
+			 0);
+	assert_non_null(strstr(out, "\"top\":[[\"linacc_x\",0.71]]"));
+	assert_int_equal(msg_alert_decode(out, len, &da, err, sizeof(err)), 0);
+	assert_int_equal(da.top.n, 1);
+	assert_string_equal(da.top.c[0].channel, "linacc_x");
+
+	/* an empty list is a list */
+	expect_edit(K_PRED, "top", "[]", 0);
+	expect_edit(K_ALERT, "top", "[[\"linacc_x\",1]]", 0);
+	expect_edit(K_PRED, "top", "[[\"a\",0.5],[\"b\",0.2],[\"c\",0.1],[\"d\",0.1]]",
+		    AM_ETOOBIG);
+	expect_edit(K_PRED, "top", "[[\"linacc_x\",1.5]]", AM_EVALUE);
+	expect_edit(K_PRED, "top", "[[\"linacc_x\",-0.1]]", AM_EVALUE);
+	expect_edit(K_PRED, "top", "[[\"\",0.5]]", AM_EVALUE);
+	expect_edit(K_PRED, "top", "[[\"a\",0.5],[\"a\",0.1]]", AM_EVALUE);
+	expect_edit(K_PRED, "top", "[[\"linacc_x\"]]", AM_EFIELD);
+	expect_edit(K_PRED, "top", "[[0.5,\"linacc_x\"]]", AM_EFIELD);
+	expect_edit(K_ALERT, "top", "{\"linacc_x\":0.5}", AM_EFIELD);
+	expect_edit(K_PRED, "top", "[[\"a123456789a123456789a123456789abc\",0.5]]",
+		    AM_ETOOBIG);
+	/* the encoder refuses what the decoder would */
+	m.top.c[1].share = NAN;
+	assert_int_equal(
+	    msg_prediction_encode(&m, out, sizeof(out), &len, err, sizeof(err)),
+	    AM_EVALUE);
+	m.top.c[1].share = 0.1;
+	m.top.n = MSG_TOP_MAX + 1;
+	assert_int_equal(
+	    msg_prediction_encode(&m, out, sizeof(out), &len, err, sizeof(err)),
+	    AM_ETOOBIG);
+}
+
 static void test_state_round_trip(void **state)
 {
 	char out[1024];
@@ -341,6 +411,7 @@ int main(void)
 	    cmocka_unit_test(test_state_names_and_errors),
 	    cmocka_unit_test_setup_teardown(test_raw_round_trip, setup, teardown),
 	    cmocka_unit_test(test_prediction_round_trip),
+	    cmocka_unit_test(test_top),
 	    cmocka_unit_test(test_state_round_trip),
 	    cmocka_unit_test(test_alert_ack_round_trip),
 	    cmocka_unit_test_setup_teardown(test_contract_examples, setup, teardown),

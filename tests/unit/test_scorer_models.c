@@ -2,7 +2,9 @@
  * GLOB=FILE rules with first match winning, one load per distinct file,
  * labels name@crc, change detection on disk, a bad replacement refused
  * (once) while the old model keeps serving, and a SIGHUP-style forced
- * reload of an unchanged file that changes nothing. */
+ * reload of an unchanged file that changes nothing; the models directory:
+ * `<sensor>.aem` before the rules before `default.aem`, files picked up,
+ * replaced and removed while running, other names ignored. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,7 +64,7 @@ static int teardown(void **state)
 }
 
 typedef struct reports {
-	int reloaded, unchanged, refused;
+	int reloaded, unchanged, refused, added, removed;
 	char last[512];
 } reports;
 
@@ -74,6 +76,10 @@ static void on_report(void *ud, size_t slot, enum models_event ev, const char *m
 		r->reloaded++;
 	else if (ev == MODELS_UNCHANGED)
 		r->unchanged++;
+	else if (ev == MODELS_ADDED)
+		r->added++;
+	else if (ev == MODELS_REMOVED)
+		r->removed++;
 	else
 		r->refused++;
 	snprintf(r->last, sizeof(r->last), "%s", msg);
@@ -177,11 +183,105 @@ static void test_reload_and_refuse(void **state)
 	models_cleanup(&mm);
 }
 
+static void write_junk(const char *path)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	fwrite("ANOMAE\x1a\n\x02\0\0\0garbage", 1, 19, f);
+	fclose(f);
+}
+
+static void test_models_dir(void **state)
+{
+	(void)state;
+	model_map mm;
+	reports r = {0};
+	char err[512], md[4096], spec[4400], p[4300];
+	uint64_t epoch, gen;
+	int def, own;
+
+	snprintf(md, sizeof(md), "%s/models", dir);
+	assert_int_equal(mkdir(md, 0755), 0);
+	snprintf(p, sizeof(p), "%s/default.aem", md);
+	save_model(p, "generic", 0.5f);
+	snprintf(p, sizeof(p), "%s/arm9.aem.tmp.123", md); /* a save in progress */
+	write_junk(p);
+	snprintf(p, sizeof(p), "%s/not a sensor.aem", md);
+	save_model(p, "stray", 0.5f);
+	save_model(path_of("rule.aem"), "rule", 0.6f);
+	models_init(&mm);
+	snprintf(spec, sizeof(spec), "arm*=%s", path_of("rule.aem"));
+	assert_int_equal(models_configure(&mm, (const char *const[]){spec}, 1, md, "x=y",
+					  err, sizeof err),
+			 0);
+	assert_int_equal(models_set_dir(&mm, path_of("rule.aem"), err, sizeof err),
+			 AM_EINVAL);     /* a file, not a directory */
+	assert_int_equal(mm.n_slots, 1); /* the rule's; the fallback unused */
+	assert_int_equal(models_lookup(&mm, "pump"), -1); /* dir not read yet */
+
+	/* first look: default.aem only */
+	assert_int_equal(models_refresh(&mm, 0, on_report, &r), 1);
+	assert_int_equal(r.added, 1);
+	assert_int_equal(r.refused, 0);
+	def = models_lookup(&mm, "pump");
+	assert_true(def > 0);
+	assert_string_equal(mm.slots[def].key, "default");
+	assert_int_equal(models_lookup(&mm, "arm9"), 0); /* the rule */
+
+	/* a sensor's own file is picked up and comes first */
+	epoch = mm.epoch;
+	snprintf(p, sizeof(p), "%s/arm9.aem", md);
+	save_model(p, "arm9-own", 0.8f);
+	assert_int_equal(models_refresh(&mm, 0, on_report, &r), 1);
+	assert_int_equal(r.added, 2);
+	assert_true(mm.epoch != epoch);
+	own = models_lookup(&mm, "arm9");
+	assert_true(own > 0 && own != def);
+	assert_non_null(strstr(mm.slots[own].label, "arm9-own@"));
+	assert_int_equal(models_lookup(&mm, "arm1"), 0);
+	assert_int_equal(models_lookup(&mm, "pump"), def);
+	assert_int_equal(models_refresh(&mm, 0, on_report, &r), 0); /* quiet */
+
+	/* replaced: a new generation, unique over the map */
+	gen = mm.slots[own].gen;
+	save_model(p, "arm9-own", 0.85f);
+	assert_int_equal(models_refresh(&mm, 0, on_report, &r), 1);
+	assert_int_equal(r.reloaded, 1);
+	assert_true(mm.slots[own].gen > gen);
+	for (size_t i = 0; i < mm.n_slots; i++)
+		assert_true((int)i == own || mm.slots[i].gen != mm.slots[own].gen);
+
+	/* a bad new file serves no one, reported once */
+	snprintf(p, sizeof(p), "%s/arm7.aem", md);
+	write_junk(p);
+	epoch = mm.epoch;
+	assert_int_equal(models_refresh(&mm, 0, on_report, &r), 0);
+	assert_int_equal(models_refresh(&mm, 0, on_report, &r), 0);
+	assert_int_equal(r.refused, 1);
+	assert_non_null(strstr(r.last, "arm7.aem"));
+	assert_int_equal(models_lookup(&mm, "arm7"), 0);
+	assert_int_equal(mm.epoch, epoch);
+
+	/* removed: the sensor falls back; back again: the same slot */
+	snprintf(p, sizeof(p), "%s/arm9.aem", md);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(models_refresh(&mm, 0, on_report, &r), 1);
+	assert_int_equal(r.removed, 1);
+	assert_int_equal(models_lookup(&mm, "arm9"), 0);
+	assert_true(mm.epoch != epoch);
+	save_model(p, "arm9-own", 0.9f);
+	assert_int_equal(models_refresh(&mm, 0, on_report, &r), 1);
+	assert_int_equal(models_lookup(&mm, "arm9"), own);
+	assert_true(mm.slots[own].model.threshold == 0.9f);
+	models_cleanup(&mm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rules_and_lookup),
 	    cmocka_unit_test(test_reload_and_refuse),
+	    cmocka_unit_test(test_models_dir),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -3,7 +3,9 @@
  * channel order, are bit for bit those ae_standardise + ae_make_windows cut
  * offline from the same rows; gaps, new runs, time going back, rate
  * changes, model changes and missing channels restart the window so that no
- * window ever spans the break, duplicates are dropped without a restart. */
+ * window ever spans the break, duplicates are dropped without a restart; a
+ * stream at twice the model's rate, decimated, gives the windows of every
+ * other row; which rates are fed and which refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -386,6 +388,90 @@ static void test_missing_channel_dropped(void **state)
 	ae_model_cleanup(&m);
 }
 
+/* Rows at 2 x RATE in messages of 7 (odd: the kept sample's phase crosses
+ * messages) with step 2 give exactly the offline windows of every other
+ * row, stamped as the kept rows; a step change restarts the window. */
+static void test_decimated_stream(void **state)
+{
+	(void)state;
+	const size_t n_rows = 400;
+	ae_model m;
+	float *rows, *even, *ref;
+	sink k = {0};
+	win_stream s;
+	size_t nw;
+	uint64_t seq = 0;
+
+	make_model(&m);
+	rows = make_rows(n_rows);
+	even = malloc(n_rows / 2 * NCH * sizeof(*even));
+	assert_non_null(even);
+	for (size_t i = 0; i < n_rows / 2; i++)
+		memcpy(even + i * NCH, rows + 2 * i * NCH, NCH * sizeof(*even));
+	win_stream_init(&s);
+	s.step = 2;
+	for (size_t pos = 0; pos < n_rows; pos += 7) {
+		msg_raw r;
+		size_t n = pos + 7 > n_rows ? n_rows - pos : 7;
+		make_msg(&r, rows, pos, n, seq++, "run1");
+		r.rate_hz = 2 * RATE;
+		r.t0 = T0 + (double)pos / (2 * RATE);
+		assert_int_equal(win_feed(&s, &m, 1, &r, on_window, &k), 0);
+		free(r.samples);
+	}
+	nw = offline(&m, even, 0, n_rows / 2, &ref);
+	assert_true(nw > 50);
+	assert_int_equal(k.n, nw);
+	assert_memory_equal(k.x, ref, nw * W * NCH * sizeof(float));
+	for (size_t i = 0; i < nw; i++) {
+		assert_true(fabs(k.ts[i] - (T0 + (double)(i * HOP) / RATE)) < 1e-6);
+		assert_true(fabs(k.te[i] - (T0 + (double)(i * HOP + W - 1) / RATE)) <
+			    1e-6);
+	}
+	/* the caller changes the step (a new plan): the window restarts */
+	s.step = 1;
+	{
+		msg_raw r;
+		size_t before = k.n;
+		make_msg(&r, rows, 0, W - 1, seq++, "run1");
+		r.rate_hz = 2 * RATE;
+		r.t0 = T0 + (double)n_rows / (2 * RATE);
+		r.frame0 = (int64_t)n_rows; /* continues the stream */
+		assert_int_equal(win_feed(&s, &m, 1, &r, on_window, &k), 0);
+		free(r.samples);
+		assert_int_equal(k.n, before); /* W - 1 samples: no window yet */
+	}
+	free(ref);
+	free(even);
+	free(k.x);
+	free(rows);
+	win_stream_cleanup(&s);
+	ae_model_cleanup(&m);
+}
+
+static void test_rate_plan(void **state)
+{
+	(void)state;
+	size_t step;
+	assert_int_equal(ae_rate_plan(50, 50, &step), AE_RATE_SAME);
+	assert_int_equal(step, 1);
+	/* the LPMS-B2 recordings' effective rates of a nominal 50 Hz */
+	assert_int_equal(ae_rate_plan(50, 45.3, &step), AE_RATE_SAME);
+	assert_int_equal(ae_rate_plan(50, 100, &step), AE_RATE_DECIMATE);
+	assert_int_equal(step, 2);
+	assert_int_equal(ae_rate_plan(50, 400, &step), AE_RATE_DECIMATE);
+	assert_int_equal(step, 8);
+	assert_int_equal(ae_rate_plan(50, 98, &step), AE_RATE_DECIMATE);
+	assert_int_equal(step, 2);
+	assert_int_equal(ae_rate_plan(50, 25, &step), AE_RATE_TOO_SLOW);
+	assert_int_equal(step, 1);
+	assert_int_equal(ae_rate_plan(50, 40, &step), AE_RATE_TOO_SLOW);
+	assert_int_equal(ae_rate_plan(50, 75, &step), AE_RATE_NO_RATIO);
+	assert_int_equal(ae_rate_plan(40, 100, &step), AE_RATE_NO_RATIO);
+	assert_int_equal(ae_rate_plan(0, 100, &step), AE_RATE_UNKNOWN);
+	assert_int_equal(step, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +484,8 @@ int main(void)
 	    cmocka_unit_test(test_duplicates_dropped_without_restart),
 	    cmocka_unit_test(test_out_of_order_and_rate),
 	    cmocka_unit_test(test_missing_channel_dropped),
+	    cmocka_unit_test(test_decimated_stream),
+	    cmocka_unit_test(test_rate_plan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,9 @@
  * minimum evidence, sustained anomalies -> FAILURE and back with one alert
  * each, isolated anomalous windows never alerting, STALE and recovery (with
  * the machine's hysteresis kept), restart restoration without duplicate
- * alerts, acks, duplicates/out-of-order, and the sensor cap. Time is
- * injected: predictions carry label times, ticks take a monotonic ms. */
+ * alerts, acks, duplicates/out-of-order, the sensor cap, and the channels
+ * an alert into FAILURE names. Time is injected: predictions carry label
+ * times, ticks take a monotonic ms. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -449,6 +450,62 @@ static void test_order_and_cap(void **state)
 	tracker_free(NULL);
 }
 
+/* Predictions name linacc_z first in old anomalies, linacc_x in the ones
+ * that drive the FAILURE: the alert names linacc_x first (old weights
+ * decayed), with the shares of the recent ones; the alert back to OK names
+ * none. */
+static void feed_top(tracker *t, double *tt, int n, int anomaly, const char *first,
+		     const char *second)
+{
+	msg_prediction p;
+	memset(&p, 0, sizeof(p));
+	snprintf(p.sensor, sizeof(p.sensor), "m1");
+	p.has_top = 1;
+	p.top.n = 2;
+	snprintf(p.top.c[0].channel, sizeof(p.top.c[0].channel), "%s", first);
+	snprintf(p.top.c[1].channel, sizeof(p.top.c[1].channel), "%s", second);
+	p.top.c[0].share = 0.75;
+	p.top.c[1].share = 0.25;
+	for (int i = 0; i < n; i++) {
+		*tt += 0.2;
+		p.t = *tt;
+		p.anomaly = anomaly;
+		assert_int_equal(tracker_prediction(t, &p, (int64_t)(*tt * 1000.0)), 0);
+	}
+}
+
+static void test_alert_names_channels(void **state)
+{
+	events e;
+	tracker *t = make(&e, 1);
+	double tt = 1000;
+	(void)state;
+
+	feed_top(t, &tt, 60, 0, "linacc_y", "linacc_z"); /* OK: not counted */
+	feed_top(t, &tt, 3, 1, "linacc_z", "linacc_y");  /* isolated, old */
+	feed_top(t, &tt, 100, 0, "linacc_y", "linacc_z");
+	assert_int_equal(n_alerts(&e), 0);
+	feed_top(t, &tt, 30, 1, "linacc_x", "linacc_z"); /* 25 of 50 enter */
+	assert_int_equal(n_alerts(&e), 1);
+	const msg_alert *al = &e.al[e.n - 1];
+	assert_int_equal(al->to, STATE_FAILURE);
+	assert_int_equal(al->has_top, 1);
+	assert_true(al->top.n >= 2);
+	assert_string_equal(al->top.c[0].channel, "linacc_x");
+	assert_string_equal(al->top.c[1].channel, "linacc_z");
+	/* 25 s later the three old linacc_z windows weigh e^-2.5 of theirs */
+	assert_true(al->top.c[0].share > 0.7 && al->top.c[0].share <= 0.75);
+	double sum = 0;
+	for (size_t i = 0; i < al->top.n; i++)
+		sum += al->top.c[i].share;
+	assert_true(sum > 0.99 && sum < 1.01);
+	feed_top(t, &tt, 100, 0, "linacc_y", "linacc_z");
+	assert_int_equal(n_alerts(&e), 2);
+	assert_int_equal(e.al[e.n - 1].to, STATE_OK);
+	assert_int_equal(e.al[e.n - 1].has_top, 0);
+	tracker_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,6 +522,7 @@ int main(void)
 	    cmocka_unit_test(test_restore_changes_during_restart),
 	    cmocka_unit_test(test_acks),
 	    cmocka_unit_test(test_order_and_cap),
+	    cmocka_unit_test(test_alert_names_channels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
