@@ -57,7 +57,7 @@ CPPFLAGS += -D_GNU_SOURCE -Icommon -Iae -I/usr/include/x86_64-linux-gnu/openblas
             -I/usr/include/openblas $(PKG_CFLAGS)
 CFLAGS += -std=c11 $(OPT) $(WARN) -MMD -MP
 LDFLAGS += $(LDSAN)
-LDLIBS += -lpaho-mqtt3a $(PKG_LIBS) -lcjson -lopenblas -lbluetooth -lutil -lpthread -lm
+LDLIBS += -lpaho-mqtt3as -lssl -lcrypto $(PKG_LIBS) -lcjson -lopenblas -lbluetooth -lutil -lpthread -lm
 
 # ---- sources ---------------------------------------------------------------
 COMMON_SRC := $(wildcard common/*.c)
