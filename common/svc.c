@@ -71,6 +71,17 @@ static int64_t svc__watch_tick(void *ud)
 	return CONNWATCH_PERIOD_MS;
 }
 
+int svc_wait_connected(svc *s, int timeout_ms)
+{
+	int64_t end = clock_mono_ms() + timeout_ms, left;
+	while ((left = end - clock_mono_ms()) > 0) {
+		if (mqtt_wait_connected(s->mqtt, left < 200 ? (int)left : 200) == 0)
+			return 0;
+		svc__watch_tick(s);
+	}
+	return mqtt_is_connected(s->mqtt) ? 0 : AM_ETIMEOUT;
+}
+
 int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 {
 	config_opt all[SVC_OPTS_MAX];

@@ -109,6 +109,11 @@ void svc_disconnect(svc *s);
  * block Paho, which then holds its mutex: any mqtt_* call would wait. */
 void svc_hold_mqtt(svc *s, int hold);
 
+/* Wait up to timeout_ms for s->mqtt to connect, saying in the log why it
+ * does not (connwatch.h) meanwhile: for a service that waits for the
+ * broker before running its loop. Returns 0 or AM_ETIMEOUT. */
+int svc_wait_connected(svc *s, int timeout_ms);
+
 /* Exit status a main() should return for a svc_init() result. */
 int svc_exit_code(int rc);
 

@@ -280,8 +280,9 @@ static int tls__handshake_error(const char *host, int port, char *err, size_t er
 	if (!e)
 		return am_fail(
 		    err, errlen, AM_ETLS,
-		    "%s port %d closed the connection during the TLS handshake", host,
-		    port);
+		    "%s port %d closed the connection during the TLS handshake (a plain "
+		    "MQTT port? the broker's TLS port is 8883 by default)",
+		    host, port);
 	ERR_error_string_n(e, buf, sizeof(buf));
 	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
 	    (ERR_GET_REASON(e) == SSL_R_WRONG_VERSION_NUMBER ||

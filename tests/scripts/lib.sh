@@ -107,11 +107,11 @@ lib_wait_exit() {
 # wait_for DESC SECS CMD...: poll CMD until it succeeds; 1 (and a note) when
 # SECS pass first.
 wait_for() {
-	local desc=$1 end=$((SECONDS + $2))
+	local desc=$1 secs=$2 end=$((SECONDS + $2))
 	shift 2
 	until "$@"; do
 		if [ $SECONDS -ge $end ]; then
-			echo "     (timed out after $2 s waiting for $desc)" >&2
+			echo "     (timed out after $secs s waiting for $desc)" >&2
 			return 1
 		fi
 		sleep 0.05
@@ -172,9 +172,8 @@ file_has() {
 # production_conf OUT PORT WSPORT HTTPDIR DATADIR PASSWD: mosquitto/production.conf
 # made runnable by a test, written to OUT: its plain MQTT listener on
 # 127.0.0.1:PORT, the console's plain websockets listener on 127.0.0.1:WSPORT
-# serving HTTPDIR, its TLS listeners (MQTT, secure websockets) on
-# 127.0.0.1:$PROD_TLS_PORT and :$PROD_WSS_PORT (free ports picked here
-# unless set) with the certificates in $PROD_CERTS (default $TMP/certs,
+# serving HTTPDIR, its MQTT TLS listener on 127.0.0.1:$PROD_TLS_PORT (a free
+# port picked here unless set) with the certificates in $PROD_CERTS (default $TMP/certs,
 # made by scripts/broker-certs.sh for localhost and 127.0.0.1 when missing),
 # persistence in DATADIR, the password file PASSWD, the real mosquitto/acl,
 # the log on stderr. PROD_KEEP_ADDR=1 keeps the bind addresses of the real
@@ -185,7 +184,6 @@ file_has() {
 production_conf() {
 	local out=$1 port=$2 wsport=$3 http=$4 data=$5 passwd=$6 tlsaddr=" 127.0.0.1"
 	PROD_TLS_PORT=${PROD_TLS_PORT:-$(free_port)}
-	PROD_WSS_PORT=${PROD_WSS_PORT:-$(free_port)}
 	PROD_CERTS=${PROD_CERTS:-$TMP/certs}
 	[ "${PROD_KEEP_ADDR:-0}" = 1 ] && tlsaddr=""
 	if [ ! -f "$PROD_CERTS/broker.crt" ]; then
@@ -194,7 +192,6 @@ production_conf() {
 	fi
 	sed -e "s|^listener 1883 127.0.0.1\$|listener $port 127.0.0.1|" \
 		-e "s|^listener 8883\$|listener $PROD_TLS_PORT$tlsaddr|" \
-		-e "s|^listener 8443\$|listener $PROD_WSS_PORT$tlsaddr\\nsocket_domain ipv4|" \
 		-e "s|^listener 8080 127.0.0.1\$|listener $wsport 127.0.0.1|" \
 		-e "s|^http_dir .*|http_dir $http|" \
 		-e "s#^\\(cafile\\|certfile\\|keyfile\\) /mosquitto/config/certs/#\\1 $PROD_CERTS/#" \
@@ -204,4 +201,18 @@ production_conf() {
 		-e "s|^log_dest .*|log_dest stderr|" \
 		"$REPO/mosquitto/production.conf" >"$out" &&
 		printf 'user %s\n' "$(id -un)" >>"$out"
+}
+
+# console_tls_conf OUT ACCEPT_PORT CONNECT_PORT: mosquitto/console-tls.conf
+# (stunnel) made runnable by a test: TLS on ACCEPT_PORT (every interface
+# when PROD_KEEP_ADDR=1, else 127.0.0.1) in front of 127.0.0.1:CONNECT_PORT,
+# the certificate from $PROD_CERTS (production_conf first).
+console_tls_conf() {
+	local addr="127.0.0.1:"
+	[ "${PROD_KEEP_ADDR:-0}" = 1 ] && addr=""
+	sed -e "s|^accept = 8443\$|accept = $addr$2|" \
+		-e "s|^connect = 127.0.0.1:8080\$|connect = 127.0.0.1:$3|" \
+		-e "s|^cert = /mosquitto/config/certs/|cert = $PROD_CERTS/|" \
+		-e "s|^key = /mosquitto/config/certs/|key = $PROD_CERTS/|" \
+		"$REPO/mosquitto/console-tls.conf" >"$1"
 }
