@@ -104,7 +104,7 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 		/* MQTT options only where there is an MQTT client (not tools). */
 		const config_opt mqtt_shared[] = {
 		    {"broker", CONFIG_STR, &s->broker, broker_def, 0, -1,
-		     "MQTT broker URI (tcp://host:port)", 0, 0},
+		     "MQTT broker URI (tcp://host:port; ssl://host:8883 for TLS)", 0, 0},
 		    {"root", CONFIG_STR, &s->root, "factory", 0, -1, "topic root", 0, 0},
 		    {"instance", CONFIG_STR, &s->instance, NULL, 0, -1,
 		     "instance id in _svc topics (default <hostname>-<pid>)", 0, 0},
