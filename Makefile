@@ -99,10 +99,13 @@ ALL_OBJ := $(COMMON_OBJ) $(AE_OBJ) $(TOOLS_SRC:%.c=$(B)/%.o) $(HARNESS_SRC:%.c=$
   $(MAIN_SRC:%.c=$(B)/%.o) $(UNIT_SRC:%.c=$(B)/%.o) $(ITEST_SRC:%.c=$(B)/%.o)
 
 # ---- rules -----------------------------------------------------------------
-.PHONY: all deps check test unit integration run bench models eval-skab eval-lpms \
+.PHONY: all progs deps check test unit integration run bench models eval-skab eval-lpms \
         fuzz lint format clean help
 
 all: $(LIBCOMMON) $(LIBAE) $(PROG_BINS) $(UNIT_BINS) $(ITEST_BINS)
+
+# progs: the programs only (the images: no tests to build there).
+progs: $(PROG_BINS)
 
 help:
 	@echo "make            build everything (bin/)"
