@@ -16,6 +16,10 @@
 #
 # Where dockerd cannot start (not root, no docker.io, no cgroups...) it
 # prints "SKIP: reason" and exits 77; CI (ANOMESH_NO_SKIP=1) has Docker.
+#
+# Time: about a minute with the images cached; from nothing (debootstrap
+# about 75 s, both images about 3 min on 2 cores) about 5 minutes, hence:
+# run.sh: timeout 600
 set -u
 # shellcheck source=tests/scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
