@@ -894,7 +894,3 @@ int harness_sub_wait_metric(harness_sub *s, const char *topic, const char *name,
 		*value = w.value;
 	return rc;
 }
-
-/* ---- for harness_tls.c ------------------------------------------------------------ */
-
-int harness_free_port(void) { return free_port(); }

@@ -127,30 +127,4 @@ void harness_msg_cleanup(harness_msg *m);
 void harness_sub_clear(harness_sub *s);
 int harness_sub_connected(harness_sub *s);
 
-/* ---- broker with TLS ------------------------------------------------------------ */
-
-/* A broker as harness_broker_start() makes it (its plain listener on
- * 127.0.0.1, b->uri: for the test's own subscribers, as production keeps
- * plain MQTT on the loopback), plus an MQTT TLS listener on another free
- * 127.0.0.1 port with the CA and broker certificate made by the project's
- * scripts/broker-certs.sh (run from the current directory, the repository
- * root under make check) for the names localhost and 127.0.0.1, in a
- * directory of harness_tmpdir(). In tests/harness/harness_tls.c. */
-typedef struct harness_tls_broker {
-	harness_broker b;
-	int tls_port;
-	char tls_uri[64];       /* "ssl://localhost:PORT" */
-	char cafile[PATH_MAX];  /* the CA clients must trust */
-	char certdir[PATH_MAX]; /* ca.crt, broker.crt, broker.key */
-} harness_tls_broker;
-
-/* Returns 0 or -1 (said why on stderr). extra_conf as harness_broker_start. */
-int harness_tls_broker_start(harness_tls_broker *t, const char *extra_conf);
-/* harness_broker_stop on t->b. */
-void harness_tls_broker_stop(harness_tls_broker *t);
-
-/* A TCP port that nothing listens on at 127.0.0.1 now (the kernel's choice),
- * or -1. */
-int harness_free_port(void);
-
 #endif

@@ -1,8 +1,13 @@
 /* harness_tls — a test broker with an MQTT TLS listener beside its plain
- * loopback one (harness.h, "broker with TLS"): certificates from the
- * project's own scripts/broker-certs.sh, so the tests also run what an
- * operator runs. */
-#include "harness.h"
+ * loopback one (harness_tls.h): certificates from the project's own
+ * scripts/broker-certs.sh, so the tests also run what an operator runs. The
+ * TLS port is picked like the plain one (bind to port 0, read it back);
+ * a port taken meanwhile makes mosquitto fail to start, loudly. */
+#include "harness_tls.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +17,20 @@
 #include <unistd.h>
 
 #define CERTS_MS 30000
+
+static int tls_port_pick(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t al = sizeof(a);
+	int port = -1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &al) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
 
 int harness_tls_broker_start(harness_tls_broker *t, const char *extra_conf)
 {
@@ -44,7 +63,7 @@ int harness_tls_broker_start(harness_tls_broker *t, const char *extra_conf)
 			st, log);
 		return -1;
 	}
-	t->tls_port = harness_free_port();
+	t->tls_port = tls_port_pick();
 	if (t->tls_port <= 0)
 		return -1;
 	snprintf(conf, sizeof(conf),

@@ -13,7 +13,7 @@
  * service connected on the TLS port (the broker's log), and each exits
  * cleanly on SIGTERM. Synchronisation: retained status and metrics,
  * polled against deadlines. */
-#include "../harness/harness.h"
+#include "../harness/harness_tls.h"
 
 #include <setjmp.h>
 #include <signal.h>
