@@ -4,7 +4,8 @@
 # It installs exactly scripts/packages.txt (the list make deps, CI and
 # developers use; comments and blank lines stripped) and builds with the same
 # plain `make` as a developer checkout, so a container runs what the test
-# suite tested. Build: docker-compose build (or docker build -t anomesh .).
+# suite tested (the programs only: `make progs`, no tests). Build:
+# docker-compose build (or docker build -t anomesh .).
 FROM debian:12
 
 ARG DEBIAN_FRONTEND=noninteractive
@@ -19,7 +20,11 @@ RUN sed -e 's/#.*//' -e '/^[[:space:]]*$/d' /tmp/packages.txt >/tmp/packages.lis
 
 WORKDIR /opt/anomesh
 COPY . .
-RUN make -j"$(nproc)"
+# The stamp says the packages are here (the step above installed the list):
+# make would otherwise also install the console's build tools (Node, npm),
+# which the services have no use for.
+RUN mkdir -p build && touch build/.deps-ok
+RUN make -j"$(nproc)" progs
 
 # Services run unprivileged; the archive directory is created owned by that
 # user so that a fresh named volume mounted there inherits the ownership.

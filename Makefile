@@ -57,7 +57,7 @@ CPPFLAGS += -D_GNU_SOURCE -Icommon -Iae -I/usr/include/x86_64-linux-gnu/openblas
             -I/usr/include/openblas $(PKG_CFLAGS)
 CFLAGS += -std=c11 $(OPT) $(WARN) -MMD -MP
 LDFLAGS += $(LDSAN)
-LDLIBS += -lpaho-mqtt3a $(PKG_LIBS) -lcjson -lopenblas -lbluetooth -lutil -lpthread -lm
+LDLIBS += -lpaho-mqtt3as -lssl -lcrypto $(PKG_LIBS) -lcjson -lopenblas -lbluetooth -lutil -lpthread -lm
 
 # ---- sources ---------------------------------------------------------------
 COMMON_SRC := $(wildcard common/*.c)
@@ -88,16 +88,24 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/t/%)
 ITEST_SRC := $(wildcard tests/integration/test_*.c)
 ITEST_BINS := $(ITEST_SRC:tests/integration/test_%.c=$(B)/t/itest_%)
 SCRIPT_TESTS := $(wildcard tests/scripts/test_*.sh)
+# Tests of what is installed or shipped (make install, the .deb, the compose
+# images) do not depend on the build variant: the SAN run leaves them out.
+ifeq ($(SAN),1)
+SCRIPT_TESTS := $(filter-out %/test_install.sh %/test_compose_stack.sh,$(SCRIPT_TESTS))
+endif
 
 ALL_OBJ := $(COMMON_OBJ) $(AE_OBJ) $(TOOLS_SRC:%.c=$(B)/%.o) $(HARNESS_SRC:%.c=$(B)/%.o) \
   $(foreach s,$(SERVICES),$(patsubst %.c,$(B)/%.o,$(call svc_mod_src,$(s)))) \
   $(MAIN_SRC:%.c=$(B)/%.o) $(UNIT_SRC:%.c=$(B)/%.o) $(ITEST_SRC:%.c=$(B)/%.o)
 
 # ---- rules -----------------------------------------------------------------
-.PHONY: all deps check test unit integration run bench models eval-skab eval-lpms \
+.PHONY: all progs deps check test unit integration run bench models eval-skab eval-lpms \
         fuzz lint format clean help
 
 all: $(LIBCOMMON) $(LIBAE) $(PROG_BINS) $(UNIT_BINS) $(ITEST_BINS)
+
+# progs: the programs only (the images: no tests to build there).
+progs: $(PROG_BINS)
 
 help:
 	@echo "make            build everything (bin/)"
@@ -110,6 +118,8 @@ help:
 	@echo "make models     rebuild models/lpms-linacc.aem from the normal recording"
 	@echo "make deps       install the Debian packages in scripts/packages.txt"
 	@echo "make lint       clang-format check + cppcheck"
+	@echo "make install    binaries, models, broker configs, systemd units (PREFIX, DESTDIR)"
+	@echo "make deb        build/anomesh_<version>_<arch>.deb from the same tree"
 
 # Every object waits for the Debian packages: on a fresh machine any make
 # target first installs them (order-only: no rebuild when the stamp changes).
@@ -264,3 +274,4 @@ format:
 clean:
 	rm -rf build bin
 include console/console.mk
+include packaging/install.mk

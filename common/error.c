@@ -33,6 +33,7 @@ static const char *const am__words[] = {
     [-AM_ELENGTH] = "length mismatch",
     [-AM_ELOAD] = "model file not loaded",
     [-AM_EENCODE] = "cannot encode",
+    [-AM_ETLS] = "TLS handshake or certificate refused",
 };
 
 const char *am_strerror(int code)

@@ -37,6 +37,7 @@ enum am_error {
 	AM_ELENGTH = -24,    /* a length field disagrees with the data */
 	AM_ELOAD = -25,      /* a model file could not be loaded */
 	AM_EENCODE = -26,    /* an encoder refused the data (err says why) */
+	AM_ETLS = -27,       /* TLS handshake or certificate refused (err says why) */
 };
 
 #include <stddef.h>

@@ -70,6 +70,7 @@
 #include "clock.h"
 #include "inbox.h"
 #include "mqtt_conf.h"
+#include "mqtt_connect.h"
 #include "outq.h"
 #include "topic.h"
 
@@ -86,7 +87,6 @@
 #include <unistd.h>
 
 #define MQTT_PAYLOAD_MAX (256 * 1024 * 1024 - 1024) /* MQTT's own limit, roughly */
-#define MQTT_WILL_QOS 1
 
 typedef struct in_msg {
 	inbox_node node; /* first: the inbox hands it back as this */
@@ -124,6 +124,9 @@ struct mqtt_client {
 	unsigned gen;
 	sub_item *subs, *subs_tail;
 	int disconnect_done;
+	unsigned trouble_n;  /* failed connects and lost connections */
+	char trouble[256];   /* Paho's words for the latest */
+	char ssl_error[192]; /* OpenSSL's latest line, from Paho's callback */
 
 	_Atomic int connected_flag; /* lock-free read for mqtt_is_connected */
 	_Atomic int stopping;
@@ -245,6 +248,37 @@ static void on_connect_ok(void *ctx, MQTTAsync_successData5 *r)
 
 /* ---- Paho callbacks (Paho's threads: only record and queue) ------------- */
 
+/* A failed connect or a lost connection, recorded for mqtt_trouble(). */
+static void note_trouble(mqtt_client *c, const char *what, const char *detail)
+{
+	pthread_mutex_lock(&c->lock);
+	c->trouble_n++;
+	snprintf(c->trouble, sizeof(c->trouble), "%s%s%s%s%s", what,
+		 detail && *detail ? ": " : "", detail ? detail : "",
+		 c->ssl_error[0] ? "; OpenSSL: " : "", c->ssl_error);
+	c->ssl_error[0] = '\0';
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* OpenSSL's error lines (Paho's ssl_error_cb): the last one is kept. */
+static int on_ssl_error(const char *str, size_t len, void *u)
+{
+	mqtt_client *c = u;
+	pthread_mutex_lock(&c->lock); /* the line without its line end */
+	snprintf(c->ssl_error, sizeof(c->ssl_error), "%.*s",
+		 (int)(len && str[len - 1] == '\n' ? len - 1 : len), str);
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+/* The first connect failed (Paho retries on its own, silently). */
+static void on_connect_fail(void *ctx, MQTTAsync_failureData5 *r)
+{
+	const char *rc =
+	    r && r->reasonCode ? MQTTReasonCode_toString(r->reasonCode) : NULL;
+	note_trouble(ctx, "connect failed", r && r->message ? r->message : rc);
+}
+
 static void on_connected(void *ctx, char *cause)
 {
 	mqtt_client *c = ctx;
@@ -304,8 +338,8 @@ static void mark_disconnected(mqtt_client *c)
 
 static void on_connection_lost(void *ctx, char *cause)
 {
-	(void)cause;
 	mark_disconnected(ctx);
+	note_trouble(ctx, "connection lost", cause);
 }
 
 static void on_disconnected(void *ctx, MQTTProperties *props, enum MQTTReasonCodes rc)
@@ -446,9 +480,7 @@ static int make_queues(mqtt_client *c, metrics *m, char *err, size_t errlen)
 mqtt_client *mqtt_new(const mqtt_options *o, metrics *m, char *err, size_t errlen)
 {
 	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
-	MQTTAsync_connectOptions cn = MQTTAsync_connectOptions_initializer5;
-	MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
-	MQTTProperties empty = MQTTProperties_initializer;
+	mqtt_connect mc;
 	pthread_condattr_t ca;
 	mqtt_client *c;
 	int rc;
@@ -458,7 +490,7 @@ mqtt_client *mqtt_new(const mqtt_options *o, metrics *m, char *err, size_t errle
 		am_errf(err, errlen, "mqtt: out of memory");
 		return NULL;
 	}
-	c->connect_props = empty;
+	c->connect_props = (MQTTProperties)MQTTProperties_initializer;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -490,40 +522,17 @@ mqtt_client *mqtt_new(const mqtt_options *o, metrics *m, char *err, size_t errle
 		goto fail;
 	}
 
-	if (c->k.will_topic) {
-		will.topicName = c->k.will_topic;
-		will.message = c->k.will_payload;
-		will.retained = 1;
-		will.qos = MQTT_WILL_QOS;
-		cn.will = &will;
-	}
-	cn.keepAliveInterval = c->k.o.keepalive_s;
-	cn.cleanstart = !c->k.o.persistent;
-	cn.username = c->k.username;
-	cn.password = c->k.password;
-	cn.connectTimeout = c->k.o.connect_timeout_s;
-	cn.automaticReconnect = 1;
-	cn.minRetryInterval = c->k.o.reconnect_min_s;
-	cn.maxRetryInterval = c->k.o.reconnect_max_s;
-	cn.MQTTVersion = MQTTVERSION_5;
-	if (c->k.o.persistent) {
-		MQTTProperty p;
-		memset(&p, 0, sizeof(p));
-		p.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
-		p.value.integer4 = c->k.o.session_expiry_s;
-		if (MQTTProperties_add(&c->connect_props, &p) != 0) {
-			am_errf(err, errlen, "mqtt: cannot set session expiry");
-			goto fail;
-		}
-		cn.connectProperties = &c->connect_props;
-	}
+	if (mqtt_connect_opts(&mc, &c->k, &c->connect_props, on_ssl_error, c, err,
+			      errlen) != 0)
+		goto fail;
 	/* onSuccess5 only learns the broker's Receive Maximum (first connect
 	 * only, see the top of the file): the connected callback covers every
 	 * connect, and a failed first attempt is retried by Paho's automatic
 	 * reconnect. */
-	cn.onSuccess5 = on_connect_ok;
-	cn.context = c;
-	rc = MQTTAsync_connect(c->h, &cn);
+	mc.cn.onSuccess5 = on_connect_ok;
+	mc.cn.onFailure5 = on_connect_fail;
+	mc.cn.context = c;
+	rc = MQTTAsync_connect(c->h, &mc.cn);
 	if (rc != MQTTASYNC_SUCCESS) {
 		am_errf(err, errlen, "mqtt: cannot start connecting to '%s': %s",
 			c->k.uri, MQTTAsync_strerror(rc));
@@ -706,6 +715,19 @@ int mqtt_publish_now(mqtt_client *c, const char *topic, const void *payload, siz
 }
 
 /* ---- connection state ------------------------------------------------- */
+
+unsigned mqtt_trouble(mqtt_client *c, char *why, size_t len)
+{
+	unsigned n;
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	n = c->trouble_n;
+	if (why && len)
+		snprintf(why, len, "%s", c->trouble);
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
 
 int mqtt_is_connected(mqtt_client *c) { return c ? atomic_load(&c->connected_flag) : 0; }
 

@@ -32,6 +32,7 @@
 #define ANOMESH_MQTT_H
 
 #include "metrics.h"
+#include "tls.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -50,13 +51,18 @@ struct mqtt_message;
 typedef struct mqtt_client mqtt_client;
 
 typedef struct mqtt_options {
-	const char *uri;       /* "tcp://127.0.0.1:1883" (required) */
+	const char *uri;       /* "tcp://127.0.0.1:1883" (required); ssl:// or
+				  mqtts:// for TLS */
 	const char *root;      /* topic root, e.g. "factory" (required) */
 	const char *service;   /* e.g. "scorer" (required) */
 	const char *instance;  /* default: "<hostname>-<pid>" (mqtt_conf.h) */
 	const char *client_id; /* default: "<service>-<instance>" */
 	const char *username;  /* NULL: anonymous */
 	const char *password;
+	/* TLS (ssl://, mqtts:// URIs only): the CAs trusted for the broker's
+	 * certificate, an optional client certificate. The certificate and
+	 * the host name in the URI are always verified. */
+	tls_options tls;
 	int keepalive_s;           /* default 20 */
 	int persistent;            /* 1: clean start off + session expiry */
 	uint32_t session_expiry_s; /* persistent mode, default 7 days */
@@ -150,6 +156,12 @@ int mqtt_publish_sensor(mqtt_client *c, const char *sensor, const char *kind,
  * AM_EBROKER. */
 int mqtt_publish_now(mqtt_client *c, const char *topic, const void *payload, size_t len,
 		     int qos, int retained);
+
+/* Connection trouble, for the service's log: the number of failed connects
+ * and lost connections so far (Paho reports a failed first connect and
+ * each loss; its automatic retries fail silently, see tls.h), with Paho's
+ * words for the latest in why (may be empty). */
+unsigned mqtt_trouble(mqtt_client *c, char *why, size_t len);
 
 /* Wait until connected, at most timeout_ms. 0 connected, AM_ETIMEOUT. */
 int mqtt_wait_connected(mqtt_client *c, int timeout_ms);

@@ -110,6 +110,20 @@ static int mqtt_conf__check(const mqtt_options *o, char *err, size_t errlen)
 		    o->reconnect_min_s, o->reconnect_max_s, o->connect_timeout_s);
 		return AM_EINVAL;
 	}
+	if (o->tls.cafile || o->tls.capath || o->tls.certfile || o->tls.keyfile) {
+		char host[TLS_HOST_MAX + 1];
+		int port, secure = 0;
+		if (tls_uri_parse(o->uri, host, sizeof(host), &port, &secure) ||
+		    !secure) {
+			am_errf(err, errlen,
+				"mqtt: TLS options given, but the broker URI '%s' is not "
+				"TLS (use ssl://HOST:8883)",
+				o->uri);
+			return AM_EINVAL;
+		}
+		if (tls_options_check(&o->tls, err, errlen))
+			return AM_EINVAL;
+	}
 	if (o->persistent && o->session_expiry_s == 0) {
 		am_errf(err, errlen,
 			"mqtt: persistent session needs session_expiry_s > 0");
@@ -131,6 +145,10 @@ static int mqtt_conf__copy(mqtt_conf *c, const mqtt_options *o)
 	c->password = dup_or_null(o->password, &fail);
 	c->will_topic = dup_or_null(o->will_topic, &fail);
 	c->will_payload = dup_or_null(o->will_payload, &fail);
+	c->cafile = dup_or_null(o->tls.cafile, &fail);
+	c->capath = dup_or_null(o->tls.capath, &fail);
+	c->certfile = dup_or_null(o->tls.certfile, &fail);
+	c->keyfile = dup_or_null(o->tls.keyfile, &fail);
 	c->instance = dup_or_null(
 	    o->instance ? o->instance : mqtt_conf_instance_default(inst, sizeof(inst)),
 	    &fail);
@@ -152,6 +170,10 @@ static int mqtt_conf__copy(mqtt_conf *c, const mqtt_options *o)
 	c->o.password = c->password;
 	c->o.will_topic = c->will_topic;
 	c->o.will_payload = c->will_payload;
+	c->o.tls.cafile = c->cafile;
+	c->o.tls.capath = c->capath;
+	c->o.tls.certfile = c->certfile;
+	c->o.tls.keyfile = c->keyfile;
 	return 0;
 }
 
@@ -183,6 +205,10 @@ void mqtt_conf_cleanup(mqtt_conf *k)
 	free(k->password);
 	free(k->will_topic);
 	free(k->will_payload);
+	free(k->cafile);
+	free(k->capath);
+	free(k->certfile);
+	free(k->keyfile);
 	free(k->prefix);
 	memset(k, 0, sizeof(*k));
 }

@@ -8,6 +8,9 @@
  * Ownership: mqtt_conf is embedded by the caller; mqtt_conf_init() copies
  * what the options point to, mqtt_conf_cleanup() frees it (idempotent).
  *
+ * TLS options are refused with a plain (tcp://) URI, and their files must
+ * be readable now: a typo is a start-up error, not a silent retry loop.
+ *
  * Codes it returns (tree-wide, error.h): AM_EINVAL, AM_ENOMEM. */
 #ifndef ANOMESH_MQTT_CONF_H
 #define ANOMESH_MQTT_CONF_H
@@ -21,7 +24,8 @@ typedef struct mqtt_conf {
 	mqtt_options o; /* its strings point at the copies below */
 	char *uri, *root, *service, *instance, *client_id, *username, *password;
 	char *will_topic, *will_payload;
-	char *prefix; /* {root}/_svc/{service}/{instance} */
+	char *cafile, *capath, *certfile, *keyfile; /* o.tls points at these */
+	char *prefix;                               /* {root}/_svc/{service}/{instance} */
 } mqtt_conf;
 
 /* Check o (a reason in err when it is refused) and copy it into k.

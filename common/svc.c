@@ -5,7 +5,9 @@
  * and the tests can move the whole mesh to another port with one variable. */
 #include "svc.h"
 
+#include "clock.h"
 #include "log.h"
+#include "secret.h"
 #include "signals.h"
 
 #include <errno.h>
@@ -20,6 +22,64 @@ int svc_exit_code(int rc)
 	if (rc == 1)
 		return 0; /* --help */
 	return rc == AM_EUSAGE ? 2 : (rc ? 1 : 0);
+}
+
+/* The password: from --password-file, the environment or the config file;
+ * from the command line with a warning (wiped from argv, but ps showed it
+ * until then). Returns 0 or -1 (logged). */
+static int svc__password(svc *s, int argc, char **argv)
+{
+	char err[256];
+
+	if (secret_scrub_argv(argc, argv, "password"))
+		log_warn("--password on the command line is visible to every user of "
+			 "this machine (ps) while the service starts: use "
+			 "--password-file FILE or ANOMESH_PASSWORD instead");
+	if (!s->password_file)
+		return 0;
+	if (s->password) {
+		log_error("give the password once: --password-file or "
+			  "--password/ANOMESH_PASSWORD, not both");
+		return -1;
+	}
+	if (secret_read_file(s->password_file, &s->password_buf, err, sizeof(err))) {
+		log_error("%s", err);
+		return -1;
+	}
+	s->password = s->password_buf;
+	return 0;
+}
+
+static int64_t svc__watch_tick(void *ud)
+{
+	svc *s = ud;
+	char line[768];
+
+	switch (connwatch_check(s->watch, clock_mono_ms(), line, sizeof(line))) {
+	case CONNWATCH_ERROR:
+		log_error("%s", line);
+		break;
+	case CONNWATCH_WARN:
+		log_warn("%s", line);
+		break;
+	case CONNWATCH_INFO:
+		log_info("%s", line);
+		break;
+	default:
+		break;
+	}
+	return CONNWATCH_PERIOD_MS;
+}
+
+int svc_wait_connected(svc *s, int timeout_ms)
+{
+	int64_t end = clock_mono_ms() + timeout_ms, left;
+	while ((left = end - clock_mono_ms()) > 0) {
+		if (mqtt_wait_connected(s->mqtt, left < 200 ? (int)left : 200) == 0)
+			return 0;
+		svc__watch_tick(s);
+	}
+	return mqtt_is_connected(s->mqtt) ? 0 : AM_ETIMEOUT;
 }
 
 int svc_init(svc *s, const svc_params *p, int argc, char **argv)
@@ -44,14 +104,28 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 		/* MQTT options only where there is an MQTT client (not tools). */
 		const config_opt mqtt_shared[] = {
 		    {"broker", CONFIG_STR, &s->broker, broker_def, 0, -1,
-		     "MQTT broker URI (tcp://host:port)", 0, 0},
+		     "MQTT broker URI (tcp://host:port; ssl://host:8883 for TLS)", 0, 0},
 		    {"root", CONFIG_STR, &s->root, "factory", 0, -1, "topic root", 0, 0},
 		    {"instance", CONFIG_STR, &s->instance, NULL, 0, -1,
 		     "instance id in _svc topics (default <hostname>-<pid>)", 0, 0},
 		    {"username", CONFIG_STR, &s->username, NULL, 0, -1, "MQTT username",
 		     0, 0},
-		    {"password", CONFIG_STR, &s->password, NULL, 0, -1, "MQTT password",
+		    {"password", CONFIG_STR, &s->password, NULL, 0, -1,
+		     "MQTT password (shows in ps: prefer --password-file or the "
+		     "environment)",
 		     0, 1},
+		    {"password-file", CONFIG_STR, &s->password_file, NULL, 0, -1,
+		     "file whose first line is the MQTT password (mode 0600)", 0, 0},
+		    {"cafile", CONFIG_STR, &s->cafile, NULL, 0, -1,
+		     "CA certificates (PEM) trusted for the broker (ssl:// URIs; "
+		     "default: the system's)",
+		     0, 0},
+		    {"capath", CONFIG_STR, &s->capath, NULL, 0, -1,
+		     "directory of trusted CA certificates (c_rehash form)", 0, 0},
+		    {"certfile", CONFIG_STR, &s->certfile, NULL, 0, -1,
+		     "client certificate (PEM), for a broker that asks for one", 0, 0},
+		    {"keyfile", CONFIG_STR, &s->keyfile, NULL, 0, -1,
+		     "its private key (PEM; default: in --certfile)", 0, 0},
 		    {"metrics-interval", CONFIG_INT, &s->metrics_interval_ms, "10000", 0,
 		     3600000, "ms between metrics messages (0: off)", 0, 0},
 		    {"offline-buffer", CONFIG_INT, &s->offline_buffer, buffer_def, 1,
@@ -106,6 +180,10 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 		return AM_EUSAGE;
 	}
 	log_init(p->name, lvl);
+	if ((!p->no_mqtt || p->defer_mqtt) && svc__password(s, argc, argv)) {
+		svc_cleanup(s);
+		return AM_EUSAGE;
+	}
 	/* blocked before any thread exists (Paho's start in mqtt_new): every
 	 * thread inherits the mask, and the loop takes them by signalfd */
 	if (signals_install((unsigned)s->shutdown_deadline_s) || signals_block()) {
@@ -152,7 +230,11 @@ int svc_connect(svc *s, mqtt_options *o)
 	presence_attach(s->presence, s->mqtt);
 	s->presence_timer =
 	    loop_timer_add(s->loop, presence_tick(s->presence), svc__presence_tick, s);
-	if (s->presence_timer < 0) {
+	s->watch = connwatch_new(s->mqtt, o->uri, &o->tls);
+	s->watch_timer =
+	    s->watch ? loop_timer_add(s->loop, CONNWATCH_PERIOD_MS, svc__watch_tick, s)
+		     : -1;
+	if (s->presence_timer < 0 || s->watch_timer < 0) {
 		log_error("out of memory");
 		return -1;
 	}
@@ -194,6 +276,10 @@ void svc_mqtt_options(const svc *s, const svc_params *p, mqtt_options *o)
 	o->instance = s->instance;
 	o->username = s->username;
 	o->password = s->password;
+	o->tls.cafile = s->cafile;
+	o->tls.capath = s->capath;
+	o->tls.certfile = s->certfile;
+	o->tls.keyfile = s->keyfile;
 	o->persistent = p->persistent;
 	o->metrics_interval_ms = (int)s->metrics_interval_ms;
 	if (p->inbox_max)
@@ -216,6 +302,11 @@ void svc_disconnect(svc *s)
 	if (s->presence_timer > 0)
 		loop_timer_del(s->loop, s->presence_timer);
 	s->presence_timer = 0;
+	if (s->watch_timer > 0)
+		loop_timer_del(s->loop, s->watch_timer);
+	s->watch_timer = 0;
+	connwatch_free(s->watch);
+	s->watch = NULL;
 	s->inbox_watched = 0;
 	presence_free(s->presence);
 	s->presence = NULL;
@@ -234,4 +325,7 @@ void svc_cleanup(svc *s)
 	opts = s->cfg.opts;
 	config_cleanup(&s->cfg);
 	free((void *)opts);
+	secret_free(s->password_buf);
+	s->password_buf = NULL;
+	s->password = NULL;
 }

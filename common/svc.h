@@ -11,7 +11,10 @@
  * Shared options (each also ANOMESH_<NAME> and a config-file key):
  *   --broker URI   (tcp://127.0.0.1:1883; ANOMESH_PORT alone changes the port)
  *   --root ROOT    (factory)       --instance ID   (<hostname>-<pid>)
- *   --username U   --password P    --log-level L   (info)
+ *   --username U   --password-file F (or ANOMESH_PASSWORD; --password P
+ *                  works but shows in ps: warned)  --log-level L (info)
+ *   --cafile F  --capath D  --certfile F  --keyfile F   (TLS: ssl:// URIs;
+ *                  the broker's certificate and name are always verified)
  *   --metrics-interval MS (10000)  --offline-buffer N (10000 messages)
  *   --shutdown-deadline S (10)     --config FILE
  * Tools and the emulator (no_mqtt) get only --log-level and
@@ -24,6 +27,7 @@
 #define ANOMESH_SVC_H
 
 #include "config.h"
+#include "connwatch.h"
 #include "loop.h"
 #include "metrics.h"
 #include "mqtt.h"
@@ -37,7 +41,10 @@ typedef struct svc {
 	char *root;
 	char *instance;
 	char *username;
-	char *password;
+	char *password; /* points at the config's copy or at password_buf */
+	char *password_file;
+	char *password_buf; /* read from password_file (secret.h) */
+	char *cafile, *capath, *certfile, *keyfile;
 	char *log_level;
 	long metrics_interval_ms;
 	long offline_buffer;
@@ -46,6 +53,8 @@ typedef struct svc {
 	loop *loop;
 	mqtt_client *mqtt;
 	presence *presence;
+	connwatch *watch; /* logs why the broker is not connected */
+	long watch_timer;
 	/* the loop's side of the client (svc_watch_inbox, svc_hold_mqtt) */
 	long presence_timer;
 	mqtt_handler inbox_fn;
@@ -99,6 +108,11 @@ void svc_disconnect(svc *s);
  * publish) until called with 0. For a service whose arrival hook may
  * block Paho, which then holds its mutex: any mqtt_* call would wait. */
 void svc_hold_mqtt(svc *s, int hold);
+
+/* Wait up to timeout_ms for s->mqtt to connect, saying in the log why it
+ * does not (connwatch.h) meanwhile: for a service that waits for the
+ * broker before running its loop. Returns 0 or AM_ETIMEOUT. */
+int svc_wait_connected(svc *s, int timeout_ms);
 
 /* Exit status a main() should return for a svc_init() result. */
 int svc_exit_code(int rc);

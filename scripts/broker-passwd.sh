@@ -14,14 +14,20 @@
 #                from it, see docker-compose.yml)
 #   -a           add/update these accounts in the existing PASSWD_FILE
 #                instead of writing a new file with only these accounts
-#   -o UID       chown PASSWD_FILE to UID:UID (needs root). The
-#                eclipse-mosquitto image's broker runs as uid 1883 and
-#                re-reads the file as that user on SIGHUP.
+#   -o OWNER     chown PASSWD_FILE to OWNER, a user name or a uid (needs
+#                root). Mosquitto reads the file after dropping root, as its
+#                own user, and again on SIGHUP: that user must own it. In
+#                anomesh's broker image (Dockerfile.broker) and in
+#                eclipse-mosquitto that is uid 1883; for the broker installed
+#                by `make install`/the .deb, the user `mosquitto`. A file
+#                the broker cannot read makes it exit at start (the image
+#                says so in its log).
 # PASSWD_FILE is replaced atomically (mode 0600). Exit 0 done, 2 usage, 1 failure.
 #
 # Examples:
 #   scripts/broker-passwd.sh -e .env -o 1883 mosquitto/passwd
 #   scripts/broker-passwd.sh -a -e .env -o 1883 mosquitto/passwd headset
+#   scripts/broker-passwd.sh -e /etc/anomesh/passwords.env -o mosquitto /etc/anomesh/mosquitto/passwd
 set -eu
 usage() {
 	sed -n '/^# Usage:/,/^# PASSWD_FILE/p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -74,12 +80,19 @@ for acct in "$@"; do
 		generated="$generated$var=$pw
 "
 	fi
-	# -b takes the password on the command line: visible to this machine's
-	# process list for a moment, which is why this runs on the deploy host only.
-	mosquitto_passwd -b "$tmp" "$acct" "$pw"
+	# On standard input (twice: it asks to confirm), never on a command
+	# line, where every user of the machine could read it with ps; printf
+	# is a shell builtin, so no process carries it as an argument either.
+	printf '%s\n%s\n' "$pw" "$pw" | mosquitto_passwd "$tmp" "$acct" >/dev/null 2>&1 || {
+		echo "$0: mosquitto_passwd failed for '$acct'" >&2
+		exit 1
+	}
 done
 if [ -n "$owner" ]; then
-	chown "$owner:$owner" "$tmp"
+	case "$owner" in
+	*[!0-9]*) chown "$owner:" "$tmp" ;; # a name: with its login group
+	*) chown "$owner:$owner" "$tmp" ;;
+	esac
 fi
 mv -f "$tmp" "$out"
 trap - EXIT INT TERM

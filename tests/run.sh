@@ -18,7 +18,10 @@ trap 'rm -f "$out"' EXIT
 for t in "$@"; do
 	echo "=== $t"
 	start=$(date +%s)
-	timeout --kill-after=10 "$limit" "$t" 2>&1 | tee "$out"
+	# A script may ask for a longer limit with a line "# run.sh: timeout N"
+	# (the compose stack test, which may build its images from scratch).
+	own=$(sed -n 's/^# run\.sh: timeout \([0-9][0-9]*\)$/\1/p' "$t" 2>/dev/null | head -n 1)
+	timeout --kill-after=10 "${own:-$limit}" "$t" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	dur=$(( $(date +%s) - start ))
 	reasons=$(grep -E '^SKIP: ' "$out" | sed 's/^SKIP: //' | sort -u | paste -sd ';' -)
@@ -39,7 +42,7 @@ for t in "$@"; do
 		pass=$((pass + 1)); echo "--- ok   $t (${dur}s)"
 	else
 		fail=$((fail + 1)); failed+=("$t")
-		[ $rc -eq 124 ] && echo "--- FAIL $t: timed out after ${limit}s" || echo "--- FAIL $t (exit $rc, ${dur}s)"
+		[ $rc -eq 124 ] && echo "--- FAIL $t: timed out after ${own:-$limit}s" || echo "--- FAIL $t (exit $rc, ${dur}s)"
 	fi
 done
 for f in "${failed[@]+"${failed[@]}"}"; do echo "failed: $f"; done

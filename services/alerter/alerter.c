@@ -374,7 +374,6 @@ static void alerter__sighup(void *ud)
 
 int alerter_run(alerter *a)
 {
-	mqtt_client *c = a->s->mqtt;
 	int rc;
 
 	if (alerter__subscribe(a)) {
@@ -388,7 +387,7 @@ int alerter_run(alerter *a)
 	    a->o.tp.sp.min_windows, a->o.tp.stale_s,
 	    notify_has_webhook(a->n) ? "on" : "off",
 	    notify_has_command(a->n) ? "on" : "off");
-	while (!signals_stop_requested() && mqtt_wait_connected(c, 200) != 0)
+	while (!signals_stop_requested() && svc_wait_connected(a->s, 200) != 0)
 		;
 	log_info("collecting retained states for %ld ms before publishing",
 		 a->o.restore_ms);

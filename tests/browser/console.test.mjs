@@ -198,11 +198,12 @@ async function loopback(browser) {
 // ---- the production broker: accounts and ACL ------------------------------------------
 async function accounts(browser) {
   const mq = `mqtt://127.0.0.1:${env.CT_PROD_MQTT}`;
-  const web = `http://127.0.0.1:${env.CT_PROD_WS}/`;
+  // over TLS (https, then wss) through stunnel when the test runs it
+  const web = env.CT_PROD_WEB || `http://127.0.0.1:${env.CT_PROD_WS}/`;
   const operator = { username: 'operator', password: env.CT_PW_OPERATOR };
   console.log(`# production broker (accounts, ACL): page ${web}, MQTT ${mq}`);
   const { page, resp } = await openPage(browser, web);
-  check('production: the page loads from the broker', resp && resp.status() === 200);
+  check(`production: the page loads from the broker (${web})`, resp && resp.status() === 200);
   check('production: anonymous is refused and the sign-in form says so',
     (await waitFor(page, '#signin:not([hidden])')) && (await textHas(page, '#signin-msg', 'not authorised')));
   await shot(page, 'signin');

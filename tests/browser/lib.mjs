@@ -34,6 +34,12 @@ export async function launch() {
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
+        // The test CA's broker certificate, trusted by the pin of its key
+        // alone (tests/scripts/test_console.sh): no blanket
+        // --ignore-certificate-errors.
+        ...(process.env.ANOMESH_CHROMIUM_SPKI
+          ? [`--ignore-certificate-errors-spki-list=${process.env.ANOMESH_CHROMIUM_SPKI}`]
+          : []),
       ],
       viewport: { width: 1280, height: 800 },
       timeout: 60000,

@@ -170,21 +170,49 @@ file_has() {
 }
 
 # production_conf OUT PORT WSPORT HTTPDIR DATADIR PASSWD: mosquitto/production.conf
-# made runnable by a test, written to OUT: its MQTT listener on
-# 127.0.0.1:PORT, the console's websockets listener on 127.0.0.1:WSPORT
-# serving HTTPDIR, persistence in DATADIR, the password file PASSWD, the real
-# mosquitto/acl, the log on stderr. As root mosquitto would switch to the
-# `mosquitto` user, which cannot write a temp dir: it stays the invoking user.
+# made runnable by a test, written to OUT: its plain MQTT listener on
+# 127.0.0.1:PORT, the console's plain websockets listener on 127.0.0.1:WSPORT
+# serving HTTPDIR, its MQTT TLS listener on 127.0.0.1:$PROD_TLS_PORT (a free
+# port picked here unless set) with the certificates in $PROD_CERTS (default $TMP/certs,
+# made by scripts/broker-certs.sh for localhost and 127.0.0.1 when missing),
+# persistence in DATADIR, the password file PASSWD, the real mosquitto/acl,
+# the log on stderr. PROD_KEEP_ADDR=1 keeps the bind addresses of the real
+# file (TLS on every interface, plain on the loopback only) and changes only
+# the ports. As root mosquitto would switch to the `mosquitto` user, which
+# cannot read a temp dir: it stays the invoking user.
 # The rewritten lines are the ones production.conf's header names.
 production_conf() {
-	local out=$1 port=$2 wsport=$3 http=$4 data=$5 passwd=$6
-	sed -e "s|^listener 1883\$|listener $port 127.0.0.1|" \
-		-e "s|^listener 8080\$|listener $wsport 127.0.0.1\\nsocket_domain ipv4|" \
+	local out=$1 port=$2 wsport=$3 http=$4 data=$5 passwd=$6 tlsaddr=" 127.0.0.1"
+	PROD_TLS_PORT=${PROD_TLS_PORT:-$(free_port)}
+	PROD_CERTS=${PROD_CERTS:-$TMP/certs}
+	[ "${PROD_KEEP_ADDR:-0}" = 1 ] && tlsaddr=""
+	if [ ! -f "$PROD_CERTS/broker.crt" ]; then
+		"$REPO/scripts/broker-certs.sh" -d "$PROD_CERTS" localhost 127.0.0.1 2>/dev/null ||
+			{ echo "production_conf: broker-certs.sh failed" >&2; return 1; }
+	fi
+	sed -e "s|^listener 1883 127.0.0.1\$|listener $port 127.0.0.1|" \
+		-e "s|^listener 8883\$|listener $PROD_TLS_PORT$tlsaddr|" \
+		-e "s|^listener 8080 127.0.0.1\$|listener $wsport 127.0.0.1|" \
 		-e "s|^http_dir .*|http_dir $http|" \
+		-e "s#^\\(cafile\\|certfile\\|keyfile\\) /mosquitto/config/certs/#\\1 $PROD_CERTS/#" \
 		-e "s|^persistence_location .*|persistence_location $data/|" \
 		-e "s|^password_file .*|password_file $passwd|" \
 		-e "s|^acl_file .*|acl_file $REPO/mosquitto/acl|" \
 		-e "s|^log_dest .*|log_dest stderr|" \
 		"$REPO/mosquitto/production.conf" >"$out" &&
 		printf 'user %s\n' "$(id -un)" >>"$out"
+}
+
+# console_tls_conf OUT ACCEPT_PORT CONNECT_PORT: mosquitto/console-tls.conf
+# (stunnel) made runnable by a test: TLS on ACCEPT_PORT (every interface
+# when PROD_KEEP_ADDR=1, else 127.0.0.1) in front of 127.0.0.1:CONNECT_PORT,
+# the certificate from $PROD_CERTS (production_conf first).
+console_tls_conf() {
+	local addr="127.0.0.1:"
+	[ "${PROD_KEEP_ADDR:-0}" = 1 ] && addr=""
+	sed -e "s|^accept = 8443\$|accept = $addr$2|" \
+		-e "s|^connect = 127.0.0.1:8080\$|connect = 127.0.0.1:$3|" \
+		-e "s|^cert = /mosquitto/config/certs/|cert = $PROD_CERTS/|" \
+		-e "s|^key = /mosquitto/config/certs/|key = $PROD_CERTS/|" \
+		"$REPO/mosquitto/console-tls.conf" >"$1"
 }

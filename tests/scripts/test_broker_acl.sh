@@ -54,10 +54,11 @@ production_conf "$conf" "$port" "$wsport" "$TMP/www" "$TMP/data" "$TMP/passwd"
 # Debug lines record each denied publish (read when a check fails).
 printf 'log_type debug\n' >>"$conf"
 rewritten() {
-	! grep -q " /mosquitto/" "$conf" && [ "$(grep -c "^listener " "$conf")" = 2 ] &&
-		grep -qx "listener $port 127.0.0.1" "$conf" && grep -qx "listener $wsport 127.0.0.1" "$conf"
+	! grep -q " /mosquitto/" "$conf" && [ "$(grep -c "^listener " "$conf")" = 3 ] &&
+		grep -qx "listener $port 127.0.0.1" "$conf" && grep -qx "listener $wsport 127.0.0.1" "$conf" &&
+		grep -qx "listener $PROD_TLS_PORT 127.0.0.1" "$conf"
 }
-check "every path and both ports (MQTT, console) of production.conf were rewritten" rewritten
+check "every path and all three ports (MQTT, MQTT/TLS, console) of production.conf were rewritten" rewritten
 closed() { grep -qx "allow_anonymous false" "$conf" && grep -qx "persistence true" "$conf"; }
 check "production config keeps anonymous access off and persistence on" closed
 

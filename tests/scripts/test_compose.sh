@@ -1,10 +1,12 @@
 #!/bin/bash
 # docker-compose.yml: docker-compose accepts it (`config -q`), and the
-# rendered config has the broker and the four services from the one image,
-# each with its account, broker address, restart policy and volumes, and
-# refuses to render without the service passwords. Also that every service
-# account has a block in mosquitto/acl, and the Dockerfile and .dockerignore
-# basics. Needs no Docker daemon.
+# rendered config has the broker and the console's TLS from the broker
+# image built here, and the four services from the one image, each with
+# its account, broker address over TLS (ssl://, the CA mounted), restart
+# policy and volumes; only TLS ports published; and it refuses to render
+# without the service passwords. Also that every service account has a
+# block in mosquitto/acl, and the Dockerfiles' and .dockerignore basics.
+# Needs no Docker daemon (tests/scripts/test_compose_stack.sh runs it).
 set -u
 # shellcheck source=tests/scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -65,28 +67,34 @@ def vols(svc):
             out.append((p[0], p[1], p[2] if len(p) > 2 else "rw"))
     return out
 
-check("5 services: broker, ingest-bt, scorer, archiver, alerter (got %s)" % sorted(svcs),
-      set(svcs) == {"broker", *app})
+check("6 services: broker, console-tls, ingest-bt, scorer, archiver, alerter (got %s)" % sorted(svcs),
+      set(svcs) == {"broker", "console-tls", *app})
 check("named volumes broker-data and archive (got %s)" % sorted(cfg.get("volumes") or {}),
       set(cfg.get("volumes") or {}) == {"broker-data", "archive"})
 for name, s in svcs.items():
     check("%s: restart unless-stopped" % name, s.get("restart") == "unless-stopped")
 
 b = svcs.get("broker", {})
-check("broker: eclipse-mosquitto image", str(b.get("image", "")).startswith("eclipse-mosquitto:"))
+check("broker: anomesh-broker image built here from Dockerfile.broker",
+      str(b.get("image", "")).startswith("anomesh-broker:")
+      and (b.get("build") or {}).get("dockerfile") == "Dockerfile.broker"
+      and (b.get("build") or {}).get("context") == repo)
 check("broker: runs mosquitto/production.conf",
       "/mosquitto/config/production.conf" in " ".join(b.get("command") or []))
 check("broker: mosquitto/ mounted read-only on /mosquitto/config",
       (repo + "/mosquitto", "/mosquitto/config", "ro") in vols("broker"))
 check("broker: volume broker-data on /mosquitto/data (persistence_location)",
       ("broker-data", "/mosquitto/data", "rw") in vols("broker"))
-check("broker: port 1883 published",
-      any(str(p.get("target") if isinstance(p, dict) else p).endswith("1883")
-          for p in b.get("ports", [])))
-check("broker: console port 8080 published (production.conf's websockets listener)",
-      any(str(p.get("target") if isinstance(p, dict) else p).endswith(":8080")
-          or (isinstance(p, dict) and str(p.get("target")) == "8080")
-          for p in b.get("ports", [])))
+targets = sorted(str(p.get("target") if isinstance(p, dict) else p.rsplit(":", 1)[-1]).split("/")[0]
+                 for p in b.get("ports", []))
+check("broker: only TLS published: 8883 (MQTT) and 8443 (console) (got %s)" % targets,
+      targets == ["8443", "8883"])
+c = svcs.get("console-tls", {})
+check("console-tls: the broker image, in the broker's network namespace",
+      c.get("image") == b.get("image") and c.get("network_mode") == "service:broker")
+check("console-tls: stunnel with mosquitto/console-tls.conf",
+      " ".join(c.get("command") or []) == "/usr/bin/stunnel4 /mosquitto/config/console-tls.conf"
+      and (repo + "/mosquitto", "/mosquitto/config", "ro") in vols("console-tls"))
 check("broker: the built console (build/console) mounted read-only on its http_dir",
       (repo + "/build/console", "/mosquitto/console", "ro") in vols("broker"))
 
@@ -106,8 +114,11 @@ for name, user in app.items():
           env.get("ANOMESH_USERNAME") == user and env.get("ANOMESH_PASSWORD") == pw[user])
     check("%s: account %s has a user block in mosquitto/acl" % (name, user), user in acl_users)
     check("%s: root factory (what the ACL is written for)" % name, env.get("ANOMESH_ROOT") == "factory")
-    want = "tcp://127.0.0.1:1883" if name == "ingest-bt" else "tcp://broker:1883"
+    want = "ssl://localhost:8883" if name == "ingest-bt" else "ssl://broker:8883"
     check("%s: ANOMESH_BROKER=%s" % (name, want), env.get("ANOMESH_BROKER") == want)
+    check("%s: trusts the CA mounted read-only" % name,
+          env.get("ANOMESH_CAFILE") == "/run/anomesh/ca.crt"
+          and (repo + "/mosquitto/certs/ca.crt", "/run/anomesh/ca.crt", "ro") in vols(name))
 check("the four services share one image (%s)" % sorted(map(str, images)),
       len(images) == 1 and None not in images)
 check("ingest-bt: host network (Bluetooth sockets)",
@@ -138,4 +149,8 @@ check "Dockerfile builds with plain make" grep -Eq '^RUN make( |$)' Dockerfile
 check ".dockerignore keeps secrets out of the image (.env, mosquitto/passwd)" \
 	grep -qx '.env' .dockerignore
 check ".dockerignore keeps mosquitto/passwd out" grep -qx 'mosquitto/passwd' .dockerignore
+check ".dockerignore keeps mosquitto/certs (the keys) out" grep -qx 'mosquitto/certs' .dockerignore
+check "Dockerfile.broker starts FROM debian:12" grep -q '^FROM debian:12$' Dockerfile.broker
+check "Dockerfile.broker runs as uid 1883 (the files broker-passwd.sh -o 1883 makes)" \
+	grep -q '^USER 1883:1883$' Dockerfile.broker
 lib_done

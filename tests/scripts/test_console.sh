@@ -6,7 +6,10 @@
 # on their websockets listener, each with the real bin/alerter — and runs it.
 #   loopback:   scripts/broker-conf.sh with a console port (make run's broker)
 #   production: mosquitto/production.conf with the real acl and a password
-#               file from scripts/broker-passwd.sh (production_conf, lib.sh)
+#               file from scripts/broker-passwd.sh (production_conf, lib.sh),
+#               its page and websockets over TLS (https, wss) through stunnel
+#               with mosquitto/console-tls.conf; Chromium trusts the test
+#               certificate by its key pin (--ignore-certificate-errors-spki-list)
 # The alerters run with a short --stale-s and window so that FAILURE and
 # STALE come within seconds. Screenshots: build/test-artifacts/console/.
 #
@@ -15,7 +18,7 @@
 set -u
 # shellcheck source=tests/scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
-need mosquitto mosquitto_sub node python3
+need mosquitto mosquitto_sub node python3 stunnel openssl
 lib_init
 
 bin=${ANOMESH_BIN:-$REPO/bin}
@@ -83,7 +86,17 @@ wait_for "the production alerter online" 20 online "$pport" -u operator -P "$ANO
 	{ echo "FAIL: alerter not online on the production broker"; tail -n 20 "$TMP/alerter-prod.log"; exit 1; }
 
 # ---- the browser ----------------------------------------------------------------
+# The production console over TLS, as the network sees it: stunnel with
+# mosquitto/console-tls.conf in front of the websockets listener; Chromium
+# trusts the test broker certificate by the pin of its key only.
+tport=$(free_port)
+console_tls_conf "$TMP/console-tls.conf" "$tport" "$pws"
+lib_spawn "$TMP/stunnel.log" stunnel "$TMP/console-tls.conf"
+wait_for "stunnel on $tport" "$WAIT_S" port_open "$tport" || { echo "FAIL: stunnel did not start"; exit 1; }
+spki=$(openssl x509 -in "$PROD_CERTS/broker.crt" -pubkey -noout | openssl pkey -pubin -outform der |
+	openssl dgst -sha256 -binary | base64)
 CT_LOOP_MQTT=$lport CT_LOOP_WS=$lws CT_PROD_MQTT=$pport CT_PROD_WS=$pws \
+	CT_PROD_WEB="https://localhost:$tport/" ANOMESH_CHROMIUM_SPKI=$spki \
 	CT_PW_HEADSET=$ANOMESH_PASSWORD_HEADSET CT_PW_OPERATOR=$ANOMESH_PASSWORD_OPERATOR \
 	CT_PW_SCORER=$ANOMESH_PASSWORD_SCORER CT_ARTIFACTS=$REPO/build/test-artifacts/console \
 	ANOMESH_CHROMIUM=$chromium node "$REPO/tests/browser/console.test.mjs"

@@ -13,7 +13,7 @@
 
 /* The space is contiguous from AM_OK down to the last code: a code added
  * without words (or a gap) shows up here as an "unknown error". */
-#define LAST AM_EENCODE
+#define LAST AM_ETLS
 
 static void test_every_code_has_distinct_words(void **state)
 {
@@ -26,12 +26,13 @@ static void test_every_code_has_distinct_words(void **state)
 			assert_string_not_equal(w, am_strerror(d));
 	}
 	assert_string_equal(am_strerror(AM_ENOMEM), "out of memory");
+	assert_string_equal(am_strerror(AM_ETLS), "TLS handshake or certificate refused");
 }
 
 static void test_unknown_code_named_with_number(void **state)
 {
 	(void)state;
-	assert_string_equal(am_strerror(LAST - 1), "unknown error -27");
+	assert_string_equal(am_strerror(LAST - 1), "unknown error -28");
 	assert_string_equal(am_strerror(5), "unknown error 5");
 	assert_string_equal(am_strerror(-1000000), "unknown error -1000000");
 }
