@@ -390,8 +390,9 @@ ARCH_FIXTURE void score_with(const char *uri, const char *sensor, const char *mo
 		pid = harness_spawn(argv, NULL, slog, sizeof(slog));
 		assert_true(pid > 0);
 	}
-	/* loaded: "model FILE: LABEL, 3 channels, window 20, hop 20, ..." */
-	snprintf(want, sizeof(want), "model %s: ", model);
+	/* loaded: "model FILE added: now serving LABEL (its rules), 3 channels,
+	 * window 20 samples at R Hz, hop 20, ..." */
+	snprintf(want, sizeof(want), "model %s added: now serving ", model);
 	if (harness_wait_file_count(slog, want, 1, 15000)) {
 		fprintf(stderr, "scorer did not load %s; log %s\n", model, slog);
 		fail();
@@ -402,8 +403,9 @@ ARCH_FIXTURE void score_with(const char *uri, const char *sensor, const char *mo
 		char *s = strstr(line, want);
 		if (s) {
 			s += strlen(want);
-			snprintf(label, sizeof(label), "%.*s", (int)strcspn(s, ","), s);
-			assert_non_null(strstr(s, ", 3 channels, window 20, hop 20,"));
+			snprintf(label, sizeof(label), "%.*s", (int)strcspn(s, " ,"), s);
+			assert_non_null(strstr(s, ", 3 channels, window 20 samples at "));
+			assert_non_null(strstr(s, ", hop 20,"));
 		}
 	}
 	fclose(f);
