@@ -11,7 +11,8 @@
 #     when $ANOMESH_SHARED exists, the first 50 lines of each of its CSVs
 #     for csv and raw messages built from its LPMS recordings for msg
 #     (never committed: that data is unlicensed, for tests only);
-#  3. fuzz; new inputs go to build/fuzz/corpus/<name>/, a failing one to
+#  3. fuzz (with tests/fuzz/<name>.dict, the format's tokens, if there is
+#     one); new inputs go to build/fuzz/corpus/<name>/, a failing one to
 #     build/fuzz/artifacts/<name>/ (keep it in tests/fuzz/regressions/<name>/
 #     with a unit test beside the module's tests once fixed).
 # Exit status 1 when any target failed any step; every target still runs.
@@ -37,9 +38,9 @@ msg_seeds_from_lpms() { # csv outdir
 			NR == s { printf "{\"v\":1,\"sensor\":\"lpms-%s\",\"run\":\"seed\",\"seq\":%d,", b, s
 				  printf "\"t0\":%.4f,\"rate_hz\":50,\"frame0\":%d,", 1764151200 + $2, $3
 				  printf "\"channels\":[\"linacc_x\",\"linacc_y\",\"linacc_z\"],\"samples\":[" }
-			NR >= s && NR < s + 10 { printf "%s[%s,%s,%s]", NR > s ? "," : "", $20, $21, $22 }
+			NR >= s && NR < s + 10 { printf "%s[%s,%s,%s]", (NR > s ? "," : ""), $20, $21, $22 }
 			NR == s + 10 { printf "]}"; exit }' "$f"
-		} >"$out/raw-$b-$start"
+		} >"$out/raw-$b-$start" || return 1
 	done
 }
 
@@ -47,17 +48,19 @@ gather_seeds() { # name outdir
 	local name=$1 out=$2 f rel
 	case $name in
 	aefile)
-		for f in models/*.aem; do cp "$f" "$out/"; done
+		for f in models/*.aem; do cp "$f" "$out/" || return 1; done
 		;;
 	csv)
 		[ -d "$shared/data" ] || return 0
 		while IFS= read -r f; do
 			rel=${f#"$shared"/data/}
-			head -n 50 "$f" >"$out/${rel//\//_}"
+			head -n 50 "$f" >"$out/${rel//\//_}" || return 1
 		done < <(find "$shared/data" -name '*.csv' | sort)
 		;;
 	msg)
-		for f in "$shared"/data/lpms-b2/*.csv; do msg_seeds_from_lpms "$f" "$out"; done
+		for f in "$shared"/data/lpms-b2/*.csv; do
+			msg_seeds_from_lpms "$f" "$out" || return 1
+		done
 		;;
 	esac
 }
@@ -89,11 +92,16 @@ for name in "$@"; do
 		failed+=("$name")
 		continue
 	fi
-	gather_seeds "$name" "$seeds"
+	if ! gather_seeds "$name" "$seeds"; then
+		echo "fuzz: cannot make the seeds of fuzz_$name" >&2
+		failed+=("$name")
+		continue
+	fi
 	dirs=("$work" "$seeds")
 	[ -d "tests/fuzz/corpus/$name" ] && dirs+=("tests/fuzz/corpus/$name")
-	if ! "$exe" -max_total_time="$secs" ${runs:+-runs="$runs"} -max_len="$(max_len "$name")" \
-		-timeout=10 -print_final_stats=1 -artifact_prefix="$art/" "${dirs[@]}"; then
+	opts=(-max_len="$(max_len "$name")" -timeout=10 -print_final_stats=1 -artifact_prefix="$art/")
+	[ -f "tests/fuzz/$name.dict" ] && opts+=(-dict="tests/fuzz/$name.dict")
+	if ! "$exe" -max_total_time="$secs" ${runs:+-runs="$runs"} "${opts[@]}" "${dirs[@]}"; then
 		echo "fuzz: fuzz_$name failed; the input is in $art/" >&2
 		failed+=("$name")
 	fi
