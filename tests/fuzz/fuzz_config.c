@@ -16,8 +16,8 @@
  *    0/1, list items from the file and environment non-empty and without
  *    commas;
  *  - file mode: what config_dump() prints is itself a config file that
- *    loads to the same dump (unless a printed line is over the reader's
- *    line cap).
+ *    loads to the same numbers and the same dump (unless a printed line is
+ *    over the reader's line cap): the dump is the effective configuration.
  * Run with `make fuzz` (tests/fuzz/run.sh). */
 #include <math.h>
 #include <stdint.h>
@@ -158,6 +158,24 @@ static void fuzz_check_values(int split)
 	fuzz_check_list(&f_inputs, split);
 }
 
+/* The numbers as loaded, to compare a reload with. */
+typedef struct fuzz_numbers {
+	long port, interval, seed;
+	double threshold, gain;
+	int tls;
+} fuzz_numbers;
+
+static fuzz_numbers fuzz_numbers_now(void)
+{
+	return (fuzz_numbers){f_port, f_interval, f_seed, f_threshold, f_gain, f_tls};
+}
+
+static int fuzz_numbers_same(const fuzz_numbers *a, const fuzz_numbers *b)
+{
+	return a->port == b->port && a->interval == b->interval && a->seed == b->seed &&
+	       a->threshold == b->threshold && a->gain == b->gain && a->tls == b->tls;
+}
+
 /* config_dump into a malloc'd string; *longest gets its longest line. */
 static char *fuzz_dump(const config *cfg, size_t *len, size_t *longest)
 {
@@ -185,19 +203,24 @@ static void fuzz_file_mode(const char *p, size_t n)
 	config cfg;
 	char *d1, *d2;
 	size_t n1, n2, longest;
+	fuzz_numbers v1, v2;
 
 	fuzz_write(p, n);
 	if (fuzz_load(&cfg, 3, argv, err, sizeof err) != CONFIG_OK)
 		return;
 	fuzz_check_values(1);
+	v1 = fuzz_numbers_now();
 	d1 = fuzz_dump(&cfg, &n1, &longest);
 	config_cleanup(&cfg);
 	if (longest <= FUZZ_LINE_MAX) {
 		fuzz_write(d1, n1);
 		if (fuzz_load(&cfg, 3, argv, err, sizeof err) != CONFIG_OK)
 			fuzz_fail("config_dump's output does not load", err);
+		v2 = fuzz_numbers_now();
 		d2 = fuzz_dump(&cfg, &n2, &longest);
 		config_cleanup(&cfg);
+		if (!fuzz_numbers_same(&v1, &v2))
+			fuzz_fail("config_dump's output loads to other numbers", d1);
 		if (n1 != n2 || memcmp(d1, d2, n1) != 0)
 			fuzz_fail("config_dump's output loads to another config", d1);
 		free(d2);
