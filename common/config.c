@@ -169,7 +169,14 @@ static int config__set(config *cfg, const config_opt *o, const char *v, int spli
 		while (*v) {
 			const char *comma = strchr(v, ',');
 			size_t len = comma ? (size_t)(comma - v) : strlen(v);
-			if (len && config__list_add(cfg, l, v, len))
+			const char *s = v, *e = v + len;
+			/* as a file value is trimmed: else an item's blanks would
+			 * depend on whether it ends the line */
+			while (s < e && isspace((unsigned char)*s))
+				s++;
+			while (e > s && isspace((unsigned char)e[-1]))
+				e--;
+			if (e > s && config__list_add(cfg, l, s, (size_t)(e - s)))
 				return AM_ENOMEM;
 			v += len + (comma ? 1 : 0);
 		}
