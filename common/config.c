@@ -6,6 +6,8 @@
  * values within a layer; a later layer that names the list replaces it. */
 #include "config.h"
 
+#include "buf.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -479,9 +481,20 @@ void config_dump(const config *cfg, FILE *f)
 		case CONFIG_INT:
 			fprintf(f, "%ld\n", *(const long *)o->dest);
 			break;
-		case CONFIG_DBL:
-			fprintf(f, "%g\n", *(const double *)o->dest);
+		case CONFIG_DBL: {
+			/* the shortest text that reads back to the value: %g's six
+			 * digits would show another number, and near DBL_MIN one
+			 * the reader refuses */
+			double v = *(const double *)o->dest;
+			buf b;
+			buf_init(&b, 64);
+			if (buf_add_json_num(&b, v) == 0)
+				fprintf(f, "%s\n", b.data);
+			else
+				fprintf(f, "%g\n", v);
+			buf_cleanup(&b);
 			break;
+		}
 		case CONFIG_BOOL:
 			fprintf(f, "%s\n", *(const int *)o->dest ? "true" : "false");
 			break;

@@ -73,7 +73,8 @@ int config_load(config *cfg, const config_opt *opts, size_t n, int argc, char **
 void config_cleanup(config *cfg);
 
 /* Print the effective configuration to f, one "name = value" line each,
- * secrets masked. */
+ * secrets masked: a config file that loads to the same values (numbers
+ * printed exactly, with the fewest digits that read back the same). */
 void config_dump(const config *cfg, FILE *f);
 
 #endif
