@@ -87,10 +87,14 @@ for name in "$@"; do
 	rm -rf "$seeds"
 	mkdir -p "$work" "$seeds" "$art"
 	regs=(tests/fuzz/regressions/"$name"/*)
-	if ((${#regs[@]})) && ! "$exe" "${regs[@]}" 2>&1 | tail -n 3; then
-		echo "fuzz: fuzz_$name fails on an input in tests/fuzz/regressions/$name" >&2
-		failed+=("$name")
-		continue
+	if ((${#regs[@]})); then
+		if ! "$exe" "${regs[@]}" >"$art/replay.log" 2>&1; then
+			tail -n 40 "$art/replay.log" >&2
+			echo "fuzz: fuzz_$name fails on an input in tests/fuzz/regressions/$name" >&2
+			failed+=("$name")
+			continue
+		fi
+		echo "fuzz: fuzz_$name passes its ${#regs[@]} regression inputs"
 	fi
 	if ! gather_seeds "$name" "$seeds"; then
 		echo "fuzz: cannot make the seeds of fuzz_$name" >&2
