@@ -100,7 +100,7 @@ ALL_OBJ := $(COMMON_OBJ) $(AE_OBJ) $(TOOLS_SRC:%.c=$(B)/%.o) $(HARNESS_SRC:%.c=$
 
 # ---- rules -----------------------------------------------------------------
 .PHONY: all progs deps check test unit integration run bench models eval-skab eval-lpms \
-        fuzz lint format clean help
+        fuzz fuzz-smoke fuzz-cc lint format clean help
 
 all: $(LIBCOMMON) $(LIBAE) $(PROG_BINS) $(UNIT_BINS) $(ITEST_BINS)
 
@@ -242,23 +242,49 @@ models: $(BIN)/ae-train $(BIN)/lpms-emu
 	fi
 
 # ---- fuzz ------------------------------------------------------------------
-# fuzz: every tests/fuzz/fuzz_*.c is a libFuzzer target built with clang
-# together with common, the model (ae/) and the service modules (not mains),
-# each run FUZZ_SECONDS.
+# Every tests/fuzz/fuzz_<name>.c is a libFuzzer target, build/fuzz/fuzz_<name>,
+# linked by clang with -fsanitize=fuzzer,address,undefined against common,
+# the model (ae/) and the service modules (not mains), compiled once more
+# with coverage into build/fuzz/obj (build/fuzz/libfuzz.a: each target pulls
+# only what it calls). tests/fuzz/run.sh runs them, each in turn: first the
+# inputs that once failed (tests/fuzz/regressions/<name>/), then fuzzing from
+# the committed seeds (tests/fuzz/corpus/<name>/), seeds taken at run time
+# from $(SHARED) and models/, and what earlier runs found (build/fuzz/corpus/).
+#   make fuzz              every target FUZZ_SECONDS (default 60) each
+#   make fuzz-smoke        every target FUZZ_SMOKE_SECONDS (10) each: CI
+#   make fuzz FUZZ_TARGETS=msg FUZZ_RUNS=10000000 FUZZ_SECONDS=0
+#                          one target for a number of executions
+# A crash, a failed property or a failed build fails the make.
 FUZZ_SECONDS ?= 60
-FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_RUNS ?=
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CC ?= clang
+FZ := build/fuzz
 FUZZ_MODS := $(COMMON_SRC) $(AE_SRC) $(foreach s,$(SERVICES),$(call svc_mod_src,$(s)))
-fuzz:
-	@command -v clang >/dev/null || { echo "fuzz: needs clang with libFuzzer (apt-get install clang)" >&2; exit 1; }
-	@set -e; for f in $(FUZZ_SRC); do \
-	  n=$$(basename $$f .c); mkdir -p build/fuzz/$$n.corpus; \
-	  echo "fuzz: building $$n"; \
-	  clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -o build/fuzz/$$n $$f $(FUZZ_MODS) $(LDLIBS); \
-	  echo "fuzz: running $$n for $(FUZZ_SECONDS)s"; \
-	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
-	    build/fuzz/$$n.corpus; \
-	done
+FUZZ_OBJ := $(FUZZ_MODS:%.c=$(FZ)/obj/%.o)
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(FZ)/fuzz_%)
+FUZZ_CFLAGS := -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+  -fno-sanitize-recover=undefined $(filter-out -Werror,$(WARN))
+FUZZ_RUN = ANOMESH_SHARED=$(SHARED) FUZZ_BIN=$(FZ) tests/fuzz/run.sh
+
+$(FZ)/obj/%.o: %.c | build/.deps-ok fuzz-cc
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+$(eval $(call lib_rule,$(FZ)/libfuzz.a,$(FUZZ_OBJ)))
+$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c $(FZ)/libfuzz.a | fuzz-cc
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -MF $@.d -MT $@ \
+	  -o $@ $< $(FZ)/libfuzz.a $(LDLIBS)
+-include $(FUZZ_OBJ:.o=.d) $(FUZZ_BINS:=.d)
+
+fuzz-cc:
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: needs $(FUZZ_CC) with libFuzzer (make deps)" >&2; exit 1; }
+
+fuzz: $(FUZZ_BINS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) $(FUZZ_RUN) $(FUZZ_TARGETS)
+
+fuzz-smoke: $(FUZZ_BINS)
+	@FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_RUNS= $(FUZZ_RUN) $(FUZZ_TARGETS)
 
 # ---- style -----------------------------------------------------------------
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

@@ -6,6 +6,8 @@
  * values within a layer; a later layer that names the list replaces it. */
 #include "config.h"
 
+#include "buf.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -153,7 +155,14 @@ static int config__set(config *cfg, const config_opt *o, const char *v, int spli
 		while (*v) {
 			const char *comma = strchr(v, ',');
 			size_t len = comma ? (size_t)(comma - v) : strlen(v);
-			if (len && config__list_add(cfg, l, v, len))
+			const char *s = v, *e = v + len;
+			/* as a file value is trimmed: else an item's blanks would
+			 * depend on whether it ends the line */
+			while (s < e && isspace((unsigned char)*s))
+				s++;
+			while (e > s && isspace((unsigned char)e[-1]))
+				e--;
+			if (e > s && config__list_add(cfg, l, s, (size_t)(e - s)))
 				return AM_ENOMEM;
 			v += len + (comma ? 1 : 0);
 		}
@@ -456,9 +465,20 @@ void config_dump(const config *cfg, FILE *f)
 		case CONFIG_INT:
 			fprintf(f, "%ld\n", *(const long *)o->dest);
 			break;
-		case CONFIG_DBL:
-			fprintf(f, "%g\n", *(const double *)o->dest);
+		case CONFIG_DBL: {
+			/* the shortest text that reads back to the value: %g's six
+			 * digits would show another number, and near DBL_MIN one
+			 * the reader refuses */
+			double v = *(const double *)o->dest;
+			buf b;
+			buf_init(&b, 64);
+			if (buf_add_json_num(&b, v) == 0)
+				fprintf(f, "%s\n", b.data);
+			else
+				fprintf(f, "%g\n", v);
+			buf_cleanup(&b);
 			break;
+		}
 		case CONFIG_BOOL:
 			fprintf(f, "%s\n", *(const int *)o->dest ? "true" : "false");
 			break;

@@ -9,8 +9,9 @@
  * Numbers are parsed with strtol/strtod and range-checked; booleans take
  * 1/0/true/false/yes/no/on/off. A LIST option may repeat on the command line
  * (each occurrence appends); in the environment and file it is
- * comma-separated. Positional arguments are refused unless the table has an
- * option with positional=1 (a LIST that collects them).
+ * comma-separated (blanks around an item are dropped, empty items skipped).
+ * Positional arguments are refused unless the table has an option with
+ * positional=1 (a LIST that collects them).
  *
  * --help prints every option with its environment name and default;
  * config_load() then returns CONFIG_HELP and the service exits 0.
@@ -72,7 +73,8 @@ int config_load(config *cfg, const config_opt *opts, size_t n, int argc, char **
 void config_cleanup(config *cfg);
 
 /* Print the effective configuration to f, one "name = value" line each,
- * secrets masked. */
+ * secrets masked: a config file that loads to the same values (numbers
+ * printed exactly, with the fewest digits that read back the same). */
 void config_dump(const config *cfg, FILE *f);
 
 #endif

@@ -1,9 +1,10 @@
 /* csv — numeric tables from LpmsControl logs, SKAB files and plain CSV.
  *
- * The file is read whole into memory (capped at CSV_MAX_BYTES) and parsed in
- * two passes over the same lines: the first validates every row (length,
- * column count) and finds which columns hold text, the second fills the
- * values and, for text columns only, keeps the cell text. Two passes keep
+ * The file is read whole into memory (capped at CSV_MAX_BYTES) and parsed
+ * as a byte range (csv_read_mem: no NUL needed, so the fuzzer feeds it
+ * directly) in two passes over the same lines: the first validates every
+ * row (length, column count) and finds which columns hold text, the second
+ * fills the values and, for text columns only, keeps the cell text. Two passes keep
  * the table exact without guessing a column's type from its first rows.
  * Cells are trimmed of blanks; one pair of surrounding double quotes is
  * removed (quoted separators are not supported: none of our sources uses
@@ -232,7 +233,8 @@ static int csv__is_blank_line(const char *p, size_t n)
 	return 1;
 }
 
-int csv_read_file(const char *path, csv_table *t, char *err, size_t errlen)
+int csv_read_mem(const char *data, size_t len, const char *label, csv_table *t, char *err,
+		 size_t errlen)
 {
 	char dummy[1];
 	if (!err || errlen == 0) {
@@ -240,11 +242,12 @@ int csv_read_file(const char *path, csv_table *t, char *err, size_t errlen)
 		errlen = sizeof dummy;
 	}
 	memset(t, 0, sizeof *t);
-	char *data = NULL;
-	size_t len = 0;
-	int rc = csv__slurp(path, &data, &len, err, errlen);
-	if (rc)
-		return rc;
+	const char *path = label ? label : "(memory)";
+	int rc = 0;
+	if (len > CSV_MAX_BYTES) {
+		snprintf(err, errlen, "%s: over %zu bytes", path, (size_t)CSV_MAX_BYTES);
+		return AM_ETOOBIG;
+	}
 	csv__cell *cells = malloc(CSV_MAX_COLS * sizeof *cells);
 	if (!cells) {
 		rc = AM_ENOMEM;
@@ -353,9 +356,26 @@ nomem:
 	rc = AM_ENOMEM;
 out:
 	free(cells);
-	free(data);
 	if (rc)
 		csv_free(t);
+	return rc;
+}
+
+int csv_read_file(const char *path, csv_table *t, char *err, size_t errlen)
+{
+	char dummy[1];
+	if (!err || errlen == 0) {
+		err = dummy;
+		errlen = sizeof dummy;
+	}
+	memset(t, 0, sizeof *t);
+	char *data = NULL;
+	size_t len = 0;
+	int rc = csv__slurp(path, &data, &len, err, errlen);
+	if (rc)
+		return rc;
+	rc = csv_read_mem(data, len, path, t, err, errlen);
+	free(data);
 	return rc;
 }
 

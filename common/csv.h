@@ -15,8 +15,9 @@
  * CSV_MAX_BYTES are refused with the line number in err. A cell that is not
  * a finite number makes its column a text column (values NAN, text kept).
  *
- * Ownership: csv_read_file() fills a caller-embedded csv_table and owns
- * every array in it; csv_free() releases them (NULL-safe, idempotent). */
+ * Ownership: csv_read_file() / csv_read_mem() fill a caller-embedded
+ * csv_table that owns every array in it; csv_free() releases them
+ * (NULL-safe, idempotent). */
 #ifndef ANOMESH_CSV_H
 #define ANOMESH_CSV_H
 
@@ -43,7 +44,14 @@ typedef struct csv_table {
 	char **text;    /* n_rows * n_cols; cell text for text columns, else NULL */
 } csv_table;
 
+/* Read the CSV file at path into t. Returns 0 or a code above; on error t
+ * holds nothing (no csv_free needed, though it is harmless). */
 int csv_read_file(const char *path, csv_table *t, char *err, size_t errlen);
+/* The same reader on len bytes at data (no NUL needed; data is not kept):
+ * csv_read_file is this on the file's contents. label names the input in
+ * err as the path does (NULL: "(memory)"). AM_ETOOBIG over CSV_MAX_BYTES. */
+int csv_read_mem(const char *data, size_t len, const char *label, csv_table *t, char *err,
+		 size_t errlen);
 void csv_free(csv_table *t);
 
 /* Index of the column named name (normalised name), or -1. */

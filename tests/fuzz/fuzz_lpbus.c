@@ -7,7 +7,6 @@
  * in one piece yields the same frames and counters, and decoding any
  * payload under any mask and mode either fails cleanly or gives finite
  * values. Run with `make fuzz` (FUZZ_SECONDS, default 60). */
-#define _GNU_SOURCE
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -190,6 +190,74 @@ static void test_lists_bools_positional(void **state)
 	config_cleanup(&c);
 }
 
+/* Found by fuzz_config (tests/fuzz/regressions/config/list-item-blanks):
+ * items kept their blanks, except the last one, whose trailing blanks the
+ * line's trim took. Now blanks around every item go, in file and
+ * environment alike; flags keep their value as given. */
+static void test_list_items_trimmed(void **state)
+{
+	config c;
+	char err[128];
+	char *path = write_file("source = a , b,\t, c \n");
+	char *argv[] = {"t", "--config", path, NULL};
+	char *flag[] = {"t", "--source", " x ", NULL};
+	(void)state;
+	assert_int_equal(load(&c, err, sizeof(err), 3, argv), CONFIG_OK);
+	assert_int_equal(t_list.n, 3);
+	assert_string_equal(t_list.items[0], "a");
+	assert_string_equal(t_list.items[1], "b");
+	assert_string_equal(t_list.items[2], "c");
+	config_cleanup(&c);
+	unlink(path);
+	setenv("ANOMESH_SOURCE", " e1 ,e2 ", 1);
+	assert_int_equal(load(&c, err, sizeof(err), 1, argv), CONFIG_OK);
+	assert_int_equal(t_list.n, 2);
+	assert_string_equal(t_list.items[0], "e1");
+	assert_string_equal(t_list.items[1], "e2");
+	config_cleanup(&c);
+	unsetenv("ANOMESH_SOURCE");
+	assert_int_equal(load(&c, err, sizeof(err), 3, flag), CONFIG_OK);
+	assert_int_equal(t_list.n, 1);
+	assert_string_equal(t_list.items[0], " x ");
+	config_cleanup(&c);
+}
+
+/* Found by fuzz_config (tests/fuzz/regressions/config/dump-double-*):
+ * config_dump printed doubles with %g, six digits: another number than the
+ * one in effect, and for DBL_MIN a subnormal the reader refuses. */
+static void test_dump_doubles_exact(void **state)
+{
+	config c;
+	char err[128], out[1024] = "";
+	char *path = write_file("rate = 0.0123456789\n");
+	char *argv[] = {"t", "--config", path, NULL};
+	char *tiny[] = {"t", "--rate", "2.2250738585072014e-308", NULL};
+	FILE *mem;
+	(void)state;
+	assert_int_equal(load(&c, err, sizeof(err), 3, argv), CONFIG_OK);
+	mem = fmemopen(out, sizeof(out) - 1, "w");
+	assert_non_null(mem);
+	config_dump(&c, mem);
+	fclose(mem);
+	assert_non_null(strstr(out, "rate = 0.0123456789\n"));
+	assert_non_null(strstr(out, "port = 1883\n"));
+	config_cleanup(&c);
+	unlink(path);
+
+	assert_int_equal(load(&c, err, sizeof(err), 3, tiny), CONFIG_OK);
+	mem = fmemopen(out, sizeof(out) - 1, "w");
+	assert_non_null(mem);
+	config_dump(&c, mem);
+	fclose(mem);
+	config_cleanup(&c);
+	/* what it printed loads back to the same value */
+	path = write_file(out);
+	assert_int_equal(load(&c, err, sizeof(err), 3, argv), CONFIG_OK);
+	assert_true(t_dbl == 2.2250738585072014e-308);
+	config_cleanup(&c);
+	unlink(path);
+}
+
 static void test_help(void **state)
 {
 	config c;
@@ -219,6 +287,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_ranges_and_types, setup),
 	    cmocka_unit_test_setup(test_file_errors, setup),
 	    cmocka_unit_test_setup(test_lists_bools_positional, setup),
+	    cmocka_unit_test_setup(test_list_items_trimmed, setup),
+	    cmocka_unit_test_setup(test_dump_doubles_exact, setup),
 	    cmocka_unit_test_setup(test_help, setup),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -172,6 +172,36 @@ static void test_empty_file(void **state)
 	unlink(path);
 }
 
+/* The in-memory reader is the file reader's parser: same table, errors
+ * labelled with the given name, and no byte past len is read (the buffer
+ * below has no NUL and ends in the middle of a would-be third row). */
+static void test_read_mem(void **state)
+{
+	(void)state;
+	const char s[] = "a;b\r\n1;x\r\n2;y\r\n3;zzz";
+	size_t n = strlen(s) - 2; /* ends "\r\n3;z", no NUL */
+	char *buf = malloc(n);
+	assert_non_null(buf);
+	memcpy(buf, s, n);
+	csv_table t;
+	char err[256];
+	assert_int_equal(csv_read_mem(buf, n, "mem.csv", &t, err, sizeof err), 0);
+	assert_int_equal(t.n_cols, 2);
+	assert_int_equal(t.n_rows, 3);
+	assert_true(t.values[4] == 3.0);
+	assert_true(t.is_text[1]);
+	assert_string_equal(t.text[5], "z");
+	csv_free(&t);
+	free(buf);
+
+	assert_int_equal(csv_read_mem("a,b\n1\n", 7, "mem.csv", &t, err, sizeof err),
+			 AM_EFORMAT);
+	assert_non_null(strstr(err, "mem.csv:2:"));
+	assert_null(t.names);
+	assert_int_equal(csv_read_mem("", 0, NULL, &t, err, sizeof err), AM_EFORMAT);
+	assert_non_null(strstr(err, "(memory)"));
+}
+
 static void test_real_lpms(void **state)
 {
 	(void)state;
@@ -204,6 +234,7 @@ int main(void)
 	    cmocka_unit_test(test_long_line_refused),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_empty_file),
+	    cmocka_unit_test(test_read_mem),
 	    cmocka_unit_test(test_real_lpms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
