@@ -9,7 +9,8 @@
  * Properties checked beyond "no crash, no sanitizer report":
  *  - a refusal returns a code aefile.h lists, says why, and leaves no
  *    weights allocated;
- *  - a loaded model encodes back to exactly the bytes it came from;
+ *  - a loaded model encodes back to exactly the bytes it came from (an older
+ *    format version: to current-format bytes that load and re-encode the same);
  *  - a loaded model scores (ae_score_batch, the scorer's call) a window of
  *    zeros and a window of ones without a sanitizer report, and to a
  *    finite score >= 0 whenever its weights are small enough that no sum
