@@ -22,9 +22,9 @@
 #include "test_archiver_fixture.h"
 
 #define GW_SENSORS 3
-#define GW_RATE "100"     /* Hz per sensor: 10 raw messages/s each */
-#define GW_MSGS_PER_S 30  /* the three together */
-#define GW_WINDOW_S 2.0   /* the guarantee's window before a power cut */
+#define GW_RATE "100"    /* Hz per sensor: 10 raw messages/s each */
+#define GW_MSGS_PER_S 30 /* the three together */
+#define GW_WINDOW_S 2.0  /* the guarantee's window before a power cut */
 #define GW_SETTLE_MS 60000
 
 /* production.conf's persistence: saved every 5 minutes, so a SIGKILL loses
@@ -56,15 +56,9 @@ typedef struct ingest_total {
 
 static void gw_ingest_start(gw *g)
 {
-	const char *argv[24] = {harness_bin("ingest-bt"),
-				"--broker",
-				g->b.uri,
-				"--instance",
-				"itest",
-				"--metrics-interval",
-				"200",
-				"--rate",
-				GW_RATE};
+	const char *argv[24] = {
+	    harness_bin("ingest-bt"), "--broker", g->b.uri, "--instance", "itest",
+	    "--metrics-interval",     "200",      "--rate", GW_RATE};
 	size_t n = 9;
 	for (int i = 0; i < GW_SENSORS; i++)
 		argv[n++] = g->src[i];
@@ -88,14 +82,16 @@ static void gw_start(gw *g, const char *conf, const char *name)
 		char seed[16], port[64];
 		const char *args[] = {"--arm-seed", seed, NULL};
 		snprintf(seed, sizeof(seed), "%d", i + 1);
-		g->emu[i] =
-		    harness_emu_start(args, 0, port, sizeof(port), g->elog[i], sizeof(g->elog[i]));
+		g->emu[i] = harness_emu_start(args, 0, port, sizeof(port), g->elog[i],
+					      sizeof(g->elog[i]));
 		assert_true(g->emu[i] > 0);
-		snprintf(g->src[i], sizeof(g->src[i]), "tcp:127.0.0.1:%s#gw%d", port, i + 1);
+		snprintf(g->src[i], sizeof(g->src[i]), "tcp:127.0.0.1:%s#gw%d", port,
+			 i + 1);
 	}
 	gw_ingest_start(g);
 	if (wait_messages(g->db, 2 * GW_MSGS_PER_S, 30000)) {
-		fprintf(stderr, "the stream did not start; logs %s %s\n", g->ilog, g->a.log);
+		fprintf(stderr, "the stream did not start; logs %s %s\n", g->ilog,
+			g->a.log);
 		fail();
 	}
 }
@@ -160,7 +156,8 @@ static long long gw_emu_stop(gw *g)
 		assert_non_null(f);
 		while (fgets(line, sizeof(line), f)) {
 			const char *p = strstr(line, "stopping: ");
-			if (p && sscanf(p, "stopping: %llu frames, %llu sent", &frames, &s) == 2)
+			if (p && sscanf(p, "stopping: %llu frames, %llu sent", &frames,
+					&s) == 2)
 				sent += (long long)s;
 		}
 		fclose(f);
@@ -198,8 +195,9 @@ static void gw_run_id(const char *log, char *run, size_t len)
  * then stop the archiver and print the case's counts. Messages of ingest
  * are seqs 0 .. published/GW_SENSORS - 1 per sensor only when every sensor
  * published alike, so the totals are compared as sums. */
-static void gw_report(gw *g, const char *name, long long produced, const char *const *runs,
-		      const ingest_total *read, const long long *required, size_t n_runs)
+static void gw_report(gw *g, const char *name, long long produced,
+		      const char *const *runs, const ingest_total *read,
+		      const long long *required, size_t n_runs)
 {
 	long long want = 0, have, samples_want = 0;
 	for (size_t i = 0; i < n_runs; i++) {
@@ -209,13 +207,14 @@ static void gw_report(gw *g, const char *name, long long produced, const char *c
 	wait_messages(g->db, want, GW_SETTLE_MS);
 	arch_stop(&g->a);
 	have = db_messages(g->db);
-	fprintf(stderr,
-		"%s: sensors sent %lld frames; ingest read %lld samples, published %lld "
-		"messages (%lld required); the archive holds %lld messages, %lld samples; "
-		"gaps table %lld messages\n",
-		name, produced, samples_want, want, want, have,
-		db_int(g->db, "SELECT coalesce(sum(n), 0) FROM messages"),
-		db_int(g->db, "SELECT coalesce(sum(seq_to - seq_from + 1), 0) FROM gaps"));
+	fprintf(
+	    stderr,
+	    "%s: sensors sent %lld frames; ingest read %lld samples, published %lld "
+	    "messages (%lld required); the archive holds %lld messages, %lld samples; "
+	    "gaps table %lld messages\n",
+	    name, produced, samples_want, want, want, have,
+	    db_int(g->db, "SELECT coalesce(sum(n), 0) FROM messages"),
+	    db_int(g->db, "SELECT coalesce(sum(seq_to - seq_from + 1), 0) FROM gaps"));
 	for (size_t i = 0; i < n_runs; i++) {
 		char sql[256];
 		long long in_run;
@@ -318,7 +317,8 @@ static void gw_read_before(gw *g, double before, ingest_total *out)
 		t = j ? cJSON_GetObjectItemCaseSensitive(j, "t") : NULL;
 		p = j ? cJSON_GetObjectItemCaseSensitive(j, "raw_published") : NULL;
 		if (cJSON_IsNumber(t) && cJSON_IsNumber(p) && t->valuedouble < before) {
-			const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "samples_in");
+			const cJSON *s =
+			    cJSON_GetObjectItemCaseSensitive(j, "samples_in");
 			out->published = (long long)p->valuedouble;
 			out->samples = cJSON_IsNumber(s) ? (long long)s->valuedouble : 0;
 		}
@@ -366,7 +366,8 @@ static void test_gateway_power_cut(void **state)
 	gw_ingest_stop(&g, &read[1]);
 	required[1] = read[1].published;
 	produced = gw_emu_stop(&g);
-	gw_report(&g, "power cut of the whole gateway", produced, runs, read, required, 2);
+	gw_report(&g, "power cut of the whole gateway", produced, runs, read, required,
+		  2);
 	gw_free(&g);
 }
 
