@@ -143,7 +143,12 @@ int spool_open(spool **out, const char *dir, spool_pos from, int64_t rotate_byte
 		rc = spool__err(errno, "eventfd", err, errlen);
 		goto fail;
 	}
+	/* the new generation comes after every file and after the cursor: after
+	 * a power cut the files the cursor names may be gone (they are not
+	 * fsynced), and a generation at or below it would never be read */
 	last = spool__scan(sp, 0, 1);
+	if (from.gen > last)
+		last = from.gen;
 	rc = spool__wopen(sp, last > 0 ? last + 1 : 1, err, errlen);
 	if (rc)
 		goto fail;

@@ -44,9 +44,9 @@ static void test_every_length_and_alignment(void **state)
 			assert_true(whole == crc_ref(buf + off, n));
 			/* continuing from any split point is the CRC of the whole */
 			if (n > 3)
-				assert_true(crc32_update(crc32_update(0, buf + off, n / 3),
-							 buf + off + n / 3, n - n / 3) ==
-					    whole);
+				assert_true(
+				    crc32_update(crc32_update(0, buf + off, n / 3),
+						 buf + off + n / 3, n - n / 3) == whole);
 		}
 }
 
