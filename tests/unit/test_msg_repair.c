@@ -15,8 +15,8 @@ static void test_repair_round_trip(void **state)
 	size_t len;
 	(void)state;
 
-	assert_int_equal(msg_repair_decode(REPAIR_EX, strlen(REPAIR_EX), &m, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+	    msg_repair_decode(REPAIR_EX, strlen(REPAIR_EX), &m, err, sizeof(err)), 0);
 	assert_string_equal(m.sensor, "arm1");
 	assert_string_equal(m.run, "6f2a91c0");
 	assert_true(m.seq_from == 1042 && m.seq_to == 1100);
@@ -63,14 +63,17 @@ static void test_repair_refusals(void **state)
 		AM_EVALUE);
 	refused("{\"v\":1,\"sensor\":\"arm1\",\"run\":\"\",\"seq_from\":1,\"seq_to\":2}",
 		AM_EVALUE);
-	refused("{\"v\":1,\"sensor\":\"arm1\",\"run\":\"r\",\"seq_from\":-1,\"seq_to\":2}",
-		AM_EVALUE);
-	refused("{\"v\":1,\"sensor\":\"arm1\",\"run\":\"r\",\"seq_from\":1.5,\"seq_to\":2}",
-		AM_EVALUE);
+	refused(
+	    "{\"v\":1,\"sensor\":\"arm1\",\"run\":\"r\",\"seq_from\":-1,\"seq_to\":2}",
+	    AM_EVALUE);
+	refused(
+	    "{\"v\":1,\"sensor\":\"arm1\",\"run\":\"r\",\"seq_from\":1.5,\"seq_to\":2}",
+	    AM_EVALUE);
 	refused("{\"v\":2,\"sensor\":\"arm1\",\"run\":\"r\",\"seq_from\":1,\"seq_to\":2}",
 		AM_EVERSION);
-	refused("{\"v\":1,\"sensor\":\"arm1\",\"run\":\"r\",\"seq_from\":1,\"seq_to\":2}x",
-		AM_EJSON);
+	refused(
+	    "{\"v\":1,\"sensor\":\"arm1\",\"run\":\"r\",\"seq_from\":1,\"seq_to\":2}x",
+	    AM_EJSON);
 	/* the encoder refuses what the decoder would */
 	memset(&m, 0, sizeof(m));
 	snprintf(m.sensor, sizeof(m.sensor), "arm1");
