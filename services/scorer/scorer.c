@@ -63,7 +63,7 @@ typedef struct sc_counters {
 	    *rate_changes, *channel_mismatch, *restarts, *windows, *batches, *pred_out,
 	    *pub_failed, *nonfinite, *stale, *known, *over_cap, *active, *owned, *members,
 	    *ghosts, *expired, *ho_in, *ho_out, *reload_ok, *reload_failed, *p50, *p99,
-	    *pmax;
+	    *pmax, *replays;
 } sc_counters;
 
 struct scorer {
@@ -163,6 +163,7 @@ static void sc__counters(scorer *sc, metrics *m)
 	c->p50 = metrics_get(m, "latency_p50_us");
 	c->p99 = metrics_get(m, "latency_p99_us");
 	c->pmax = metrics_get(m, "latency_max_us");
+	c->replays = metrics_get(m, "raw_replays_skipped");
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */
@@ -479,6 +480,10 @@ static void sc__on_raw(scorer *sc, const char *id, const void *payload, size_t l
 	}
 	if (strcmp(sc->raw.sensor, id) != 0) {
 		sc__malformed(sc, id, "\"sensor\" differs from the topic's");
+		return;
+	}
+	if (sc->raw.replay) { /* republished for the archive: not live */
+		metrics_add(sc->c.replays, 1);
 		return;
 	}
 	if (sc__batch_ready(sc, (size_t)s->slot)) {
