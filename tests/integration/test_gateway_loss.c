@@ -1,7 +1,7 @@
 /* The family of gateway failures (issue 17), each mid-stream at a
  * realistic rate: three lpms-emu sensors (the synthetic arm) at 100 Hz ->
- * bin/ingest-bt (batches of 10: 30 raw messages/s) -> mosquitto with the
- * production persistence settings -> bin/archiver:
+ * bin/ingest-bt (batches of 10: 30 raw messages/s; its journal on) ->
+ * mosquitto with the production persistence settings -> bin/archiver:
  *
  *  1. the broker SIGKILLed while the archiver (a persistent consumer) is
  *     connected, and restarted;
@@ -14,12 +14,17 @@
  *  4. the archiver away longer than the broker's queue bound.
  *
  * Each case counts what the sensors produced, what ingest read and
- * published, and what the archive holds, prints the line, and requires the
- * archive to hold every message ingest published, exactly once. Ingest's
- * own counts are the ground truth: its "stopping:" line for a process
- * stopped cleanly; for the one killed in case 3, its last metrics from
- * before the cut minus the stated window (GW_WINDOW_S). */
+ * published, and what the archive holds (live, repaired), prints the
+ * line, and requires the archive to hold every message ingest published
+ * exactly once: ingest's own counts ("stopping:" line; for the process
+ * killed in case 3, its last metrics from before the cut minus the stated
+ * window GW_WINDOW_S), and, bit for bit, every message in ingest's
+ * journal (check_db_equals). The losses are repaired from the journal: the
+ * archiver asks for its gaps, ingest republishes them as replays; its
+ * beacons tell the archiver where a run ended. */
 #include "test_archiver_fixture.h"
+
+#include "../../services/ingest-bt/journal.h"
 
 #define GW_SENSORS 3
 #define GW_RATE "100"    /* Hz per sensor: 10 raw messages/s each */
@@ -37,10 +42,15 @@ static const char *gw_conf_small_queue =
     "persistence true\nautosave_interval 300\nautosave_on_changes false\n"
     "max_queued_messages 40\nmax_inflight_messages 20\n";
 
+/* The archiver asks soon and often: the test's timescale is seconds. */
+static const char *const gw_arch_args[] = {"--repair-grace-s", "1", "--repair-retry-s",
+					   "2", NULL};
+
 typedef struct gw {
 	harness_broker b;
 	arch a;
 	char db[512];
+	char jdir[512]; /* ingest's journal */
 	pid_t emu[GW_SENSORS];
 	char elog[GW_SENSORS][512];
 	char src[GW_SENSORS][128];
@@ -56,10 +66,20 @@ typedef struct ingest_total {
 
 static void gw_ingest_start(gw *g)
 {
-	const char *argv[24] = {
-	    harness_bin("ingest-bt"), "--broker", g->b.uri, "--instance", "itest",
-	    "--metrics-interval",     "200",      "--rate", GW_RATE};
-	size_t n = 9;
+	const char *argv[24] = {harness_bin("ingest-bt"),
+				"--broker",
+				g->b.uri,
+				"--instance",
+				"itest",
+				"--metrics-interval",
+				"200",
+				"--rate",
+				GW_RATE,
+				"--journal-dir",
+				g->jdir,
+				"--beacon-s",
+				"2"};
+	size_t n = 13;
 	for (int i = 0; i < GW_SENSORS; i++)
 		argv[n++] = g->src[i];
 	argv[n] = NULL;
@@ -74,7 +94,9 @@ static void gw_start(gw *g, const char *conf, const char *name)
 	memset(g, 0, sizeof(*g));
 	assert_int_equal(harness_broker_start(&g->b, conf), 0);
 	snprintf(g->db, sizeof(g->db), "%s/%s.db", harness_tmpdir(), name);
+	assert_int_equal(harness_tmpdir_new("journal", g->jdir, sizeof(g->jdir)), 0);
 	arch_init(&g->a, &g->b, g->db);
+	g->a.extra = gw_arch_args;
 	arch_start(&g->a);
 	g->met = harness_sub_new(g->b.uri, "factory/_svc/ingest-bt/+/metrics", NULL, 0);
 	assert_non_null(g->met);
@@ -165,15 +187,6 @@ static long long gw_emu_stop(gw *g)
 	return sent;
 }
 
-static void gw_free(gw *g)
-{
-	if (g->a.pid > 0)
-		arch_stop(&g->a);
-	harness_sub_free(g->met);
-	harness_sub_free(g->a.status);
-	harness_broker_stop(&g->b);
-}
-
 /* The run id of ingest's process (its "run XXXXXXXX:" start line); the
  * last one in the log when it restarted into the same log. */
 static void gw_run_id(const char *log, char *run, size_t len)
@@ -191,69 +204,104 @@ static void gw_run_id(const char *log, char *run, size_t len)
 	assert_true(run[0] != 0);
 }
 
-/* Wait until the archive holds `want` messages (repairs take a while),
- * then stop the archiver and print the case's counts. Messages of ingest
- * are seqs 0 .. published/GW_SENSORS - 1 per sensor only when every sensor
- * published alike, so the totals are compared as sums. */
-static void gw_report(gw *g, const char *name, long long produced,
-		      const char *const *runs, const ingest_total *read,
-		      const long long *required, size_t n_runs)
+/* Every message in ingest's journal (its process stopped), sorted as
+ * raws_collect leaves them; *out is the caller's (raws_free). */
+static size_t gw_journal(gw *g, msg_raw **out)
 {
-	long long want = 0, have, samples_want = 0;
-	for (size_t i = 0; i < n_runs; i++) {
-		want += required[i];
-		samples_want += read[i].samples;
-	}
-	wait_messages(g->db, want, GW_SETTLE_MS);
-	arch_stop(&g->a);
-	have = db_messages(g->db);
-	fprintf(
-	    stderr,
-	    "%s: sensors sent %lld frames; ingest read %lld samples, published %lld "
-	    "messages (%lld required); the archive holds %lld messages, %lld samples; "
-	    "gaps table %lld messages\n",
-	    name, produced, samples_want, want, want, have,
-	    db_int(g->db, "SELECT coalesce(sum(n), 0) FROM messages"),
-	    db_int(g->db, "SELECT coalesce(sum(seq_to - seq_from + 1), 0) FROM gaps"));
-	for (size_t i = 0; i < n_runs; i++) {
-		char sql[256];
-		long long in_run;
-		snprintf(sql, sizeof(sql),
-			 "SELECT count(*) FROM messages m JOIN runs r ON r.id = m.run_id "
-			 "WHERE r.run = '%s'",
-			 runs[i]);
-		in_run = db_int(g->db, sql);
-		fprintf(stderr, "  run %s: %lld of %lld required messages archived%s\n",
-			runs[i], in_run, required[i],
-			in_run >= required[i] ? "" : "  <-- LOST");
-	}
-	assert_true(db_ok(g->db));
-	for (size_t i = 0; i < n_runs; i++) {
-		char sql[256];
-		snprintf(sql, sizeof(sql),
-			 "SELECT count(*) FROM messages m JOIN runs r ON r.id = m.run_id "
-			 "WHERE r.run = '%s'",
-			 runs[i]);
-		assert_true(db_int(g->db, sql) >= required[i]);
-	}
+	journal_options o = {g->jdir, 1ll << 30, 1e7, 0, -1};
+	journal *j = NULL;
+	journal_run jr;
+	journal_stats st;
+	size_t it = 0, n = 0;
+	char err[256];
+	msg_raw *v;
+
+	if (journal_open(&j, &o, clock_now(), err, sizeof(err)))
+		fail_msg("%s", err);
+	journal_get_stats(j, &st);
+	v = calloc((size_t)st.records + 1, sizeof(*v));
+	assert_non_null(v);
+	while (journal_next_run(j, &it, &jr))
+		for (uint64_t s = jr.first; s <= jr.last; s++) {
+			assert_true(n < (size_t)st.records);
+			msg_raw_init(&v[n]);
+			if (journal_get(j, jr.sensor, jr.run, s, &v[n], err,
+					sizeof(err)) == 1)
+				n++;
+			else
+				msg_raw_cleanup(&v[n]);
+		}
+	journal_close(j);
+	qsort(v, n, sizeof(*v), raw_cmp);
+	*out = v;
+	return n;
 }
 
-/* Cases 1, 2 and 4 share their end: ingest stops cleanly, and every
- * message it published must be archived exactly once. */
-static void gw_finish_one_run(gw *g, const char *name)
+/* The end of a case: the sensors stop; once the archive holds everything
+ * ingest published (held_before: what its journal held from a process
+ * before the current one), ingest and the archiver stop, the counts are
+ * printed and the archive must equal the journal bit for bit, holding at
+ * least `required` messages of every run. */
+static void gw_finish(gw *g, const char *name, long long held_before,
+		      const char *const *runs, const long long *required, size_t n_runs)
 {
 	ingest_total t = {0};
+	long long produced = gw_emu_stop(g), deadline = harness_now_ms() + GW_SETTLE_MS;
+	msg_raw *sent = NULL;
+	size_t n_sent;
+
+	/* repairs are asked for and answered while ingest still runs */
+	while (harness_now_ms() < deadline &&
+	       db_messages(g->db) < held_before + gw_metric(g, "raw_published"))
+		harness_nap_ms(100);
+	gw_ingest_stop(g, &t);
+	if (wait_messages(g->db, held_before + t.published, 5000))
+		fprintf(stderr, "%s: the archive is short; logs %s %s\n", name, g->a.log,
+			g->ilog);
+	arch_stop(&g->a);
+	n_sent = gw_journal(g, &sent);
+	fprintf(
+	    stderr,
+	    "%s: sensors sent %lld frames; ingest read %lld samples and published %lld "
+	    "messages in its last run, %zu journalled in all; the archive holds %lld "
+	    "(%lld of them repaired), gaps open %lld, lost for good %lld\n",
+	    name, produced, t.samples, t.published, n_sent, db_messages(g->db),
+	    db_int(g->db, "SELECT count(*) FROM messages WHERE replay = 1"),
+	    db_int(g->db, "SELECT coalesce(sum(seq_to - seq_from + 1), 0) FROM gaps"
+			  " WHERE lost IS NULL"),
+	    db_int(g->db, "SELECT coalesce(sum(seq_to - seq_from + 1), 0) FROM gaps"
+			  " WHERE lost IS NOT NULL"));
+	for (size_t i = 0; i < n_runs; i++) {
+		char sql[256];
+		long long have;
+		snprintf(sql, sizeof(sql),
+			 "SELECT count(*) FROM messages m JOIN runs r ON r.id = m.run_id "
+			 "WHERE r.run = '%s'",
+			 runs[i]);
+		have = db_int(g->db, sql);
+		fprintf(stderr, "  run %s: %lld archived, %lld required%s\n", runs[i],
+			have, required[i], have >= required[i] ? "" : "  <-- LOST");
+		assert_true(have >= required[i]);
+	}
+	assert_true(db_ok(g->db));
+	/* the last run: everything ingest counted; all runs: the journal */
+	assert_int_equal((long long)n_sent, held_before + t.published);
+	check_db_equals(g->db, sent, n_sent);
+	raws_free(sent, n_sent);
+	harness_sub_free(g->met);
+	harness_sub_free(g->a.status);
+	harness_broker_stop(&g->b);
+}
+
+/* Cases 1, 2 and 4: one ingest run, every message it published. */
+static void gw_finish_one_run(gw *g, const char *name)
+{
 	char run[80];
 	const char *runs[1] = {run};
-	long long produced;
+	long long published;
 	gw_run_id(g->ilog, run, sizeof(run));
-	gw_ingest_stop(g, &t);
-	produced = gw_emu_stop(g);
-	gw_report(g, name, produced, runs, &t, &t.published, 1);
-	assert_int_equal(db_messages(g->db), t.published);
-	assert_int_equal(db_int(g->db, "SELECT coalesce(sum(n), 0) FROM messages"),
-			 t.samples);
-	gw_free(g);
+	published = gw_metric(g, "raw_published");
+	gw_finish(g, name, 0, runs, &published, 1);
 }
 
 /* 1. The broker SIGKILLed with the archiver connected, and restarted. */
@@ -303,6 +351,24 @@ static void test_consumer_away_beyond_queue(void **state)
 	gw_finish_one_run(&g, "archiver away beyond the broker's queue");
 }
 
+/* The messages ingest's journal held when it started (its log line). */
+static long long gw_held(const char *log)
+{
+	char line[1024];
+	long long held = -1;
+	FILE *f = fopen(log, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		const char *s = strstr(line, "INFO: journal ");
+		const char *c = s ? strstr(s + 14, ": ") : NULL;
+		if (c)
+			sscanf(c, ": %lld messages held", &held);
+	}
+	fclose(f);
+	assert_true(held >= 0);
+	return held;
+}
+
 /* Ingest's counts in its last metrics message whose "t" is before
  * `before` (UNIX seconds). */
 static void gw_read_before(gw *g, double before, ingest_total *out)
@@ -335,8 +401,8 @@ static void test_gateway_power_cut(void **state)
 	gw g;
 	char spool[600], runs_buf[2][80];
 	const char *runs[2] = {runs_buf[0], runs_buf[1]};
-	ingest_total read[2] = {{0, 0}, {0, 0}};
-	long long required[2], produced;
+	ingest_total before = {0, 0};
+	long long required[2];
 	double cut;
 	(void)state;
 
@@ -350,8 +416,8 @@ static void test_gateway_power_cut(void **state)
 	g.ing = g.a.pid = g.b.pid = 0;
 	/* ingest's metrics before the cut: what it had published GW_WINDOW_S
 	 * before it is what the guarantee covers */
-	gw_read_before(&g, cut - GW_WINDOW_S, &read[0]);
-	required[0] = read[0].published;
+	gw_read_before(&g, cut - GW_WINDOW_S, &before);
+	required[0] = before.published;
 	snprintf(spool, sizeof(spool), "%s.spool", g.db);
 	harness_rm_tree(spool);
 
@@ -363,12 +429,9 @@ static void test_gateway_power_cut(void **state)
 	gw_stream_for(&g, 2 * GW_MSGS_PER_S);
 	gw_archive_grows(&g, GW_MSGS_PER_S);
 	gw_run_id(g.ilog, runs_buf[1], sizeof(runs_buf[1]));
-	gw_ingest_stop(&g, &read[1]);
-	required[1] = read[1].published;
-	produced = gw_emu_stop(&g);
-	gw_report(&g, "power cut of the whole gateway", produced, runs, read, required,
+	required[1] = gw_metric(&g, "raw_published");
+	gw_finish(&g, "power cut of the whole gateway", gw_held(g.ilog), runs, required,
 		  2);
-	gw_free(&g);
 }
 
 int main(void)
