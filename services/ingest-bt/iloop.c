@@ -57,7 +57,7 @@ static int64_t il__repair(iloop *il, int64_t now)
 	int64_t next = INT64_MAX, d;
 	char err[256];
 	if (il->p->jr) {
-		if (journal_sync(il->p->jr, now, 0, err, sizeof(err)))
+		if (journal_sync(il->p->jr, now, 0, err, sizeof(err)) < 0)
 			log_every_msg(&il->le_sync, 10000, LOG_LVL_ERROR, "%s", err);
 		next = journal_deadline(il->p->jr);
 		il__gauges(il, now);

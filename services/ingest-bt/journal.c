@@ -356,7 +356,7 @@ static int jr__start(journal *j, char *err, size_t errlen)
 	int fd, rc;
 
 	if (j->wfd >= 0) {
-		if (j->dirty && (rc = journal_sync(j, 0, 1, err, errlen)))
+		if (j->dirty && (rc = journal_sync(j, 0, 1, err, errlen)) < 0)
 			return rc;
 		close(j->wfd);
 		j->wfd = -1;
@@ -561,7 +561,7 @@ int journal_append(journal *j, const msg_raw *m, double now, int64_t now_ms, cha
 		j->dirty = 1;
 		j->dirty_ms = now_ms;
 	}
-	if (j->o.fsync_ms == 0 && (rc = journal_sync(j, now_ms, 1, err, errlen)))
+	if (j->o.fsync_ms == 0 && (rc = journal_sync(j, now_ms, 1, err, errlen)) < 0)
 		return rc;
 	return jr__evict(j, now, err, errlen);
 fail:
@@ -585,7 +585,7 @@ int journal_sync(journal *j, int64_t now_ms, int force, char *err, size_t errlen
 	j->st.sync_us_last = us;
 	if (us > j->st.sync_us_max)
 		j->st.sync_us_max = us;
-	return 0;
+	return 1;
 }
 
 int64_t journal_deadline(const journal *j)

@@ -100,7 +100,8 @@ int journal_append(journal *j, const msg_raw *m, double now, int64_t now_ms, cha
 		   size_t errlen);
 
 /* fdatasync what was appended if the policy wants it by now_ms (or
- * always, with force). Returns 0, or AM_EIO (err). */
+ * always, with force). Returns 1 when it synced, 0 when nothing was due,
+ * or AM_EIO (err). */
 int journal_sync(journal *j, int64_t now_ms, int force, char *err, size_t errlen);
 /* Monotonic ms by which journal_sync wants to run; INT64_MAX: nothing to
  * sync. */
