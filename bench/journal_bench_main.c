@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 	o.max_bytes = (int64_t)(max_mb * 1048576);
 	o.max_age_s = 1e7;
 	o.fsync_ms = (int)fsync_ms;
-	if (journal_open(&j, &o, 1764151200.0, err, sizeof(err))) {
+	if (journal_open(&j, &o, err, sizeof(err))) {
 		fprintf(stderr, "journal-bench: %s\n", err);
 		return 1;
 	}
@@ -156,7 +156,7 @@ int main(int argc, char **argv)
 			    (int64_t)(((double)t + (double)k / (double)sensors) * period *
 				      1000);
 			jb_fill(&m, k, t, per, rate);
-			int rc = journal_append(j, &m, m.t0, now_ms, err, sizeof(err));
+			int rc = journal_append(j, &m, now_ms, err, sizeof(err));
 			if (!rc &&
 			    (rc = journal_sync(j, now_ms, 0, err, sizeof(err))) == 1) {
 				journal_get_stats(j, &st);
@@ -188,7 +188,7 @@ int main(int argc, char **argv)
 	journal_close(j);
 	/* a restart: the index rebuilt from the files */
 	t0 = jb_now();
-	if (journal_open(&j, &o, 1764151200.0 + seconds, err, sizeof(err))) {
+	if (journal_open(&j, &o, err, sizeof(err))) {
 		fprintf(stderr, "journal-bench: reopen: %s\n", err);
 		return 1;
 	}

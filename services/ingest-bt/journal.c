@@ -397,14 +397,20 @@ static void jr__drop_oldest(journal *j)
 }
 
 /* The bounds: the oldest segments go while all exceed max_bytes or their
- * newest sample is older than max_age_s. A writer's segment that is too
- * old itself is closed for a fresh one first. */
-static int jr__evict(journal *j, double now, char *err, size_t errlen)
+ * newest sample is max_age_s older than the newest held. Age is measured
+ * on the data, not the clock, so a gateway switched off for a night keeps
+ * its last minutes for the archiver to ask for. (A segment whose records
+ * all failed their check has no newest sample: it goes too.) */
+static int jr__evict(journal *j, char *err, size_t errlen)
 {
 	int dropped = 0, rc = 0;
+	double newest = -INFINITY;
+	for (size_t i = 0; i < j->nseg; i++)
+		if (j->segs[i].newest > newest)
+			newest = j->segs[i].newest;
 	while (j->nseg > 0) {
 		const jr_seg *s = &j->segs[0];
-		int old = s->bytes > 0 && s->newest < now - j->o.max_age_s;
+		int old = s->bytes > 0 && !(s->newest >= newest - j->o.max_age_s);
 		if (!old && j->st.bytes <= j->o.max_bytes)
 			break;
 		if (j->wfd >= 0 && j->nseg == 1) {
@@ -423,8 +429,7 @@ static int jr__evict(journal *j, double now, char *err, size_t errlen)
 
 /* ---- the API -------------------------------------------------------------------- */
 
-int journal_open(journal **out, const journal_options *o, double now, char *err,
-		 size_t errlen)
+int journal_open(journal **out, const journal_options *o, char *err, size_t errlen)
 {
 	journal *j;
 	int64_t *gens = NULL;
@@ -473,8 +478,7 @@ int journal_open(journal **out, const journal_options *o, double now, char *err,
 	for (size_t i = 0; i < ngen && !rc; i++)
 		rc = jr__scan(j, gens[i], err, errlen);
 	free(gens);
-	if (rc || (rc = jr__evict(j, now, err, errlen)) ||
-	    (rc = jr__start(j, err, errlen)))
+	if (rc || (rc = jr__evict(j, err, errlen)) || (rc = jr__start(j, err, errlen)))
 		goto fail;
 	*out = j;
 	return 0;
@@ -503,8 +507,7 @@ void journal_close(journal *j)
 	free(j);
 }
 
-int journal_append(journal *j, const msg_raw *m, double now, int64_t now_ms, char *err,
-		   size_t errlen)
+int journal_append(journal *j, const msg_raw *m, int64_t now_ms, char *err, size_t errlen)
 {
 	size_t len, need = jrec_size(m);
 	jrec_key k;
@@ -563,7 +566,7 @@ int journal_append(journal *j, const msg_raw *m, double now, int64_t now_ms, cha
 	}
 	if (j->o.fsync_ms == 0 && (rc = journal_sync(j, now_ms, 1, err, errlen)) < 0)
 		return rc;
-	return jr__evict(j, now, err, errlen);
+	return jr__evict(j, err, errlen);
 fail:
 	j->st.append_errors++;
 	return rc;

@@ -7,8 +7,9 @@
  *
  * Bounded in bytes and in time: segment files <dir>/journal.<gen>
  * (gen: 20 decimal digits), rotated at segment_bytes; the oldest segments
- * go while all together exceed max_bytes or their newest sample is older
- * than max_age_s.
+ * go while all together exceed max_bytes or their newest sample is
+ * max_age_s older than the newest sample held (age on the data's clock:
+ * time the gateway spends switched off costs nothing).
  *
  * Crash-safe: append-only, one checksummed record per message (jrec.h);
  * every open starts a new segment, so a torn tail is never appended to;
@@ -84,19 +85,17 @@ typedef struct journal_run {
 
 typedef struct journal journal;
 
-/* Open dir, index every segment in it, drop what is beyond the bounds at
- * now (UNIX seconds) and start a new segment. Returns 0, AM_EINVAL,
- * AM_ENOMEM or AM_EIO, with err. */
-int journal_open(journal **out, const journal_options *o, double now, char *err,
-		 size_t errlen);
+/* Open dir, index every segment in it, drop what is beyond the bounds and
+ * start a new segment. Returns 0, AM_EINVAL, AM_ENOMEM or AM_EIO, with
+ * err. */
+int journal_open(journal **out, const journal_options *o, char *err, size_t errlen);
 void journal_close(journal *j);
 
 /* Append m's record (sensor, run, seq and samples as published) and index
- * it; then the bounds at now (UNIX seconds) may delete the oldest
- * segments. now_ms (monotonic) starts the fsync delay. On failure nothing
- * partial stays in the file. Returns 0, AM_EFULL, AM_EIO, AM_EFORMAT or
- * AM_ENOMEM. */
-int journal_append(journal *j, const msg_raw *m, double now, int64_t now_ms, char *err,
+ * it; then the bounds may delete the oldest segments. now_ms (monotonic)
+ * starts the fsync delay. On failure nothing partial stays in the file.
+ * Returns 0, AM_EFULL, AM_EIO, AM_EFORMAT or AM_ENOMEM. */
+int journal_append(journal *j, const msg_raw *m, int64_t now_ms, char *err,
 		   size_t errlen);
 
 /* fdatasync what was appended if the policy wants it by now_ms (or

@@ -45,7 +45,7 @@ static int repair_open(svc *sv, const repair_args *a, journal **jr, resend **rs)
 	char err[512], filter[TOPIC_MAX];
 	journal_stats st;
 
-	if (journal_open(jr, &jo, clock_now(), err, sizeof(err)) ||
+	if (journal_open(jr, &jo, err, sizeof(err)) ||
 	    resend_new(rs, &ro, *jr, sv->mqtt, sv->metrics, err, sizeof(err))) {
 		log_error("%s", err);
 		return -1;

@@ -106,7 +106,7 @@ void sensor_cleanup(sensor *s)
 static void journal_msg(sensor *s, const msg_raw *m)
 {
 	char err[256];
-	if (journal_append(s->o->jr, m, clock_now(), clock_mono_ms(), err, sizeof(err))) {
+	if (journal_append(s->o->jr, m, clock_mono_ms(), err, sizeof(err))) {
 		metrics_add(s->ctr->journal_errors, 1);
 		log_every_msg(&s->le_journal, 10000, LOG_LVL_WARN,
 			      "sensor %s: not journalled: %s", s->spec.sensor, err);

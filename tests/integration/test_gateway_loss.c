@@ -216,7 +216,7 @@ static size_t gw_journal(gw *g, msg_raw **out)
 	char err[256];
 	msg_raw *v;
 
-	if (journal_open(&j, &o, clock_now(), err, sizeof(err)))
+	if (journal_open(&j, &o, err, sizeof(err)))
 		fail_msg("%s", err);
 	journal_get_stats(j, &st);
 	v = calloc((size_t)st.records + 1, sizeof(*v));
