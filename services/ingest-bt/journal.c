@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,7 +53,7 @@ typedef struct jr_seg {
 struct journal {
 	journal_options o;
 	char dir[PATH_MAX - 32];
-	int dfd;
+	int dfd, lfd; /* the directory; its lock file, held while open */
 	jr_seg *segs; /* oldest first; the last is written */
 	size_t nseg, segcap;
 	int wfd;
@@ -462,7 +463,7 @@ int journal_open(journal **out, const journal_options *o, char *err, size_t errl
 		j->o.segment_bytes = 64ll << 20;
 	if (j->o.segment_bytes < JOURNAL_SEGMENT_MIN)
 		j->o.segment_bytes = JOURNAL_SEGMENT_MIN;
-	j->dfd = j->wfd = j->rfd = -1;
+	j->dfd = j->lfd = j->wfd = j->rfd = -1;
 	table_init(&j->runs);
 	if (mkdir(j->dir, 0700) != 0 && errno != EEXIST) {
 		rc = jr__err(errno, "create", j->dir, err, errlen);
@@ -471,6 +472,20 @@ int journal_open(journal **out, const journal_options *o, char *err, size_t errl
 	j->dfd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (j->dfd < 0) {
 		rc = jr__err(errno, "open", j->dir, err, errlen);
+		goto fail;
+	}
+	/* one writer per directory: two would name their segments alike */
+	j->lfd = openat(j->dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (j->lfd < 0 || flock(j->lfd, LOCK_EX | LOCK_NB) != 0) {
+		if (j->lfd >= 0 && (errno == EWOULDBLOCK || errno == EAGAIN)) {
+			snprintf(err, errlen,
+				 "journal: %s is in use by another process (give each "
+				 "ingest-bt its own directory)",
+				 j->dir);
+			rc = AM_EINVAL;
+		} else {
+			rc = jr__err(errno, "lock", j->dir, err, errlen);
+		}
 		goto fail;
 	}
 	if ((rc = jr__list(j, &gens, &ngen, err, errlen)))
@@ -501,6 +516,8 @@ void journal_close(journal *j)
 		close(j->rfd);
 	if (j->dfd >= 0)
 		close(j->dfd);
+	if (j->lfd >= 0)
+		close(j->lfd); /* and the lock with it */
 	table_cleanup(&j->runs, jr__run_free);
 	free(j->segs);
 	free(j->buf);
@@ -550,7 +567,7 @@ int journal_append(journal *j, const msg_raw *m, int64_t now_ms, char *err, size
 	k.t_end = m->t0 + (double)(m->n_samples - 1) / m->rate_hz;
 	if ((rc = jr__index(j, &k, JR__POS(j->segs[j->nseg - 1].gen, j->wend)))) {
 		snprintf(err, errlen, "journal: out of memory");
-		goto fail; /* the record stays: the next open indexes it */
+		goto fail; /* unindexed: the next append writes over it */
 	}
 	s = &j->segs[j->nseg - 1];
 	s->bytes += (int64_t)len;

@@ -28,6 +28,9 @@
  * and the place of each record after it, 8 bytes per message; rebuilt at
  * open. A request by range is then one pread per message.
  *
+ * One process per directory: journal_open takes a lock (flock on
+ * <dir>/lock) and refuses a directory another process holds.
+ *
  * Threads: one (the service loop). Ownership: journal_open allocates,
  * journal_close syncs, closes and frees (NULL-safe). journal_get fills the
  * caller's msg_raw. */
@@ -40,7 +43,7 @@
 #include <stdint.h>
 
 /* Codes it returns (tree-wide, error.h):
- *   AM_EINVAL    bad options
+ *   AM_EINVAL    bad options, or the directory is in use by another process
  *   AM_ENOMEM
  *   AM_EIO       a file could not be opened, read, written or synced (err)
  *   AM_EFULL     disk full (ENOSPC, EDQUOT, EFBIG): nothing was written

@@ -167,6 +167,14 @@ static void test_roundtrip_reopen(void **state)
 		journal_close(j);
 		j = open_j(0, 0, 0, -1);
 	}
+	/* the directory is this journal's alone while it is open */
+	{
+		journal_options o = {t_dir, 0, 0, 0, -1};
+		journal *j2 = NULL;
+		assert_int_equal(journal_open(&j2, &o, err, sizeof(err)), AM_EINVAL);
+		assert_null(j2);
+		assert_non_null(strstr(err, "in use"));
+	}
 	/* and it goes on, with a new run */
 	append(j, "arm1", "r3", 0, 10);
 	assert_int_equal(held(j, "arm1", "r3", 0, 10), 1);
