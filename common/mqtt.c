@@ -697,11 +697,11 @@ int mqtt_publish_sensor(mqtt_client *c, const char *sensor, const char *kind,
 
 	if (!c || !kind)
 		return AM_EINVAL;
-	for (k = TOPIC_RAW; k <= TOPIC_ACK; k++)
+	for (k = TOPIC_RAW; topic_kind_is_sensor((enum topic_kind)k); k++)
 		if (strcmp(topic_kind_name((enum topic_kind)k), kind) == 0)
 			break;
 	if (topic_sensor(topic, sizeof(topic), c->k.root, sensor, (enum topic_kind)k) < 0)
-		return AM_EINVAL; /* also an unknown kind: k is past TOPIC_ACK */
+		return AM_EINVAL; /* also an unknown kind: k is past the sensor kinds */
 	return mqtt_publish(c, topic, payload, len, qos, retained);
 }
 

@@ -145,7 +145,7 @@ int mqtt_publish(mqtt_client *c, const char *topic, const void *payload, size_t 
 
 /* Convenience: topic built as "{root}/{sensor}/{kind}" by topic_sensor();
  * kind is a sensor kind's name ("raw", "prediction", "state", "alert",
- * "ack"), sensor a contract sensor id (else AM_EINVAL). */
+ * "ack", "repair"), sensor a contract sensor id (else AM_EINVAL). */
 int mqtt_publish_sensor(mqtt_client *c, const char *sensor, const char *kind,
 			const void *payload, size_t len, int qos, int retained);
 

@@ -138,6 +138,16 @@ MSG__TOP_CODEC(msg__alert_top, msg_alert)
 
 /* ---- the tables ------------------------------------------------------------ */
 
+#define T msg_repair
+static const msg_field msg__repair_fields[] = {
+    {"sensor", MSG_T_SENSOR, MSG_AT(T, sensor), MSG_SENSOR_MAX, MSG_REQ},
+    {"run", MSG_T_TEXT, MSG_AT(T, run), MSG_RUN_MAX, MSG_REQ},
+    {"seq_from", MSG_T_UINT, MSG_AT(T, seq_from), MSG_INT_MAX, MSG_REQ},
+    {"seq_to", MSG_T_UINT, MSG_AT(T, seq_to), MSG_INT_MAX, MSG_REQ},
+};
+static const msg_desc msg__repair = MSG_DESC(T, msg__repair_fields, MSG_SVC_MAX_PAYLOAD);
+#undef T
+
 #define T msg_prediction
 static const msg_field msg__prediction_fields[] = {
     {"sensor", MSG_T_SENSOR, MSG_AT(T, sensor), MSG_SENSOR_MAX, MSG_REQ},
@@ -220,6 +230,42 @@ static const msg_desc msg__group = MSG_DESC(T, msg__group_fields, MSG_SVC_MAX_PA
 #undef T
 
 /* ---- the functions: a table each ------------------------------------------- */
+
+/* The one rule across repair's fields: a range runs forwards. */
+static int msg__repair_range(const msg_repair *m, char *err, size_t errlen)
+{
+	if (m->seq_to < m->seq_from)
+		return am_fail(
+		    err, errlen, AM_EVALUE, "seq_to: %llu is below seq_from %llu",
+		    (unsigned long long)m->seq_to, (unsigned long long)m->seq_from);
+	return 0;
+}
+
+int msg_repair_decode(const char *json, size_t len, msg_repair *out, char *err,
+		      size_t errlen)
+{
+	msg_repair m, tmp;
+	int rc = msg_field_decode_copy(&msg__repair, json, len, &m, &tmp, err, errlen);
+	if (!rc)
+		rc = msg__repair_range(&m, err, errlen);
+	if (!rc && out)
+		*out = m;
+	return rc;
+}
+
+int msg_repair_encode(const msg_repair *m, char *out, size_t cap, size_t *len, char *err,
+		      size_t errlen)
+{
+	int rc = m ? msg__repair_range(m, err, errlen) : 0;
+	if (rc) {
+		if (len)
+			*len = 0;
+		if (out && cap)
+			out[0] = 0;
+		return rc;
+	}
+	return msg_field_encode(&msg__repair, m, out, cap, len, err, errlen);
+}
 
 int msg_prediction_decode(const char *json, size_t len, msg_prediction *out, char *err,
 			  size_t errlen)

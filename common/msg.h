@@ -1,6 +1,6 @@
 /* msg — encode, decode and validate the v1 messages of the mesh contract
- * (../shared/docs/contract.md): raw, prediction, state, alert, ack, and the
- * service messages under {root}/_svc: status and the scorer's group.
+ * (../shared/docs/contract.md): raw, repair, prediction, state, alert, ack,
+ * and the service messages under {root}/_svc: status and the scorer's group.
  *
  * Every payload that arrives over MQTT is untrusted. Decoders enforce hard
  * caps (payload bytes, samples, channels, string lengths), accept finite
@@ -67,6 +67,7 @@ typedef struct msg_raw {
 	char sensor[MSG_SENSOR_MAX + 1];
 	char run[MSG_RUN_MAX + 1];
 	uint64_t seq;
+	int replay;     /* optional "replay":true: republished from ingest's journal */
 	double t0;      /* UNIX seconds of the first sample */
 	double rate_hz; /* > 0 */
 	int has_frame0;
@@ -104,6 +105,23 @@ typedef struct msg_top {
 		double share;
 	} c[MSG_TOP_MAX];
 } msg_top;
+
+/* ---- repair: {root}/{sensor}/repair --------------------------------------- */
+/* {"v":1,"sensor":"arm1","run":"6f2a91c0","seq_from":1042,"seq_to":1100}:
+ * the archiver asks ingest-bt to republish the raw messages seq_from ..
+ * seq_to (inclusive) of (sensor, run) from its journal, marked as replays.
+ * Decoder and encoder refuse seq_to < seq_from (AM_EVALUE). */
+typedef struct msg_repair {
+	char sensor[MSG_SENSOR_MAX + 1];
+	char run[MSG_RUN_MAX + 1];
+	uint64_t seq_from;
+	uint64_t seq_to;
+} msg_repair;
+
+int msg_repair_decode(const char *json, size_t len, msg_repair *out, char *err,
+		      size_t errlen);
+int msg_repair_encode(const msg_repair *m, char *out, size_t cap, size_t *len, char *err,
+		      size_t errlen);
 
 /* ---- prediction -------------------------------------------------------- */
 typedef struct msg_prediction {

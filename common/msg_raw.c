@@ -267,6 +267,8 @@ static const msg_field msg__raw_fields[] = {
     {"sensor", MSG_T_SENSOR, MSG_AT(T, sensor), MSG_SENSOR_MAX, MSG_REQ},
     {"run", MSG_T_TEXT, MSG_AT(T, run), MSG_RUN_MAX, MSG_REQ},
     {"seq", MSG_T_UINT, MSG_AT(T, seq), MSG_INT_MAX, MSG_REQ},
+    /* written only when true: a live message never carries it */
+    {"replay", MSG_T_BOOL, MSG_AT(T, replay), 0, MSG_OPT},
     {"t0", MSG_T_NUM, MSG_AT(T, t0), 0, MSG_REQ, .range = MSG_R_TIME},
     {"rate_hz", MSG_T_NUM, MSG_AT(T, rate_hz), 0, MSG_REQ, .range = MSG_R_POS},
     {"frame0", MSG_T_UINT, MSG_AT(T, frame0), MSG_INT_MAX, MSG_OPT,
@@ -287,6 +289,7 @@ int msg_raw_decode(const char *json, size_t len, msg_raw *out, char *err, size_t
 	out->n_channels = 0;
 	out->has_frame0 = 0;
 	out->frame0 = 0;
+	out->replay = 0;
 	rc = msg_field_decode(&msg__raw, json, len, out, err, errlen);
 	if (rc) {
 		out->n_samples = 0;

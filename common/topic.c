@@ -17,6 +17,7 @@ static const char *const topic__names[] = {
     [TOPIC_STATE] = "state",
     [TOPIC_ALERT] = "alert",
     [TOPIC_ACK] = "ack",
+    [TOPIC_REPAIR] = "repair",
     [TOPIC_SVC_STATUS] = "status",
     [TOPIC_SVC_METRICS] = "metrics",
     [TOPIC_SVC_GROUP] = "group",
@@ -28,7 +29,10 @@ const char *topic_kind_name(enum topic_kind k)
 	return (unsigned)k < TOPIC__N ? topic__names[k] : "";
 }
 
-int topic_kind_is_sensor(enum topic_kind k) { return k >= TOPIC_RAW && k <= TOPIC_ACK; }
+int topic_kind_is_sensor(enum topic_kind k)
+{
+	return k >= TOPIC_RAW && k <= TOPIC_REPAIR;
+}
 
 /* The kind whose name is the n bytes at s, searched among first..last. */
 static enum topic_kind topic__kind(const char *s, size_t n, enum topic_kind first,
@@ -101,7 +105,7 @@ enum topic_kind topic_parse(const char *topic, const char *root, topic_ref *out)
 	for (const char *p = s; p < l2 - 1; p++)
 		if (!text_sensor_char((unsigned char)*p))
 			return TOPIC_NONE;
-	out->kind = topic__kind(l2, strlen(l2), TOPIC_RAW, TOPIC_ACK);
+	out->kind = topic__kind(l2, strlen(l2), TOPIC_RAW, TOPIC_REPAIR);
 	if (out->kind == TOPIC_NONE)
 		return TOPIC_NONE;
 	memcpy(out->sensor, s, (size_t)(l2 - 1 - s));

@@ -1,6 +1,6 @@
 /* topic — the contract's topic names, spelled in one place.
  *
- *   {root}/{sensor}/{raw|prediction|state|alert|ack}
+ *   {root}/{sensor}/{raw|prediction|state|alert|ack|repair}
  *   {root}/_svc/{service}/{instance}/{status|metrics|group}
  *
  * Services build topics and subscription filters with these functions and
@@ -30,6 +30,7 @@ enum topic_kind {
 	TOPIC_STATE,
 	TOPIC_ALERT,
 	TOPIC_ACK,
+	TOPIC_REPAIR, /* archiver -> ingest-bt: republish a range of raw */
 	/* {root}/_svc/{service}/{instance}/{kind} */
 	TOPIC_SVC_STATUS,
 	TOPIC_SVC_METRICS,
@@ -46,7 +47,7 @@ typedef struct topic_ref {
 /* The last level of a kind ("raw", "status", ...); "" for TOPIC_NONE. */
 const char *topic_kind_name(enum topic_kind k);
 
-/* 1 for the sensor kinds (raw..ack), 0 for the rest. */
+/* 1 for the sensor kinds (raw..repair), 0 for the rest. */
 int topic_kind_is_sensor(enum topic_kind k);
 
 /* Split topic under root into out. Returns the kind, TOPIC_NONE when the

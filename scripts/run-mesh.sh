@@ -101,7 +101,9 @@ else
 	say "no real recording at $recording: the three synthetic arms only (set ANOMESH_SHARED or ANOMESH_RECORDING to add it)"
 fi
 say "arm1 develops faults (loose mount, worn joint) 40 s after start and every 120 s; arm2 and arm3 stay healthy"
-start ingest-bt bin/ingest-bt "${sources[@]}"
+# ingest journals what it publishes, so the archive can be repaired from it
+# after a crash of the broker or a power cut (services/archiver/README.md)
+start ingest-bt bin/ingest-bt --journal-dir "$dir/journal" "${sources[@]}"
 mkdir -p "$dir/models"
 start scorer bin/scorer "${models[@]}" --models-dir "$dir/models"
 start archiver bin/archiver --db "$dir/archive.db"

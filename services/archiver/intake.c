@@ -91,6 +91,8 @@ int intake_init(intake *in, const intake_options *o, store *st, csvsink *csv, me
 	in->m.deleted = metrics_get(m, "retention_deleted");
 	in->m.db_bytes = metrics_get(m, "db_bytes");
 	in->m.malformed = metrics_get(m, "malformed_dropped");
+	in->m.repaired = metrics_get(m, "gaps_repaired");
+	in->m.replay_dups = metrics_get(m, "replay_duplicates");
 	in->retention_at_ms = clock_mono_ms() + in->o.retention_ms;
 	return 0;
 }
@@ -259,6 +261,9 @@ static int intake__commit(intake *in, spool_pos pos)
 		metrics_add(in->m.messages, after.messages - before.messages);
 		metrics_add(in->m.duplicates, after.duplicates - before.duplicates);
 		metrics_add(in->m.gaps, after.gaps - before.gaps);
+		metrics_add(in->m.repaired, after.repaired - before.repaired);
+		metrics_add(in->m.replay_dups,
+			    after.replay_duplicates - before.replay_duplicates);
 		metrics_add(in->m.predictions, after.predictions - before.predictions);
 		metrics_add(in->m.alerts, after.alerts - before.alerts);
 	}

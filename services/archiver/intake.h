@@ -63,7 +63,7 @@ typedef struct intake {
 		    *backlog;
 		metrics_slot *spool_errors, *spool_blocked, *spool_torn, *deleted,
 		    *db_bytes;
-		metrics_slot *malformed;
+		metrics_slot *malformed, *repaired, *replay_dups;
 	} m;
 } intake;
 

@@ -9,11 +9,10 @@
  *   archiver export --sensor S ...      (see export.h)
  *
  * main() only parses options, opens the sinks, wires the MQTT client's
- * arrival hook to the spool and runs the loop: the spool's descriptor wakes
- * it, and before every sleep intake_step() does the due work and says when
- * it wants to run again. */
+ * arrival hook to the spool and runs the loop (aloop.c), which also asks
+ * ingest-bt for the messages the gaps table says are missing (repair.c). */
+#include "aloop.h"
 #include "export.h"
-#include "intake.h"
 
 #include "clock.h"
 #include "log.h"
@@ -29,6 +28,8 @@
 static char *a_db, *a_csv_dir, *a_spool_dir, *a_client_id;
 static double a_retention_days;
 static long a_max_db_mb, a_commit_ms, a_commit_max, a_retry_ms, a_spool_max_mb;
+static int a_repair;
+static repair_options a_rep;
 
 static const config_opt a_opts[] = {
     {"db", CONFIG_STR, &a_db, "archive.db", 0, -1,
@@ -55,57 +56,15 @@ static const config_opt a_opts[] = {
      "commit after this many messages", 0, 0},
     {"retry-ms", CONFIG_INT, &a_retry_ms, "2000", 10, 600000,
      "pause before retrying after a database error", 0, 0},
+    {"repair", CONFIG_BOOL, &a_repair, "1", 0, -1,
+     "ask ingest-bt to republish missing messages (needs its --journal-dir)", 0, 0},
+    {"repair-grace-s", CONFIG_DBL, &a_rep.grace_s, "2", 0, 3600,
+     "ask for a gap once it is this old", 0, 0},
+    {"repair-retry-s", CONFIG_DBL, &a_rep.retry_s, "5", 0.1, 3600,
+     "ask again after this, doubling up to 120 s", 0, 0},
+    {"repair-max-age-s", CONFIG_DBL, &a_rep.max_age_s, "900", 1, 1e7,
+     "give a gap up as lost this long after it was found", 0, 0},
 };
-
-typedef struct a_loop {
-	svc *sv;
-	intake *in;
-	long wake; /* timer: the latest intake_step() wants to run again */
-} a_loop;
-
-/* The spool has new messages: only wakes the loop, a_step does the work. */
-static void a_spooled(void *ud, int fd, short revents)
-{
-	(void)ud;
-	(void)fd;
-	(void)revents;
-}
-
-static int64_t a_wake(void *ud)
-{
-	(void)ud;
-	return 1000; /* re-armed by a_step before every sleep */
-}
-
-/* Before every sleep: the due work, then when to wake at the latest. */
-static void a_step(void *ud)
-{
-	a_loop *al = ud;
-	int wait = intake_step(al->in);
-	/* while the arrival hook waits for spool space it holds Paho's client
-	 * mutex: any mqtt_* call (the metrics publish) would wait too, so the
-	 * loop leaves MQTT alone and keeps retrying commits */
-	svc_hold_mqtt(al->sv, atomic_load(&al->in->spool_blocked));
-	loop_timer_at(al->sv->loop, al->wake, clock_mono_ms() + wait);
-}
-
-static int a_run(svc *sv, intake *in, spool *sp)
-{
-	a_loop al = {sv, in, 0};
-	al.wake = loop_timer_add(sv->loop, 0, a_wake, &al);
-	/* everything goes through the arrival hook: the inbox stays empty */
-	if (al.wake < 0 || svc_watch_inbox(sv, NULL, NULL) ||
-	    loop_watch(sv->loop, spool_fd(sp), LOOP_IN, a_spooled, &al)) {
-		log_error("out of memory");
-		return -1;
-	}
-	loop_before_sleep(sv->loop, a_step, &al);
-	if (loop_run(sv->loop)) {
-		log_error("poll: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -124,12 +83,13 @@ int main(int argc, char **argv)
 	csvsink *csv = NULL;
 	spool *sp = NULL;
 	intake in;
+	repair rp;
 	intake_options io = {0};
 	mqtt_options mo;
 	spool_pos from = {0, 0};
 	char err[512], spool_dir[PATH_MAX], cursor[PATH_MAX + 8];
 	char client_id[160], host[64];
-	int rc, code = 1, have_intake = 0;
+	int rc, code = 1, have_intake = 0, have_repair = 0;
 
 	if (argc > 1 && !strcmp(argv[1], "export"))
 		return export_main(argc - 1, argv + 1);
@@ -180,6 +140,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	intake_attach(&in, sp, NULL);
+	a_rep.retry_max_s = a_rep.retry_s > 120 ? a_rep.retry_s : 120;
+	if (a_repair && st) {
+		if (repair_init(&rp, &a_rep, st, sv.metrics, err, sizeof(err))) {
+			log_error("%s", err);
+			goto out;
+		}
+		have_repair = 1;
+	}
 	/* what the last run spooled but did not commit goes in first */
 	if (intake_flush(&in))
 		log_warn("could not commit the spooled backlog yet; will retry");
@@ -200,6 +168,8 @@ int main(int argc, char **argv)
 	if (svc_connect(&sv, &mo))
 		goto out;
 	intake_attach(&in, sp, sv.mqtt);
+	if (have_repair)
+		repair_attach(&rp, sv.mqtt);
 	{
 		const char *kinds[] = {"raw", "prediction", "alert"};
 		char filter[256];
@@ -216,7 +186,7 @@ int main(int argc, char **argv)
 		 sv.root, st ? a_db : "", st && csv ? " and " : "", csv ? a_csv_dir : "",
 		 client_id, spool_dir);
 
-	if (a_run(&sv, &in, sp))
+	if (aloop_run(&sv, &in, sp, have_repair ? &rp : NULL))
 		goto out;
 	log_info("stopping: closing the session, committing what is spooled");
 	code = 0;
@@ -228,6 +198,8 @@ out:
 	}
 	if (have_intake)
 		intake_cleanup(&in);
+	if (have_repair)
+		repair_cleanup(&rp);
 	spool_close(sp);
 	csvsink_close(csv);
 	store_close(st);

@@ -8,6 +8,8 @@
  * own descriptor and needs the mutex only to learn the writer's position. */
 #include "spool.h"
 
+#include "crc32.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -41,28 +43,6 @@ struct spool {
 	int64_t torn;
 	int efd;
 };
-
-static uint32_t spool__crc_table[256];
-static pthread_once_t spool__crc_once = PTHREAD_ONCE_INIT;
-
-static void spool__crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-		spool__crc_table[i] = c;
-	}
-}
-
-static uint32_t spool__crc(uint32_t crc, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	crc = ~crc;
-	for (size_t i = 0; i < len; i++)
-		crc = spool__crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
 
 static void spool__path(const spool *sp, int64_t gen, char *out, size_t cap)
 {
@@ -141,7 +121,6 @@ int spool_open(spool **out, const char *dir, spool_pos from, int64_t rotate_byte
 	int64_t last;
 	int rc;
 
-	pthread_once(&spool__crc_once, spool__crc_init);
 	*out = NULL;
 	if (!dir || !*dir || strlen(dir) >= sizeof(sp->dir)) {
 		snprintf(err, errlen, "spool: bad directory");
@@ -164,7 +143,12 @@ int spool_open(spool **out, const char *dir, spool_pos from, int64_t rotate_byte
 		rc = spool__err(errno, "eventfd", err, errlen);
 		goto fail;
 	}
+	/* the new generation comes after every file and after the cursor: after
+	 * a power cut the files the cursor names may be gone (they are not
+	 * fsynced), and a generation at or below it would never be read */
 	last = spool__scan(sp, 0, 1);
+	if (from.gen > last)
+		last = from.gen;
 	rc = spool__wopen(sp, last > 0 ? last + 1 : 1, err, errlen);
 	if (rc)
 		goto fail;
@@ -234,8 +218,8 @@ int spool_append(spool *sp, const char *topic, const void *payload, size_t len, 
 	t16 = (uint16_t)tlen;
 	hdr[0] = SPOOL_MAGIC;
 	hdr[1] = (uint32_t)(2 + tlen + len);
-	hdr[2] =
-	    spool__crc(spool__crc(spool__crc(0, &t16, 2), topic, tlen), payload, len);
+	hdr[2] = crc32_update(crc32_update(crc32_update(0, &t16, 2), topic, tlen),
+			      payload, len);
 	iov[0] = (struct iovec){hdr, sizeof(hdr)};
 	iov[1] = (struct iovec){&t16, 2};
 	iov[2] = (struct iovec){(void *)topic, tlen};
@@ -355,7 +339,7 @@ int spool_next(spool *sp, spool_record *rec, char *err, size_t errlen)
 		if (pread(sp->rfd, sp->buf, hdr[1], sp->roff + SPOOL_HDR) !=
 		    (ssize_t)hdr[1])
 			return spool__err(errno ? errno : EIO, "read", err, errlen);
-		if (spool__crc(0, sp->buf, hdr[1]) != hdr[2])
+		if (crc32_update(0, sp->buf, hdr[1]) != hdr[2])
 			goto torn;
 		memcpy(&tlen, sp->buf, 2);
 		if ((size_t)tlen + 2 > hdr[1] || tlen > SPOOL_TOPIC_MAX)

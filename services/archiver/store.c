@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 static const char *const store__ddl =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
@@ -32,13 +32,15 @@ static const char *const store__ddl =
     " sensor_id INTEGER NOT NULL, run_id INTEGER NOT NULL, seq INTEGER NOT NULL,"
     " t0 REAL NOT NULL, t1 REAL NOT NULL, rate_hz REAL NOT NULL, frame0 INTEGER,"
     " chanset_id INTEGER NOT NULL, n INTEGER NOT NULL, received REAL NOT NULL,"
-    " samples BLOB NOT NULL);"
+    " samples BLOB NOT NULL, replay INTEGER);"
     "CREATE UNIQUE INDEX IF NOT EXISTS messages_key ON messages(run_id, seq);"
     "CREATE INDEX IF NOT EXISTS messages_time ON messages(sensor_id, t0);"
     "CREATE TABLE IF NOT EXISTS gaps(run_id INTEGER NOT NULL,"
     " seq_from INTEGER NOT NULL, seq_to INTEGER NOT NULL,"
     " sensor_id INTEGER NOT NULL, t_before REAL, t_after REAL,"
-    " detected REAL NOT NULL, PRIMARY KEY(run_id, seq_from)) WITHOUT ROWID;"
+    " detected REAL NOT NULL, requests INTEGER NOT NULL DEFAULT 0,"
+    " next_request REAL NOT NULL DEFAULT 0, lost REAL,"
+    " PRIMARY KEY(run_id, seq_from)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS gaps_time ON gaps(sensor_id, t_after);"
     "CREATE TABLE IF NOT EXISTS predictions(id INTEGER PRIMARY KEY,"
     " sensor_id INTEGER NOT NULL, t REAL NOT NULL, t_start REAL NOT NULL,"
@@ -49,10 +51,25 @@ static const char *const store__ddl =
     " alert_id TEXT NOT NULL UNIQUE, sensor_id INTEGER NOT NULL, t REAL NOT NULL,"
     " from_state TEXT NOT NULL, to_state TEXT NOT NULL, severity TEXT NOT NULL,"
     " anomaly_rate REAL NOT NULL);"
-    "INSERT OR IGNORE INTO meta VALUES('schema_version', 1);"
+    "INSERT OR IGNORE INTO meta VALUES('schema_version', 2);"
     "INSERT OR IGNORE INTO meta VALUES('cursor_gen', 0);"
     "INSERT OR IGNORE INTO meta VALUES('cursor_off', 0);"
     "INSERT OR IGNORE INTO meta VALUES('max_span', 0);";
+
+/* Version 1 to 2: the repair's columns (an ALTER TABLE ADD COLUMN only
+ * writes the schema: no row is rewritten). */
+static const char *const store__v2 =
+    "ALTER TABLE messages ADD COLUMN replay INTEGER;"
+    "ALTER TABLE gaps ADD COLUMN requests INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE gaps ADD COLUMN next_request REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE gaps ADD COLUMN lost REAL;"
+    "UPDATE gaps SET next_request = detected;"
+    "UPDATE meta SET value = 2 WHERE key = 'schema_version';";
+
+/* After any migration: the open gaps by when they are due to be asked
+ * for (store_gaps.c). */
+static const char *const store__index =
+    "CREATE INDEX IF NOT EXISTS gaps_due ON gaps(next_request) WHERE lost IS NULL;";
 
 static const char *const store__sql[Q_N] = {
     [Q_SENSOR_GET] = "SELECT id FROM sensors WHERE name=?1",
@@ -63,10 +80,13 @@ static const char *const store__sql[Q_N] = {
     [Q_CS_GET] = "SELECT id FROM chansets WHERE names=?1",
     [Q_CS_ADD] = "INSERT INTO chansets(names) VALUES(?1)",
     [Q_MSG_ADD] = "INSERT OR IGNORE INTO messages(sensor_id, run_id, seq, t0, t1,"
-		  " rate_hz, frame0, chanset_id, n, received, samples)"
-		  " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
-    [Q_GAP_ADD] = "INSERT OR REPLACE INTO gaps VALUES(?1,?2,?3,?4,?5,?6,?7)",
-    [Q_GAP_FIND] = "SELECT seq_from, seq_to, t_before, t_after, detected FROM gaps"
+		  " rate_hz, frame0, chanset_id, n, received, samples, replay)"
+		  " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+    [Q_GAP_ADD] = "INSERT OR REPLACE INTO gaps(run_id, seq_from, seq_to, sensor_id,"
+		  " t_before, t_after, detected, requests, next_request, lost)"
+		  " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    [Q_GAP_FIND] = "SELECT seq_from, seq_to, t_before, t_after, detected, requests,"
+		   " next_request, lost FROM gaps"
 		   " WHERE run_id=?1 AND seq_from<=?2 ORDER BY seq_from DESC LIMIT 1",
     [Q_GAP_DEL] = "DELETE FROM gaps WHERE run_id=?1 AND seq_from=?2",
     [Q_PRED_ADD] = "INSERT OR IGNORE INTO predictions(sensor_id, t, t_start, n, score,"
@@ -172,6 +192,20 @@ static int store__meta_set(store *s, const char *key, sqlite3_int64 iv, double d
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The schema version, before the statements are prepared (-1: none). */
+static double store__version(store *s)
+{
+	sqlite3_stmt *q;
+	double v = -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key='schema_version'",
+			       -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_double(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
 int store_open(store **out, const store_options *o, char *err, size_t errlen)
 {
 	store *s;
@@ -225,6 +259,19 @@ int store_open(store **out, const store_options *o, char *err, size_t errlen)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
 	}
+	if (store__version(s) == 1) {
+		rc = store__exec(s, "BEGIN IMMEDIATE", "schema v2", err, errlen);
+		if (!rc)
+			rc = store__exec(s, store__v2, "schema v2", err, errlen);
+		if (!rc)
+			rc = store__exec(s, "COMMIT", "schema v2", err, errlen);
+		if (rc) {
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			goto out;
+		}
+	}
+	if ((rc = store__exec(s, store__index, "schema", err, errlen)))
+		goto out;
 	for (int i = 0; i < Q_N; i++) {
 		if (sqlite3_prepare_v3(s->db, store__sql[i], -1,
 				       SQLITE_PREPARE_PERSISTENT, &s->q[i],
@@ -275,8 +322,16 @@ static int store__put_fail(store *s, int rc, const char *what, char *err, size_t
 	return AM_ENOMEM;
 }
 
+/* A gap's repair state (store_gaps.c): requests sent, when the next is
+ * due, when it was given up (NAN: open). A new gap is due at detection. */
+typedef struct store__gstate {
+	int64_t requests;
+	double next_request, lost;
+} store__gstate;
+
 static int store__gap_add(store *s, const store_run *r, int64_t sensor_id, int64_t from,
-			  int64_t to, double t_before, double t_after, double detected)
+			  int64_t to, double t_before, double t_after, double detected,
+			  const store__gstate *g)
 {
 	sqlite3_stmt *q = s->q[Q_GAP_ADD];
 	int rc;
@@ -293,6 +348,12 @@ static int store__gap_add(store *s, const store_run *r, int64_t sensor_id, int64
 	else
 		sqlite3_bind_double(q, 6, t_after);
 	sqlite3_bind_double(q, 7, detected);
+	sqlite3_bind_int64(q, 8, g ? g->requests : 0);
+	sqlite3_bind_double(q, 9, g ? g->next_request : detected);
+	if (g && !isnan(g->lost))
+		sqlite3_bind_double(q, 10, g->lost);
+	else
+		sqlite3_bind_null(q, 10);
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -306,6 +367,7 @@ static int store__gap_fill(store *s, const store_run *r, int64_t sensor_id, int6
 	sqlite3_stmt *q = s->q[Q_GAP_FIND];
 	int64_t from, to;
 	double tb, ta, det;
+	store__gstate g;
 	int rc;
 
 	sqlite3_bind_int64(q, 1, r->id);
@@ -320,6 +382,10 @@ static int store__gap_fill(store *s, const store_run *r, int64_t sensor_id, int6
 	tb = sqlite3_column_type(q, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(q, 2);
 	ta = sqlite3_column_type(q, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(q, 3);
 	det = sqlite3_column_double(q, 4);
+	g.requests = sqlite3_column_int64(q, 5);
+	g.next_request = sqlite3_column_double(q, 6);
+	g.lost =
+	    sqlite3_column_type(q, 7) == SQLITE_NULL ? NAN : sqlite3_column_double(q, 7);
 	sqlite3_reset(q);
 	if (seq > to)
 		return 0; /* not inside a gap */
@@ -330,9 +396,9 @@ static int store__gap_fill(store *s, const store_run *r, int64_t sensor_id, int6
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE)
 		return -1;
-	if (from < seq && store__gap_add(s, r, sensor_id, from, seq - 1, tb, t0, det))
+	if (from < seq && store__gap_add(s, r, sensor_id, from, seq - 1, tb, t0, det, &g))
 		return -1;
-	if (seq < to && store__gap_add(s, r, sensor_id, seq + 1, to, t1, ta, det))
+	if (seq < to && store__gap_add(s, r, sensor_id, seq + 1, to, t1, ta, det, &g))
 		return -1;
 	s->pend.gaps--;
 	return 0;
@@ -393,24 +459,32 @@ int store_put_raw(store *s, const msg_raw *m, double now, int *dup, char *err,
 	sqlite3_bind_int64(q, 9, (sqlite3_int64)n);
 	sqlite3_bind_double(q, 10, now);
 	sqlite3_bind_blob(q, 11, s->blob, (int)(n * nc * sizeof(float)), SQLITE_STATIC);
+	if (m->replay)
+		sqlite3_bind_int(q, 12, 1);
+	else
+		sqlite3_bind_null(q, 12);
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE)
 		return store__abort(s, "insert message", err, errlen);
 	if (sqlite3_changes(s->db) == 0) {
-		s->pend.duplicates++;
+		if (m->replay)
+			s->pend.replay_duplicates++;
+		else
+			s->pend.duplicates++;
 		if (dup)
 			*dup = 1;
 		return 0;
 	}
 	s->pending++;
 	s->pend.messages++;
+	s->pend.repaired += m->replay != 0;
 	s->pend.samples += (int64_t)n;
 	if (span > s->pend_span)
 		s->pend_span = span;
 	if ((int64_t)m->seq > r->max_seq + 1) {
 		if (store__gap_add(s, r, sensor_id, r->max_seq + 1, (int64_t)m->seq - 1,
-				   r->max_t1, m->t0, now))
+				   r->max_t1, m->t0, now, NULL))
 			return store__abort(s, "insert gap", err, errlen);
 		s->pend.gaps += (int64_t)m->seq - 1 - r->max_seq;
 	} else if ((int64_t)m->seq < r->max_seq) {
@@ -527,6 +601,9 @@ int store_commit(store *s, char *err, size_t errlen)
 	s->st.messages += s->pend.messages;
 	s->st.samples += s->pend.samples;
 	s->st.duplicates += s->pend.duplicates;
+	s->st.replay_duplicates += s->pend.replay_duplicates;
+	s->st.repaired += s->pend.repaired;
+	s->st.lost += s->pend.lost;
 	s->st.gaps += s->pend.gaps;
 	s->st.predictions += s->pend.predictions;
 	s->st.alerts += s->pend.alerts;

@@ -14,15 +14,19 @@
  *
  * Duplicates (same sensor, run, seq) are dropped and counted. A sequence
  * number above the highest seen for its (sensor, run) + 1 records a gap; a
- * late message inside a recorded gap shrinks or splits it.
+ * late message inside a recorded gap shrinks or splits it. A message
+ * marked as a replay (republished by ingest-bt on the archiver's request)
+ * is stored the same way and flagged: "repaired". A gap the repair could
+ * not fill in time is marked lost for good (store_gaps.c).
  *
  * The store keeps the ids of sensors, runs and channel sets and each run's
  * highest seq in memory (common/table.h: any number of sensors, bounded
  * memory); they never outlive a rollback.
  *
  * One API, files by job: store.c (open/close, writes, commit), store_ids.c
- * (the caches), store_retention.c (retention, store_bytes) and
- * store_export.c (store_export); store_internal.h is theirs alone.
+ * (the caches), store_retention.c (retention, store_bytes),
+ * store_export.c (store_export) and store_gaps.c (the gaps' repair state);
+ * store_internal.h is theirs alone.
  *
  * Threads: a store belongs to one thread. Ownership: store_open() allocates
  * the store, store_close() rolls back what is uncommitted and frees it
@@ -58,10 +62,13 @@ typedef struct store_options {
 void store_options_default(store_options *o);
 
 typedef struct store_stats {
-	int64_t messages;   /* raw messages stored (committed or pending) */
-	int64_t samples;    /* samples in them */
-	int64_t duplicates; /* raw messages dropped as already stored */
-	int64_t gaps;       /* missing messages recorded in gaps */
+	int64_t messages;          /* raw messages stored (committed or pending) */
+	int64_t samples;           /* samples in them */
+	int64_t duplicates;        /* raw messages dropped as already stored */
+	int64_t gaps;              /* missing messages recorded in gaps (net of fills) */
+	int64_t repaired;          /* replays stored (each was missing) */
+	int64_t replay_duplicates; /* replays dropped as already stored */
+	int64_t lost;              /* missing messages given up for good */
 	int64_t predictions, alerts;
 	int64_t deleted; /* messages removed by retention */
 	int64_t commits;
@@ -114,6 +121,38 @@ int store_retention_step(store *s, double now, int *deleted, char *err, size_t e
 
 /* Bytes the database uses (pages in use, free pages excluded). */
 int64_t store_bytes(store *s);
+
+/* ---- the repair of gaps (store_gaps.c) ----
+ * Each call is its own short transaction: call between commits, never
+ * with a batch open (AM_EINVAL). */
+
+/* An open gap to ask for: seq_from..seq_to of (sensor, run), and how many
+ * times it was asked for already. */
+typedef struct store_gap {
+	char sensor[MSG_SENSOR_MAX + 1];
+	char run[MSG_RUN_MAX + 1];
+	int64_t run_id, seq_from, seq_to, requests;
+} store_gap;
+
+/* Up to max open gaps, found at least grace_s before now and due to be
+ * asked for by now, the longest due first, into out; *n gets how many.
+ * Returns 0 or AM_E*. */
+int store_gaps_due(store *s, double now, double grace_s, store_gap *out, size_t max,
+		   size_t *n, char *err, size_t errlen);
+
+/* The n gaps were asked for: count it, and make each due again at
+ * next[i]. Returns 0 or AM_E*. */
+int store_gaps_requested(store *s, const store_gap *g, const double *next, size_t n,
+			 char *err, size_t errlen);
+
+/* Give up every open gap found before `before`: it stays in the table,
+ * marked lost at now; *lost gets the messages in them (also counted in
+ * store_stats.lost). Returns 0 or AM_E*. */
+int store_gaps_expire(store *s, double before, double now, int64_t *lost, char *err,
+		      size_t errlen);
+
+/* Messages in the gaps still open (not lost); -1 on error. */
+int64_t store_gaps_open(store *s);
 
 /* ---- export (store_export.c) ---- */
 

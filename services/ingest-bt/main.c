@@ -1,12 +1,12 @@
 /* ingest-bt — reads LPMS-B2 sensors (Bluetooth RFCOMM, serial, TCP) or CSV
  * logs and publishes their samples on {root}/{sensor}/raw (contract.md).
  *
- * One process serves every source given: the svc loop over the sources'
- * descriptors and the MQTT inbox; before every sleep the sensors' timers
- * run and each says what to poll and when to wake. All protocol work lives
- * in session.c, source.c, sensor.c and pub.c. While the broker is away the
- * MQTT layer buffers (up to its bound) so no sample is lost in between. */
-#include "sensor.h"
+ * One process serves every source given, in one loop (iloop.c). All
+ * protocol work lives in session.c, source.c, sensor.c and pub.c. While
+ * the broker is away the MQTT layer buffers (up to its bound); with
+ * --journal-dir every message is journalled first (journal.c) and what a
+ * consumer lost is republished on request (resend.c). */
+#include "iloop.h"
 
 #include "clock.h"
 #include "log.h"
@@ -19,8 +19,6 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#define MAX_SOURCES 64
-
 static void make_run_id(char *out, size_t len)
 {
 	uint32_t r = 0;
@@ -29,75 +27,39 @@ static void make_run_id(char *out, size_t len)
 	snprintf(out, len, "%08x", r);
 }
 
-typedef struct ingest_loop {
-	loop *l;
-	sensor *sensors;
-	int watched[MAX_SOURCES]; /* the fd sensor i has in the loop, or -1 */
-	size_t n;
-	int exit_when_done;
-	long wake; /* timer: the earliest sensor deadline */
-} ingest_loop;
+/* --journal-* and the repair's options. */
+typedef struct repair_args {
+	char *dir;
+	long max_mb, fsync_ms;
+	double max_s, rate, beacon_s;
+} repair_args;
 
-static void on_sensor(void *ud, int fd, short revents)
+/* The journal and the server of repair requests (--journal-dir). Returns 0
+ * or -1 (logged). */
+static int repair_open(svc *sv, const repair_args *a, journal **jr, resend **rs)
 {
-	(void)fd;
-	sensor_handle(ud, revents, clock_mono_ms());
-}
+	journal_options jo = {a->dir, (int64_t)a->max_mb << 20, a->max_s, 0,
+			      (int)a->fsync_ms};
+	resend_options ro = {a->rate, (int64_t)(a->beacon_s * 1000),
+			     sv->offline_buffer > 1 ? sv->offline_buffer / 2 : 1, 0};
+	char err[512], filter[TOPIC_MAX];
+	journal_stats st;
 
-static int64_t on_wake(void *ud)
-{
-	(void)ud;
-	return 1000; /* re-armed before every sleep */
-}
-
-/* Before every sleep: the sensors' timers, then what each wants polled
- * (unwatch the stale descriptors first: a number may pass from one
- * sensor to another) and the earliest deadline, a second at most. */
-static void before_sleep(void *ud)
-{
-	ingest_loop *il = ud;
-	int64_t now = clock_mono_ms(), next = now + 1000;
-	struct pollfd p;
-	size_t done = 0;
-
-	for (size_t i = 0; i < il->n; i++)
-		sensor_tick(&il->sensors[i], now);
-	for (size_t i = 0; i < il->n; i++) {
-		int fd = sensor_pollfd(&il->sensors[i], &p) ? p.fd : -1;
-		if (il->watched[i] >= 0 && il->watched[i] != fd)
-			loop_unwatch(il->l, il->watched[i]);
-	}
-	for (size_t i = 0; i < il->n; i++) {
-		int64_t d = sensor_deadline(&il->sensors[i]);
-		il->watched[i] = -1;
-		if (sensor_pollfd(&il->sensors[i], &p) &&
-		    loop_watch(il->l, p.fd, p.events, on_sensor, &il->sensors[i]) == 0)
-			il->watched[i] = p.fd;
-		if (d < next)
-			next = d;
-		done += sensor_done(&il->sensors[i]) != 0;
-	}
-	if (il->exit_when_done && done == il->n)
-		loop_stop(il->l);
-	loop_timer_at(il->l, il->wake, next);
-}
-
-static int run_loop(svc *sv, sensor *sensors, size_t n, int exit_when_done)
-{
-	ingest_loop il = {.l = sv->loop, .sensors = sensors, .n = n};
-	il.exit_when_done = exit_when_done;
-	for (size_t i = 0; i < n; i++)
-		il.watched[i] = -1;
-	il.wake = loop_timer_add(il.l, 0, on_wake, &il);
-	if (il.wake < 0 || svc_watch_inbox(sv, NULL, NULL)) {
-		log_error("out of memory");
+	if (journal_open(jr, &jo, err, sizeof(err)) ||
+	    resend_new(rs, &ro, *jr, sv->mqtt, sv->metrics, err, sizeof(err))) {
+		log_error("%s", err);
 		return -1;
 	}
-	loop_before_sleep(il.l, before_sleep, &il);
-	if (loop_run(il.l)) {
-		log_error("poll: %s", strerror(errno));
+	if (topic_filter(filter, sizeof(filter), sv->root, TOPIC_REPAIR, NULL) < 0 ||
+	    mqtt_subscribe(sv->mqtt, filter, 1)) {
+		log_error("cannot subscribe to the repair requests");
 		return -1;
 	}
+	journal_get_stats(*jr, &st);
+	log_info("journal %s: %lld messages held (%lld bytes, %lld torn records "
+		 "skipped); keeps %ld MiB or %.0f s at most, fsync within %ld ms",
+		 a->dir, (long long)st.records, (long long)st.bytes, (long long)st.torn,
+		 a->max_mb, a->max_s, a->fsync_ms);
 	return 0;
 }
 
@@ -110,6 +72,9 @@ int main(int argc, char **argv)
 	double csv_rate;
 	ingest_opts o;
 	ingest_counters ctr;
+	repair_args ra;
+	journal *jr = NULL;
+	resend *rs = NULL;
 	sensor *sensors = NULL;
 	size_t n = 0;
 	int rc;
@@ -145,6 +110,22 @@ int main(int argc, char **argv)
 	     "rate of CSV sources without a numeric timestamp column, Hz", 0, 0},
 	    {"exit-when-done", CONFIG_BOOL, &exit_done, "0", 0, -1,
 	     "exit once every source is a CSV replayed to its end", 0, 0},
+	    {"journal-dir", CONFIG_STR, &ra.dir, NULL, 0, -1,
+	     "journal every published message here and republish on request "
+	     "(repair); unset: no journal",
+	     0, 0},
+	    {"journal-max-mb", CONFIG_INT, &ra.max_mb, "256", 1, 1000000,
+	     "the journal's files together, MiB at most", 0, 0},
+	    {"journal-max-s", CONFIG_DBL, &ra.max_s, "600", 1, 1e7,
+	     "keep this many seconds of data at most", 0, 0},
+	    {"journal-fsync-ms", CONFIG_INT, &ra.fsync_ms, "1000", -1, 60000,
+	     "fdatasync the journal at most this long after an append (0: every "
+	     "append, -1: never)",
+	     0, 0},
+	    {"replay-rate", CONFIG_DBL, &ra.rate, "1000", 1, 1e6,
+	     "republish at most this many messages per second", 0, 0},
+	    {"beacon-s", CONFIG_DBL, &ra.beacon_s, "30", 0, 86400,
+	     "republish the last message of each idle run this often (0: never)", 0, 0},
 	};
 	svc_params p = {
 	    .name = "ingest-bt",
@@ -157,10 +138,10 @@ int main(int argc, char **argv)
 	rc = svc_init(&sv, &p, argc, argv);
 	if (rc)
 		return svc_exit_code(rc);
-	if (sources.n == 0 || sources.n > MAX_SOURCES) {
+	if (sources.n == 0 || sources.n > ILOOP_MAX_SOURCES) {
 		log_error(
 		    "give 1 to %d sources, e.g. tcp:127.0.0.1:5000#arm1 (see --help)",
-		    MAX_SOURCES);
+		    ILOOP_MAX_SOURCES);
 		rc = 2;
 		goto out;
 	}
@@ -186,6 +167,11 @@ int main(int argc, char **argv)
 	o.csv_rate_hz = csv_rate;
 	make_run_id(o.run, sizeof(o.run));
 	ingest_counters_init(&ctr, sv.metrics);
+	if (ra.dir && *ra.dir && repair_open(&sv, &ra, &jr, &rs)) {
+		rc = 1;
+		goto out;
+	}
+	o.jr = jr;
 	sensors = calloc(sources.n, sizeof(*sensors));
 	if (!sensors) {
 		log_error("out of memory");
@@ -221,7 +207,10 @@ int main(int argc, char **argv)
 	}
 	log_info("run %s: %zu source(s), batches of %ld samples or %ld ms, QoS %ld",
 		 o.run, n, batch_n, batch_ms, qos);
-	rc = run_loop(&sv, sensors, n, exit_done) ? 1 : 0;
+	{
+		iloop_parts ip = {sensors, n, exit_done, jr, rs};
+		rc = iloop_run(&sv, &ip) ? 1 : 0;
+	}
 	for (size_t i = 0; i < n; i++)
 		sensor_flush(&sensors[i]);
 	log_info("stopping: %lld samples in, %lld messages published, %lld frames lost",
@@ -232,6 +221,8 @@ out:
 	for (size_t i = 0; i < n; i++)
 		sensor_cleanup(&sensors[i]);
 	free(sensors);
-	svc_cleanup(&sv);
+	svc_cleanup(&sv); /* drains the last publishes, then the journal may go */
+	resend_free(rs);
+	journal_close(jr);
 	return rc;
 }

@@ -90,7 +90,8 @@ int64_t pub_deadline(const pub_batch *b)
 						: b->started_ms + b->max_ms;
 }
 
-int pub_take(pub_batch *b, const char **json, size_t *len, char *err, size_t errlen)
+int pub_take(pub_batch *b, const char **json, size_t *len, const msg_raw **m, char *err,
+	     size_t errlen)
 {
 	/* a float takes at most ~16 characters in JSON, plus separators */
 	size_t need = 1024 + b->m.n_samples * (b->m.n_channels * 18 + 4) +
@@ -107,10 +108,13 @@ int pub_take(pub_batch *b, const char **json, size_t *len, char *err, size_t err
 		b->json_cap = need;
 	}
 	rc = msg_raw_encode(&b->m, b->json, b->json_cap, len, err, errlen);
+	b->taken = b->m; /* shares the sample block: never cleaned up itself */
 	b->m.n_samples = 0;
 	if (rc)
 		return AM_EENCODE;
 	b->m.seq++;
+	if (m)
+		*m = &b->taken;
 	*json = b->json;
 	return 0;
 }

@@ -6,7 +6,8 @@
  * always the frame of a row. seq counts 0, 1, 2, ... per (sensor, run).
  *
  * Ownership: pub_batch is embedded by the caller; it owns its msg_raw and
- * its JSON buffer, released by pub_cleanup() (NULL-safe, idempotent). */
+ * its JSON buffer, released by pub_cleanup() (NULL-safe, idempotent).
+ * The message pub_take() hands out borrows the batch's storage. */
 #ifndef ANOMESH_PUB_H
 #define ANOMESH_PUB_H
 
@@ -29,6 +30,7 @@ typedef struct pub_batch {
 	int64_t started_ms; /* monotonic ms of the first row */
 	uint32_t layout;    /* caller's id of the channel layout */
 	int64_t next_frame; /* frame the next row must have; -1: no frames */
+	msg_raw taken;      /* the last message taken: a view of m's storage */
 	char *json;
 	size_t json_cap;
 } pub_batch;
@@ -56,8 +58,11 @@ int64_t pub_deadline(const pub_batch *b);
 size_t pub_rows(const pub_batch *b);
 
 /* Encode the batch as JSON into *json and *len (owned by b, valid until the
- * next call), take the next seq and empty the batch. Returns 0, or
- * AM_EENCODE (the batch is dropped; seq not consumed). */
-int pub_take(pub_batch *b, const char **json, size_t *len, char *err, size_t errlen);
+ * next call), take the next seq and empty the batch. *m (may be NULL) gets
+ * the message taken, rows and seq as encoded (for the journal), valid
+ * until the next pub_add(). Returns 0, or AM_EENCODE (the batch is
+ * dropped; seq not consumed). */
+int pub_take(pub_batch *b, const char **json, size_t *len, const msg_raw **m, char *err,
+	     size_t errlen);
 
 #endif

@@ -33,6 +33,7 @@ void ingest_counters_init(ingest_counters *c, metrics *m)
 	c->link_failures = metrics_get(m, "link_failures");
 	c->sessions = metrics_get(m, "sessions_started");
 	c->sensors_streaming = metrics_get(m, "sensors_streaming");
+	c->journal_errors = metrics_get(m, "journal_errors");
 }
 
 /* A csv: source: its replay, and its channels as the sensor's. */
@@ -100,20 +101,35 @@ void sensor_cleanup(sensor *s)
 	replay_cleanup(&s->rp);
 }
 
+/* Journal a message before it goes out: a failure is counted and logged,
+ * and the message is published all the same (live data comes first). */
+static void journal_msg(sensor *s, const msg_raw *m)
+{
+	char err[256];
+	if (journal_append(s->o->jr, m, clock_mono_ms(), err, sizeof(err))) {
+		metrics_add(s->ctr->journal_errors, 1);
+		log_every_msg(&s->le_journal, 10000, LOG_LVL_WARN,
+			      "sensor %s: not journalled: %s", s->spec.sensor, err);
+	}
+}
+
 static void publish(sensor *s)
 {
 	const char *json;
+	const msg_raw *m;
 	size_t len;
 	char err[MSG_ERR_MAX];
 	int rc;
 	if (pub_rows(&s->pub) == 0)
 		return;
-	if (pub_take(&s->pub, &json, &len, err, sizeof(err))) {
+	if (pub_take(&s->pub, &json, &len, &m, err, sizeof(err))) {
 		metrics_add(s->ctr->publish_failed, 1);
 		log_every_msg(&s->le_pub, 10000, LOG_LVL_WARN,
 			      "sensor %s: batch dropped: %s", s->spec.sensor, err);
 		return;
 	}
+	if (s->o->jr)
+		journal_msg(s, m);
 	rc = mqtt_publish_sensor(s->mq, s->spec.sensor, "raw", json, len, s->o->qos, 0);
 	if (rc) {
 		metrics_add(s->ctr->publish_failed, 1);

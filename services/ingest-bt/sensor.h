@@ -14,6 +14,7 @@
 #ifndef ANOMESH_SENSOR_H
 #define ANOMESH_SENSOR_H
 
+#include "journal.h"
 #include "log.h"
 #include "metrics.h"
 #include "mqtt.h"
@@ -33,6 +34,7 @@ typedef struct ingest_opts {
 	int64_t backoff_min_ms, backoff_max_ms;
 	double csv_rate_hz; /* for CSV files without a numeric timestamp column */
 	char run[16];
+	journal *jr; /* every published message goes here first (NULL: none) */
 } ingest_opts;
 
 /* Shared counters (process-wide sums over all sensors). */
@@ -40,6 +42,7 @@ typedef struct ingest_counters {
 	metrics_slot *samples, *published, *publish_failed, *frames_lost, *frame_gaps;
 	metrics_slot *bad_checksum, *bad_end, *bad_length, *bytes_skipped, *resyncs;
 	metrics_slot *decode_errors, *link_failures, *sessions, *sensors_streaming;
+	metrics_slot *journal_errors;
 } ingest_counters;
 
 void ingest_counters_init(ingest_counters *c, metrics *m);
@@ -67,7 +70,7 @@ typedef struct sensor {
 	const char *name_ptr[MSG_MAX_CHANNELS];
 	replay rp;                                           /* csv: sources */
 	metrics_slot *m_samples, *m_lost, *m_gaps, *m_links; /* this sensor's own */
-	log_every le_pub;
+	log_every le_pub, le_journal;
 	int64_t now_ms; /* the loop's time for callbacks */
 } sensor;
 

@@ -71,7 +71,7 @@ typedef struct sc_counters {
 	    *rate_changes, *channel_mismatch, *restarts, *windows, *batches, *pred_out,
 	    *pub_failed, *nonfinite, *stale, *known, *over_cap, *active, *owned, *members,
 	    *ghosts, *expired, *ho_in, *ho_out, *reload_ok, *reload_failed, *p50, *p99,
-	    *pmax, *rate_refused, *resampled;
+	    *pmax, *rate_refused, *resampled, *replays;
 } sc_counters;
 
 struct scorer {
@@ -174,6 +174,7 @@ static void sc__counters(scorer *sc, metrics *m)
 	c->pmax = metrics_get(m, "latency_max_us");
 	c->rate_refused = metrics_get(m, "raw_rate_refused");
 	c->resampled = metrics_get(m, "raw_resampled");
+	c->replays = metrics_get(m, "raw_replays_skipped");
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */
@@ -598,6 +599,10 @@ static void sc__on_raw(scorer *sc, const char *id, const void *payload, size_t l
 	}
 	if (strcmp(sc->raw.sensor, id) != 0) {
 		sc__malformed(sc, id, "\"sensor\" differs from the topic's");
+		return;
+	}
+	if (sc->raw.replay) { /* republished for the archive: not live */
+		metrics_add(sc->c.replays, 1);
 		return;
 	}
 	if (!sc__rate_ok(sc, s))

@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 	X(alert)                                                                         \
 	X(ack)                                                                           \
 	X(status)                                                                        \
-	X(group)
+	X(group)                                                                         \
+	X(repair)
 
 /* One struct of any kind; only a raw message owns memory (its samples). */
 typedef union fuzz_msg {

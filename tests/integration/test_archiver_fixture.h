@@ -38,7 +38,7 @@
 
 #define ARCH_FIXTURE static __attribute__((unused))
 
-static const char *broker_conf =
+ARCH_FIXTURE const char *broker_conf =
     "max_queued_messages 1000000\nmax_inflight_messages 20\n";
 
 /* ---- archiver process ------------------------------------------------------ */

@@ -251,6 +251,25 @@ done
 check "no forged retained group or status is left under factory/_svc/scorer/evil" \
 	test -z "$(sub_once scorer 'factory/_svc/scorer/evil/+')"
 
+# ---- repair requests: only the archiver asks, only ingest reads -------------------
+sub ingestrep ingest 'factory/+/repair'
+rep_probe() {
+	n=$((n + 1))
+	pub archiver factory/probe/repair "p$n"
+	file_has "$TMP/ingestrep.out" '^factory/probe/repair p[0-9]+$'
+}
+check "ingest subscribes to the repair requests; the archiver's arrive" 	wait_for "repair subscription" "$WAIT_S" rep_probe
+askers="ingest scorer alerter operator headset"
+for who in $askers; do
+	pub "$who" factory/s1/repair "forged-$who"
+	check "the broker answers $who's repair request 'not authorised'" pub_refused
+done
+pub archiver factory/s1/repair ctl-repair
+for who in $askers; do
+	check "$who cannot ask for a repair (ingest got the archiver's request sent after it)" \
+		not_before ingestrep factory/s1/repair "forged-$who" factory/s1/repair ctl-repair
+done
+
 # ---- adding an account: password file + SIGHUP, as mosquitto/README.md says -------
 export ANOMESH_PASSWORD_HEADSET2=pw-headset2-$RANDOM
 hs2() {

@@ -185,6 +185,7 @@ static inline void assert_raw_equal(const msg_raw *a, const msg_raw *b)
 	assert_string_equal(a->sensor, b->sensor);
 	assert_string_equal(a->run, b->run);
 	assert_true(a->seq == b->seq);
+	assert_int_equal(a->replay, b->replay);
 	assert_true(a->t0 == b->t0);
 	assert_true(a->rate_hz == b->rate_hz);
 	assert_int_equal(a->has_frame0, b->has_frame0);

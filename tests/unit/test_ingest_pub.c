@@ -18,8 +18,14 @@ static void take_decode(pub_batch *b, msg_raw *out)
 	const char *json;
 	size_t len;
 	char err[MSG_ERR_MAX];
-	assert_int_equal(pub_take(b, &json, &len, err, sizeof(err)), 0);
+	const msg_raw *m = NULL;
+	assert_int_equal(pub_take(b, &json, &len, &m, err, sizeof(err)), 0);
 	assert_int_equal(msg_raw_decode(json, len, out, err, sizeof(err)), 0);
+	/* the message taken, for the journal, is the one encoded */
+	assert_non_null(m);
+	assert_true(m->seq == out->seq && m->n_samples == out->n_samples);
+	assert_memory_equal(m->samples, out->samples,
+			    m->n_samples * m->n_channels * sizeof(float));
 }
 
 static void test_batch_by_count(void **state)
@@ -100,7 +106,8 @@ static void test_batch_breaks(void **state)
 		size_t len;
 		char err[MSG_ERR_MAX];
 		assert_int_equal(pub_add(&b, 1, names, 3, 50, 0, v, 1.0, 0), 0);
-		assert_int_equal(pub_take(&b, &json, &len, err, sizeof(err)), AM_EENCODE);
+		assert_int_equal(pub_take(&b, &json, &len, NULL, err, sizeof(err)),
+				 AM_EENCODE);
 		assert_int_equal(pub_rows(&b), 0);
 	}
 	pub_cleanup(&b);

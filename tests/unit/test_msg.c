@@ -73,6 +73,17 @@ static void test_raw_round_trip(void **state)
 	assert_non_null(strstr(out, "\"seq\":1000000,"));
 	assert_non_null(strstr(out, "\"frame0\":2000000,"));
 	assert_non_null(strstr(out, "\"v\":1,"));
+	/* the replay marker: written only when set, read back; absent, it is 0
+	 * even in a struct that held a replay before */
+	assert_null(strstr(out, "replay"));
+	m.replay = 1;
+	assert_int_equal(msg_raw_encode(&m, out, sizeof(out), &len, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "\"seq\":1000000,\"replay\":true,"));
+	assert_int_equal(decode(K_RAW, out, len), 0);
+	assert_int_equal(g_raw.replay, 1);
+	assert_raw_equal(&m, &g_raw);
+	assert_int_equal(decode(K_RAW, RAW_EX, strlen(RAW_EX)), 0);
+	assert_int_equal(g_raw.replay, 0);
 	msg_raw_cleanup(&m);
 	msg_raw_cleanup(&m); /* idempotent */
 	msg_raw_cleanup(NULL);

@@ -3,7 +3,8 @@
  * carry the offline scores (ae_score_batch on ae_make_windows of the same
  * rows) and the contract fields; malformed, oversized, wrong-channel and
  * mismatched payloads are counted and dropped without disturbing another
- * sensor; stale windows are skipped; a second group member takes its share
+ * sensor; stale windows are skipped; replays (republished for the archive)
+ * are counted and never scored; a second group member takes its share
  * of the sensors and gives them back when it goes offline. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -128,6 +129,8 @@ static float value(size_t s, size_t k, size_t c)
 	return (float)v;
 }
 
+static int g_replay; /* send_msg marks its messages as replays */
+
 /* Publish message `seq` of sensor s (rows seq*PER_MSG ...) into the core. */
 static void send_msg(fix *f, size_t s, uint64_t seq, double t_base)
 {
@@ -138,6 +141,7 @@ static void send_msg(fix *f, size_t s, uint64_t seq, double t_base)
 	snprintf(r.sensor, sizeof(r.sensor), "s%zu", s);
 	snprintf(r.run, sizeof(r.run), "run");
 	r.seq = seq;
+	r.replay = g_replay;
 	r.t0 = t_base + (double)(seq * PER_MSG) / RATE;
 	r.rate_hz = RATE;
 	r.n_channels = 3;
@@ -289,6 +293,32 @@ static void member(fix *f, const char *id, const char *kind, const char *payload
 	scorer_handle(f->sc, topic, payload, strlen(payload), clock_mono_ns());
 }
 
+/* Replays of a sensor's messages (the archive's repair) are counted and
+ * skipped: no prediction, no disturbance of its live windows. */
+static void test_replays_skipped(void **state)
+{
+	fix *f = *state;
+	size_t live;
+	for (uint64_t q = 0; q < 10; q++)
+		send_msg(f, 0, q, f->t0);
+	scorer_flush(f->sc);
+	live = f->n;
+	assert_true(live > 0);
+	g_replay = 1;
+	for (uint64_t q = 0; q < 25; q++)
+		send_msg(f, 0, q, f->t0);
+	g_replay = 0;
+	scorer_flush(f->sc);
+	assert_int_equal(f->n, live);
+	assert_int_equal(get(f, "raw_replays_skipped"), 25);
+	assert_int_equal(
+	    get(f, "gaps_seq") + get(f, "duplicates") + get(f, "out_of_order"), 0);
+	for (uint64_t q = 10; q < 20; q++)
+		send_msg(f, 0, q, f->t0);
+	scorer_flush(f->sc);
+	assert_true(f->n > live);
+}
+
 static void test_group_split(void **state)
 {
 	fix *f = *state;
@@ -346,6 +376,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_payloads_counted_others_flow, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_stale_windows_skipped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_replays_skipped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_group_split, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,7 +17,7 @@ static void test_build_and_parse_sensor_topics(void **state)
 	char t[TOPIC_MAX];
 	topic_ref r;
 	(void)state;
-	for (int k = TOPIC_RAW; k <= TOPIC_ACK; k++) {
+	for (int k = TOPIC_RAW; k <= TOPIC_REPAIR; k++) {
 		int n = topic_sensor(t, sizeof(t), "factory", "arm1-lpms",
 				     (enum topic_kind)k);
 		assert_true(n > 0);
@@ -197,6 +197,9 @@ static void test_topic_split(void **state)
 	assert_string_equal(r.sensor, "arm1-lpms");
 	assert_int_equal(topic_parse("plant/a/arm1/ack", "plant/a", &r), TOPIC_ACK);
 	assert_string_equal(r.sensor, "arm1");
+	assert_int_equal(topic_parse("factory/arm1/repair", "factory", &r), TOPIC_REPAIR);
+	assert_string_equal(r.sensor, "arm1");
+	assert_true(topic_kind_is_sensor(TOPIC_REPAIR));
 	assert_int_equal(topic_parse("arm1/state", "", &r), TOPIC_STATE);
 	assert_string_equal(r.sensor, "arm1");
 
