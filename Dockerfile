@@ -30,7 +30,7 @@ RUN make -j"$(nproc)" progs
 # user so that a fresh named volume mounted there inherits the ownership.
 RUN useradd --system --uid 10001 --user-group --home-dir /nonexistent \
         --shell /usr/sbin/nologin anomesh \
- && install -d -o anomesh -g anomesh /var/lib/anomesh/archive
+ && install -d -o anomesh -g anomesh /var/lib/anomesh/archive /var/lib/anomesh/journal
 USER anomesh
 
 # Each compose service sets its own command (bin/<service>).

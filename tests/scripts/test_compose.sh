@@ -69,8 +69,8 @@ def vols(svc):
 
 check("6 services: broker, console-tls, ingest-bt, scorer, archiver, alerter (got %s)" % sorted(svcs),
       set(svcs) == {"broker", "console-tls", *app})
-check("named volumes broker-data and archive (got %s)" % sorted(cfg.get("volumes") or {}),
-      set(cfg.get("volumes") or {}) == {"broker-data", "archive"})
+check("named volumes broker-data, archive and journal (got %s)" % sorted(cfg.get("volumes") or {}),
+      set(cfg.get("volumes") or {}) == {"broker-data", "archive", "journal"})
 for name, s in svcs.items():
     check("%s: restart unless-stopped" % name, s.get("restart") == "unless-stopped")
 
@@ -125,6 +125,11 @@ check("ingest-bt: host network (Bluetooth sockets)",
       svcs.get("ingest-bt", {}).get("network_mode") == "host")
 check("scorer: models/ mounted read-only",
       any(src == repo + "/models" and mode == "ro" for src, _, mode in vols("scorer")))
+check("ingest-bt: journal volume mounted read-write where ANOMESH_JOURNAL_DIR points",
+      any(src == "journal" and dst == "/var/lib/anomesh/journal" and mode == "rw"
+          for src, dst, mode in vols("ingest-bt"))
+      and (svcs.get("ingest-bt", {}).get("environment") or {}).get("ANOMESH_JOURNAL_DIR")
+      == "/var/lib/anomesh/journal")
 check("archiver: archive volume mounted read-write",
       any(src == "archive" and mode == "rw" for src, _, mode in vols("archiver")))
 PY
