@@ -24,6 +24,11 @@
 
 #define AE_EVAL_MAX_HIDDEN (AE_MAX_LAYERS - 1)
 
+/* Which SKAB files an evaluation runs (ae_eval_skab.h, "Tuning and
+ * validation files"): all, or one part only, so that a search over
+ * settings never even computes the validation files. */
+enum { AE_EVAL_FILES_ALL = 0, AE_EVAL_FILES_TUNING, AE_EVAL_FILES_VALIDATION };
+
 /* Everything an evaluation is run with; each protocol has its defaults
  * (ae_eval_skab_defaults, ae_eval_lpms_defaults). */
 typedef struct ae_eval_params {
@@ -39,6 +44,7 @@ typedef struct ae_eval_params {
 	char channels[AE_MAX_CHANNELS][AE_NAME_MAX];
 	size_t n_channels;
 	double tail_frac; /* LPMS: fraction of the normal recording held out */
+	int files;        /* SKAB: AE_EVAL_FILES_* (which part is evaluated) */
 	double bin_s;     /* LPMS: report bin width, seconds */
 } ae_eval_params;
 

@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 	defs d;
 	memset(&d, 0, sizeof d);
 	fill_defs(&d, &p);
-	char *data = NULL, *outdir = NULL, *act = NULL;
+	char *data = NULL, *outdir = NULL, *act = NULL, *files = NULL;
 	config_list hidden, channels;
 	long window, hop, minw, rows;
 	double sw, enter, exit_, tail;
@@ -140,6 +140,8 @@ int main(int argc, char **argv)
 	     "state: evidence needed", 0, 0},
 	    {"train-rows", CONFIG_INT, &rows, d.rows, 0, 1e9,
 	     "skab: rows to train on per file", 0, 0},
+	    {"files", CONFIG_STR, &files, "all", 0, 0,
+	     "skab: all, tuning or validation (tuning: what a search may look at)", 0, 0},
 	    {"tail-frac", CONFIG_DBL, &tail, d.tail, 0, 0.9, "lpms: normal tail held out",
 	     0, 0},
 	};
@@ -182,6 +184,16 @@ int main(int argc, char **argv)
 	p.state.min_windows = (size_t)minw;
 	p.train_rows = (size_t)rows;
 	p.tail_frac = tail;
+	if (strcmp(files, "all") == 0)
+		p.files = AE_EVAL_FILES_ALL;
+	else if (strcmp(files, "tuning") == 0)
+		p.files = AE_EVAL_FILES_TUNING;
+	else if (strcmp(files, "validation") == 0)
+		p.files = AE_EVAL_FILES_VALIDATION;
+	else {
+		fprintf(stderr, "ae-eval: --files: all, tuning or validation\n");
+		goto out;
+	}
 	openblas_set_num_threads(1);
 	status = 1;
 	if (skab) {

@@ -378,6 +378,18 @@ static const char *ae_eval_skab__delay_text(const ae_eval_skab_pool *one)
 	return buf;
 }
 
+/* Whether a CSV has an anomaly column (the walk's split counts only
+ * labelled files), from its header alone. */
+static int ae_eval_skab__labelled(const char *path)
+{
+	char line[4096];
+	FILE *f = fopen(path, "r");
+	int yes = f && fgets(line, sizeof line, f) && strstr(line, "anomaly") != NULL;
+	if (f)
+		fclose(f);
+	return yes;
+}
+
 /* Walk dir/rel recursively in name order; depth is capped against loops. */
 static int ae_eval_skab__walk(const ae_eval_params *p, const char *dir,
 			      const char *out_dir, const char *rel, int depth,
@@ -434,6 +446,12 @@ static int ae_eval_skab__walk(const ae_eval_params *p, const char *dir,
 			rc = AM_EIO;
 			break;
 		}
+		int part = k % 2 ? SKAB_VALIDATION : SKAB_TUNING;
+		if ((p->files == AE_EVAL_FILES_TUNING && part != SKAB_TUNING) ||
+		    (p->files == AE_EVAL_FILES_VALIDATION && part != SKAB_VALIDATION)) {
+			k += ae_eval_skab__labelled(full); /* not run, still counted */
+			continue;
+		}
 		ae_eval_skab_pool one;
 		memset(&one, 0, sizeof one);
 		rc = ae_eval_skab_file(p, full, outp, &one, err, errlen);
@@ -446,7 +464,7 @@ static int ae_eval_skab__walk(const ae_eval_params *p, const char *dir,
 		}
 		if (rc < 0)
 			break;
-		int part = k++ % 2 ? SKAB_VALIDATION : SKAB_TUNING;
+		k++;
 		const ae_eval_counts *a = &one.anomaly, *s = &one.state;
 		if (report)
 			fprintf(report,

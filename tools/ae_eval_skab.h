@@ -24,8 +24,10 @@
  * files and reported on the other, split by experiment (file), never by
  * row: in each directory, in name order, the 1st, 3rd, 5th ... file tunes,
  * the 2nd, 4th ... validates (valve1: 0 2 4 6 8 tune, 1 3 5 7 9 validate;
- * other: 1 11 5 7 / 10 14 6; valve2: 0 / 1). Every run evaluates all of
- * them and pools each part and the whole separately.
+ * other: 1 11 5 7 / 10 14 6; valve2: 0 / 1). A run evaluates all of them
+ * and pools each part and the whole separately, or one part only
+ * (p->files, `ae-eval skab --files tuning`: a search over settings never
+ * computes a validation file).
  *
  * Ownership: the caller owns params, paths and counts; nothing is kept
  * between calls. Nothing here logs; per-file lines go to `report`.
