@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "ae.h"
+#include "ae_eval_baseline.h"
 #include "ae_train.h"
 #include "error.h"
 #include "state.h"
@@ -45,7 +46,8 @@ typedef struct ae_eval_params {
 	size_t n_channels;
 	double tail_frac; /* LPMS: fraction of the normal recording held out */
 	int files;        /* SKAB: AE_EVAL_FILES_* (which part is evaluated) */
-	double bin_s;     /* LPMS: report bin width, seconds */
+	ae_eval_baseline_params baseline; /* SKAB: none unless an experiment */
+	double bin_s;                     /* LPMS: report bin width, seconds */
 } ae_eval_params;
 
 /* A fresh, untrained model of p's shape (window, hop, hidden layers and

@@ -14,6 +14,7 @@
 #include "ae_cli.h"
 #include "ae_eval_lpms.h"
 #include "ae_eval_skab.h"
+#include "ae_eval_sweep.h"
 #include "config.h"
 
 /* Defaults as text for the option table, from a mode's parameters (the
@@ -107,9 +108,10 @@ int main(int argc, char **argv)
 	defs d;
 	memset(&d, 0, sizeof d);
 	fill_defs(&d, &p);
-	char *data = NULL, *outdir = NULL, *act = NULL, *files = NULL;
+	char *data = NULL, *outdir = NULL, *act = NULL, *files = NULL, *base = NULL;
+	int sweep = 0;
 	config_list hidden, channels;
-	long window, hop, minw, rows;
+	long window, hop, minw, rows, base_rows;
 	double sw, enter, exit_, tail;
 	ae_cli_train tr;
 	ae_cli_train_init(&tr, &p.train);
@@ -142,6 +144,16 @@ int main(int argc, char **argv)
 	     "skab: rows to train on per file", 0, 0},
 	    {"files", CONFIG_STR, &files, "all", 0, 0,
 	     "skab: all, tuning or validation (tuning: what a search may look at)", 0, 0},
+	    {"baseline", CONFIG_STR, &base, "none", 0, 0,
+	     "skab experiment: none, ewma or median subtracted per channel first "
+	     "(tools/ae_eval_baseline.h)",
+	     0, 0},
+	    {"baseline-rows", CONFIG_INT, &base_rows, "300", 1, 1e6,
+	     "skab: the baseline's time constant or window, rows", 0, 0},
+	    {"sweep", CONFIG_BOOL, &sweep, "0", 0, -1,
+	     "skab: one fit per file, a grid of thresholds and state settings "
+	     "(tools/ae_eval_sweep.h; for scripts/skab-tune.sh)",
+	     0, 0},
 	    {"tail-frac", CONFIG_DBL, &tail, d.tail, 0, 0.9, "lpms: normal tail held out",
 	     0, 0},
 	};
@@ -194,9 +206,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ae-eval: --files: all, tuning or validation\n");
 		goto out;
 	}
+	p.baseline.rows = (size_t)base_rows;
+	if (ae_eval_baseline_parse(base, &p.baseline.kind)) {
+		fprintf(stderr, "ae-eval: --baseline: none, ewma or median\n");
+		goto out;
+	}
 	openblas_set_num_threads(1);
 	status = 1;
-	if (skab) {
+	if (skab && sweep) {
+		int n = ae_eval_sweep_dir(&p, data, stdout, err, sizeof err);
+		if (n < 0)
+			fprintf(stderr, "ae-eval: %s\n", err);
+		status = n > 0 ? 0 : 1;
+	} else if (skab) {
 		ae_eval_skab_pool pools[SKAB_POOLS];
 		memset(pools, 0, sizeof pools);
 		printf("SKAB protocol on %s -> %s\nchannels %s\nwindow %zu hop %zu "

@@ -112,6 +112,8 @@ static void ae_eval_skab__pool_add(ae_eval_skab_pool *acc, const ae_eval_skab_po
 	acc->state.tn += one->state.tn;
 	acc->state.fn += one->state.fn;
 	ae_eval_nab_merge(&acc->nab, &one->nab);
+	acc->fp_before += one->fp_before;
+	acc->fp_after += one->fp_after;
 	acc->files += one->files;
 	acc->onsets += one->onsets;
 	for (size_t i = 0; i < one->detected && acc->detected < AE_EVAL_SKAB_MAX_FILES;
@@ -148,17 +150,122 @@ double ae_eval_parse_datetime(const char *s)
 	return t == (time_t)-1 ? -1 : (double)t;
 }
 
-/* The anomaly starting at test row i (file row r; labels in col, stride
- * n_cols): counted, and if FAILURE comes while it lasts, its delay. */
-static void ae_eval_skab__onset(ae_eval_skab_pool *one, const double *times,
-				const int *st, size_t i, size_t nt, const double *col,
-				size_t n_cols, size_t r)
+void ae_eval_skab_prep_cleanup(ae_eval_skab_prep *f)
+{
+	free(f->times);
+	free(f->truth);
+	free(f->cp);
+	f->times = f->cp = NULL;
+	f->truth = NULL;
+	ae_eval_scored_cleanup(&f->sc);
+	ae_model_cleanup(&f->m);
+	csv_free(&f->t);
+}
+
+/* The model's channels in t: p's, or every numeric column but the labels. */
+static size_t ae_eval_skab__channels(const ae_eval_params *p, const csv_table *t,
+				     int c_anom, const char **chans)
+{
+	size_t nch = 0;
+	for (size_t c = 0; c < p->n_channels; c++)
+		chans[nch++] = p->channels[c];
+	for (size_t c = 0; c < t->n_cols && p->n_channels == 0; c++) {
+		if (t->is_text[c] || (int)c == c_anom ||
+		    strcmp(t->names[c], "changepoint") == 0)
+			continue;
+		if (nch == AE_MAX_CHANNELS)
+			break;
+		chans[nch++] = t->names[c];
+	}
+	return nch;
+}
+
+/* Each test row's time, label and changepoint (f->t read, f->n_test set). */
+static int ae_eval_skab__rows_meta(ae_eval_skab_prep *f, size_t train_rows, char *err,
+				   size_t errlen)
+{
+	size_t nt = f->n_test;
+	int c_cp = csv_col(&f->t, "changepoint");
+	f->times = calloc(nt ? nt : 1, sizeof *f->times);
+	f->truth = calloc(nt ? nt : 1, sizeof *f->truth);
+	f->cp = calloc(nt ? nt : 1, sizeof *f->cp);
+	if (!f->times || !f->truth || !f->cp) {
+		snprintf(err, errlen, "out of memory");
+		return AM_ENOMEM;
+	}
+	for (size_t i = 0; i < nt; i++) {
+		size_t r = train_rows + i;
+		const double *row = f->t.values + r * f->t.n_cols;
+		double tt = f->c_dt >= 0 && f->t.is_text[f->c_dt]
+				? ae_eval_parse_datetime(
+				      f->t.text[r * f->t.n_cols + (size_t)f->c_dt])
+				: -1;
+		f->times[i] = tt >= 0 ? tt : (double)r; /* no clock: 1 row = 1 s */
+		f->truth[i] = row[f->c_anom] > 0.5;
+		if (c_cp >= 0 && !f->t.is_text[c_cp] && row[c_cp] > 0.5)
+			f->cp[f->n_cp++] = f->times[i];
+	}
+	return 0;
+}
+
+int ae_eval_skab_prepare(const ae_eval_params *p, const char *in_path,
+			 ae_eval_skab_prep *f, char *err, size_t errlen)
+{
+	memset(f, 0, sizeof *f);
+	int rc = csv_read_file(in_path, &f->t, err, errlen);
+	if (rc)
+		return rc;
+	f->c_anom = csv_col(&f->t, "anomaly");
+	f->c_dt = csv_col(&f->t, "datetime");
+	f->train_rows = p->train_rows;
+	if (f->c_anom < 0 || f->t.is_text[f->c_anom]) {
+		ae_eval_skab_prep_cleanup(f);
+		return 1;
+	}
+	const char *chans[AE_MAX_CHANNELS];
+	size_t nch = ae_eval_skab__channels(p, &f->t, f->c_anom, chans), n = 0;
+	float *rows = NULL;
+	rc = ae_eval_model(&f->m, p, chans, nch, err, errlen);
+	if (rc)
+		goto out;
+	rc = ae_rows_from_table(&f->m, &f->t, 0, &rows, &n, err, errlen);
+	if (rc)
+		goto out;
+	if (n <= p->train_rows + 1) {
+		snprintf(err, errlen, "%s: %zu rows, need more than %zu", in_path, n,
+			 p->train_rows + 1);
+		rc = AM_ENODATA;
+		goto out;
+	}
+	rc = ae_eval_baseline(&p->baseline, rows, n, nch, p->train_rows, err, errlen);
+	if (rc)
+		goto out;
+	rc = ae_fit(&f->m, rows, p->train_rows, &p->train, NULL, NULL, err, errlen);
+	if (rc)
+		goto out;
+	f->n_test = n - p->train_rows;
+	rc = ae_eval_skab__rows_meta(f, p->train_rows, err, errlen);
+	if (rc)
+		goto out;
+	rc = ae_eval_score(&f->m, p, rows + p->train_rows * nch, f->times, f->n_test,
+			   &f->sc, err, errlen);
+out:
+	free(rows);
+	if (rc)
+		ae_eval_skab_prep_cleanup(f);
+	return rc;
+}
+
+/* The anomaly starting at test row i: counted, and if FAILURE comes while
+ * it lasts, its delay. */
+static void ae_eval_skab__onset(ae_eval_skab_pool *one, const ae_eval_skab_prep *f,
+				const int *st, size_t i)
 {
 	one->onsets++;
-	for (size_t k = i; k < nt && col[(r + k - i) * n_cols] > 0.5; k++)
+	for (size_t k = i; k < f->n_test && f->truth[k]; k++)
 		if (st[k]) { /* 0 s if a FAILURE was on already */
 			if (one->detected < AE_EVAL_SKAB_MAX_FILES)
-				one->delay[one->detected++] = times[k] - times[i];
+				one->delay[one->detected++] = f->times[k] - f->times[i];
 			return;
 		}
 }
@@ -175,164 +282,109 @@ static void ae_eval_skab__count(ae_eval_counts *c, int truth, int pred)
 		c->tn++;
 }
 
-/* Per-row score, label and state from the windows of rows[0..n) whose
- * times are t[0..n): a row takes the latest window ending at or before it.
- * The state's transitions' times go to det (n at most), their count to
- * *n_det. */
-static int ae_eval_skab__label_rows(const ae_model *m, const ae_eval_params *p,
-				    const float *rows, const double *t, size_t n,
-				    float *score, int *label, int *st, double *det,
-				    size_t *n_det, char *err, size_t errlen)
+int ae_eval_skab_replay(const ae_eval_skab_prep *f, float threshold,
+			const state_params *sp, ae_eval_skab_pool *one,
+			ae_eval_skab_rows *out, char *err, size_t errlen)
 {
-	ae_eval_scored sc;
-	int rc = ae_eval_score(m, p, rows, t, n, &sc, err, errlen);
-	if (rc)
-		return rc;
+	state_machine sm;
+	size_t nt = f->n_test, n_det = 0, next = 0;
+	double *det = malloc((nt ? nt : 1) * sizeof *det);
+	int *st = malloc((nt ? nt : 1) * sizeof *st);
+	int *lab = malloc((nt ? nt : 1) * sizeof *lab);
+	int rc = det && st && lab ? state_init(&sm, sp, err, errlen) : AM_ENOMEM;
+	if (rc) {
+		if (rc == AM_ENOMEM)
+			snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	float cur_s = 0;
 	int cur_l = 0;
-	size_t next = 0; /* next window to push */
-	*n_det = 0;
-	for (size_t r = 0; r < n; r++) {
-		while (next < sc.nw && next * m->hop + m->window - 1 <= r) {
-			cur_s = sc.score[next];
-			cur_l = sc.score[next] > m->threshold;
+	/* a row takes the latest window ending at or before it */
+	for (size_t r = 0; r < nt; r++) {
+		while (next < f->sc.nw && next * f->m.hop + f->m.window - 1 <= r) {
+			cur_s = f->sc.score[next];
+			cur_l = cur_s > threshold;
 			state_transition tr;
-			if (state_push(&sc.sm, sc.t_end[next], cur_l, &tr) == 1)
-				det[(*n_det)++] = tr.t;
+			if (state_push(&sm, f->sc.t_end[next], cur_l, &tr) == 1)
+				det[n_det++] = tr.t;
 			next++;
 		}
-		score[r] = cur_s;
-		label[r] = cur_l;
-		st[r] = state_get(&sc.sm) == STATE_FAILURE;
+		lab[r] = cur_l;
+		st[r] = state_get(&sm) == STATE_FAILURE;
+		if (out) {
+			out->score[r] = cur_s;
+			out->label[r] = cur_l;
+			out->state[r] = st[r];
+		}
 	}
-	ae_eval_scored_cleanup(&sc);
-	return 0;
+	state_cleanup(&sm);
+	one->files++;
+	for (size_t i = 0, in = 0; i < nt; i++) {
+		int truth = f->truth[i];
+		if (truth && !in) /* an onset: time to the first FAILURE after it */
+			ae_eval_skab__onset(one, f, st, i);
+		in = (size_t)truth;
+		if (!truth && st[i]) /* a false alarm before any anomaly, or after one */
+			one->onsets ? one->fp_after++ : one->fp_before++;
+		ae_eval_skab__count(&one->anomaly, truth, lab[i]);
+		ae_eval_skab__count(&one->state, truth, st[i]);
+	}
+	ae_eval_nab_add(&one->nab, f->cp, f->n_cp, det, n_det, AE_EVAL_SKAB_NAB_WINDOW_S);
+out:
+	free(det);
+	free(st);
+	free(lab);
+	return rc;
 }
 
 int ae_eval_skab_file(const ae_eval_params *p, const char *in_path, const char *out_path,
 		      ae_eval_skab_pool *one, char *err, size_t errlen)
 {
-	csv_table t;
-	int rc = csv_read_file(in_path, &t, err, errlen);
+	ae_eval_skab_prep f;
+	ae_eval_skab_rows rows = {NULL, NULL, NULL};
+	FILE *out = NULL;
+	int rc = ae_eval_skab_prepare(p, in_path, &f, err, errlen);
 	if (rc)
 		return rc;
-	int c_anom = csv_col(&t, "anomaly");
-	int c_dt = csv_col(&t, "datetime");
-	int c_cp = csv_col(&t, "changepoint");
-	if (c_anom < 0 || t.is_text[c_anom]) {
-		csv_free(&t);
-		return 1;
-	}
-	const char *chans[AE_MAX_CHANNELS];
-	size_t nch = 0;
-	for (size_t c = 0; c < p->n_channels; c++)
-		chans[nch++] = p->channels[c];
-	for (size_t c = 0; c < t.n_cols && p->n_channels == 0; c++) {
-		if (t.is_text[c] || (int)c == c_anom ||
-		    strcmp(t.names[c], "changepoint") == 0)
-			continue;
-		if (nch == AE_MAX_CHANNELS)
-			break;
-		chans[nch++] = t.names[c];
-	}
-	ae_model m;
-	memset(&m, 0, sizeof m);
-	float *rows = NULL, *score = NULL;
-	double *times = NULL, *det = NULL, *cp = NULL;
-	size_t n_det = 0, n_cp = 0;
-	int *label = NULL, *st = NULL;
-	FILE *out = NULL;
-	size_t n = 0;
-	rc = ae_eval_model(&m, p, chans, nch, err, errlen);
-	if (rc)
-		goto out;
-	rc = ae_rows_from_table(&m, &t, 0, &rows, &n, err, errlen);
-	if (rc)
-		goto out;
-	if (n <= p->train_rows + 1) {
-		snprintf(err, errlen, "%s: %zu rows, need more than %zu", in_path, n,
-			 p->train_rows + 1);
-		rc = AM_ENODATA;
-		goto out;
-	}
-	rc = ae_fit(&m, rows, p->train_rows, &p->train, NULL, NULL, err, errlen);
-	if (rc)
-		goto out;
-	size_t nt = n - p->train_rows;
-	times = calloc(nt ? nt : 1, sizeof *times); /* zeroed: gcc cannot see every read
-						       is after the loop below */
-	score = malloc(nt * sizeof *score);
-	label = malloc(nt * sizeof *label);
-	st = malloc(nt * sizeof *st);
-	det = malloc(nt * sizeof *det);
-	cp = malloc(nt * sizeof *cp);
-	if (!times || !score || !label || !st || !det || !cp) {
+	size_t nt = f.n_test ? f.n_test : 1;
+	rows.score = malloc(nt * sizeof *rows.score);
+	rows.label = malloc(nt * sizeof *rows.label);
+	rows.state = malloc(nt * sizeof *rows.state);
+	if (!rows.score || !rows.label || !rows.state) {
 		snprintf(err, errlen, "out of memory");
 		rc = AM_ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < nt; i++) {
-		size_t r = p->train_rows + i;
-		double tt =
-		    c_dt >= 0 && t.is_text[c_dt]
-			? ae_eval_parse_datetime(t.text[r * t.n_cols + (size_t)c_dt])
-			: -1;
-		times[i] = tt >= 0 ? tt : (double)r; /* no clock: 1 row = 1 s */
-	}
-	rc = ae_eval_skab__label_rows(&m, p, rows + p->train_rows * nch, times, nt, score,
-				      label, st, det, &n_det, err, errlen);
-	if (rc)
+	rc = ae_eval_skab_replay(&f, f.m.threshold, &p->state, one, &rows, err, errlen);
+	if (rc || !out_path)
 		goto out;
-	if (out_path) {
-		out = fopen(out_path, "w");
-		if (!out) {
-			snprintf(err, errlen, "%s: %s", out_path, strerror(errno));
-			rc = AM_EIO;
-			goto out;
-		}
-		fprintf(out, "datetime,score,anomaly,state,threshold,truth\n");
-	}
-	one->files++;
-	for (size_t i = 0, in = 0; i < nt; i++) {
-		size_t r = p->train_rows + i;
-		int truth = t.values[r * t.n_cols + (size_t)c_anom] > 0.5;
-		if (c_cp >= 0 && !t.is_text[c_cp] &&
-		    t.values[r * t.n_cols + (size_t)c_cp] > 0.5)
-			cp[n_cp++] = times[i];
-		if (truth && !in) /* an onset: time to the first FAILURE after it */
-			ae_eval_skab__onset(one, times, st, i, nt,
-					    t.values + (size_t)c_anom, t.n_cols, r);
-		in = truth;
-		ae_eval_skab__count(&one->anomaly, truth, label[i]);
-		ae_eval_skab__count(&one->state, truth, st[i]);
-		if (out) {
-			const char *dt = c_dt >= 0 && t.is_text[c_dt]
-					     ? t.text[r * t.n_cols + (size_t)c_dt]
-					     : "";
-			fprintf(out, "%s,%.6g,%d,%d,%.6g,%d\n", dt, score[i], label[i],
-				st[i], (double)m.threshold, truth);
-		}
-	}
-	ae_eval_nab_add(&one->nab, cp, n_cp, det, n_det, AE_EVAL_SKAB_NAB_WINDOW_S);
-	if (out && fclose(out) != 0) {
-		out = NULL;
-		snprintf(err, errlen, "%s: write: %s", out_path, strerror(errno));
+	out = fopen(out_path, "w");
+	if (!out) {
+		snprintf(err, errlen, "%s: %s", out_path, strerror(errno));
 		rc = AM_EIO;
 		goto out;
+	}
+	fprintf(out, "datetime,score,anomaly,state,threshold,truth\n");
+	for (size_t i = 0; i < f.n_test; i++) {
+		size_t r = f.train_rows + i;
+		const char *dt = f.c_dt >= 0 && f.t.is_text[f.c_dt]
+				     ? f.t.text[r * f.t.n_cols + (size_t)f.c_dt]
+				     : "";
+		fprintf(out, "%s,%.6g,%d,%d,%.6g,%d\n", dt, rows.score[i], rows.label[i],
+			rows.state[i], (double)f.m.threshold, f.truth[i]);
+	}
+	if (fclose(out) != 0) {
+		snprintf(err, errlen, "%s: write: %s", out_path, strerror(errno));
+		rc = AM_EIO;
 	}
 	out = NULL;
 out:
 	if (out)
 		fclose(out);
-	free(rows);
-	free(times);
-	free(score);
-	free(label);
-	free(st);
-	free(det);
-	free(cp);
-	ae_model_cleanup(&m);
-	csv_free(&t);
+	free(rows.score);
+	free(rows.label);
+	free(rows.state);
+	ae_eval_skab_prep_cleanup(&f);
 	return rc;
 }
 
@@ -393,7 +445,7 @@ static int ae_eval_skab__labelled(const char *path)
 /* Walk dir/rel recursively in name order; depth is capped against loops. */
 static int ae_eval_skab__walk(const ae_eval_params *p, const char *dir,
 			      const char *out_dir, const char *rel, int depth,
-			      FILE *report, ae_eval_skab_pool *pools, char *err,
+			      ae_eval_skab_visit visit, void *ud, char *err,
 			      size_t errlen)
 {
 	char path[4096];
@@ -428,8 +480,8 @@ static int ae_eval_skab__walk(const ae_eval_params *p, const char *dir,
 		    stat(full, &sb) != 0)
 			continue;
 		if (S_ISDIR(sb.st_mode)) {
-			rc = ae_eval_skab__walk(p, dir, out_dir, sub, depth + 1, report,
-						pools, err, errlen);
+			rc = ae_eval_skab__walk(p, dir, out_dir, sub, depth + 1, visit,
+						ud, err, errlen);
 			if (rc > 0)
 				done += rc;
 			continue;
@@ -438,10 +490,11 @@ static int ae_eval_skab__walk(const ae_eval_params *p, const char *dir,
 		if (len < 4 || strcmp(names[i] + len - 4, ".csv") != 0)
 			continue;
 		char outp[4096], outd[4096];
-		if (ae_eval_skab__path(outp, sizeof outp, out_dir, "/", sub) ||
-		    ae_eval_skab__path(outd, sizeof outd, out_dir, rel[0] ? "/" : "",
-				       rel) ||
-		    ae_eval_skab__mkdirs(outd) != 0) {
+		if (out_dir &&
+		    (ae_eval_skab__path(outp, sizeof outp, out_dir, "/", sub) ||
+		     ae_eval_skab__path(outd, sizeof outd, out_dir, rel[0] ? "/" : "",
+					rel) ||
+		     ae_eval_skab__mkdirs(outd) != 0)) {
 			snprintf(err, errlen, "%s: %s", outd, strerror(errno));
 			rc = AM_EIO;
 			break;
@@ -452,32 +505,14 @@ static int ae_eval_skab__walk(const ae_eval_params *p, const char *dir,
 			k += ae_eval_skab__labelled(full); /* not run, still counted */
 			continue;
 		}
-		ae_eval_skab_pool one;
-		memset(&one, 0, sizeof one);
-		rc = ae_eval_skab_file(p, full, outp, &one, err, errlen);
+		rc = visit(ud, full, out_dir ? outp : NULL, sub, part, err, errlen);
 		if (rc == 1) {
-			if (report)
-				fprintf(report, "%-24s skipped: no anomaly labels\n",
-					sub);
 			rc = 0;
 			continue;
 		}
 		if (rc < 0)
 			break;
 		k++;
-		const ae_eval_counts *a = &one.anomaly, *s = &one.state;
-		if (report)
-			fprintf(report,
-				"%-16s %-4s rows %4llu  anomaly F1 %.3f FAR %5.1f%% MAR "
-				"%5.1f%%  state F1 %.3f FAR %5.1f%% MAR %5.1f%%  verdict "
-				"%s\n",
-				sub, part == SKAB_TUNING ? "tune" : "val",
-				(unsigned long long)(a->tp + a->fp + a->tn + a->fn),
-				ae_eval_f1(a), 100 * ae_eval_far(a), 100 * ae_eval_mar(a),
-				ae_eval_f1(s), 100 * ae_eval_far(s), 100 * ae_eval_mar(s),
-				ae_eval_skab__delay_text(&one));
-		ae_eval_skab__pool_add(&pools[part], &one);
-		ae_eval_skab__pool_add(&pools[SKAB_ALL], &one);
 		done++;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -485,13 +520,55 @@ static int ae_eval_skab__walk(const ae_eval_params *p, const char *dir,
 	return rc < 0 ? rc : done;
 }
 
+int ae_eval_skab_walk(const ae_eval_params *p, const char *dir, const char *out_dir,
+		      ae_eval_skab_visit visit, void *ud, char *err, size_t errlen)
+{
+	if (out_dir && ae_eval_skab__mkdirs(out_dir) != 0) {
+		snprintf(err, errlen, "%s: %s", out_dir, strerror(errno));
+		return AM_EIO;
+	}
+	return ae_eval_skab__walk(p, dir, out_dir, "", 0, visit, ud, err, errlen);
+}
+
+/* ae_eval_skab_dir's visitor: one file evaluated, reported and pooled. */
+typedef struct ae_eval_skab__dir_ctx {
+	const ae_eval_params *p;
+	FILE *report;
+	ae_eval_skab_pool *pools;
+} ae_eval_skab__dir_ctx;
+
+static int ae_eval_skab__dir_visit(void *ud, const char *path, const char *out_path,
+				   const char *name, int part, char *err, size_t errlen)
+{
+	ae_eval_skab__dir_ctx *c = ud;
+	ae_eval_skab_pool one;
+	memset(&one, 0, sizeof one);
+	int rc = ae_eval_skab_file(c->p, path, out_path, &one, err, errlen);
+	if (rc == 1 && c->report)
+		fprintf(c->report, "%-24s skipped: no anomaly labels\n", name);
+	if (rc)
+		return rc;
+	const ae_eval_counts *a = &one.anomaly, *s = &one.state;
+	if (c->report)
+		fprintf(c->report,
+			"%-16s %-4s rows %4llu  anomaly F1 %.3f FAR %5.1f%% MAR "
+			"%5.1f%%  state F1 %.3f FAR %5.1f%% MAR %5.1f%%  false alarms "
+			"before/after %3zu/%3zu  verdict %s\n",
+			name, part == SKAB_TUNING ? "tune" : "val",
+			(unsigned long long)(a->tp + a->fp + a->tn + a->fn),
+			ae_eval_f1(a), 100 * ae_eval_far(a), 100 * ae_eval_mar(a),
+			ae_eval_f1(s), 100 * ae_eval_far(s), 100 * ae_eval_mar(s),
+			one.fp_before, one.fp_after, ae_eval_skab__delay_text(&one));
+	ae_eval_skab__pool_add(&c->pools[part], &one);
+	ae_eval_skab__pool_add(&c->pools[SKAB_ALL], &one);
+	return 0;
+}
+
 int ae_eval_skab_dir(const ae_eval_params *p, const char *dir, const char *out_dir,
 		     FILE *report, ae_eval_skab_pool pools[SKAB_POOLS], char *err,
 		     size_t errlen)
 {
-	if (ae_eval_skab__mkdirs(out_dir) != 0) {
-		snprintf(err, errlen, "%s: %s", out_dir, strerror(errno));
-		return AM_EIO;
-	}
-	return ae_eval_skab__walk(p, dir, out_dir, "", 0, report, pools, err, errlen);
+	ae_eval_skab__dir_ctx c = {p, report, pools};
+	return ae_eval_skab_walk(p, dir, out_dir, ae_eval_skab__dir_visit, &c, err,
+				 errlen);
 }

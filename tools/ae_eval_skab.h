@@ -44,6 +44,7 @@
 
 #include "ae_eval.h"
 #include "ae_eval_nab.h"
+#include "csv.h"
 
 /* The settings behind the reported figures (see ae_eval_skab.c for why). */
 void ae_eval_skab_defaults(ae_eval_params *p);
@@ -60,7 +61,9 @@ typedef struct ae_eval_skab_pool {
 	ae_eval_counts anomaly, state;
 	ae_eval_nab nab;
 	size_t files;
-	size_t onsets, detected; /* anomalies, and those FAILURE was entered in */
+	size_t onsets, detected;    /* anomalies, and those FAILURE was entered in */
+	size_t fp_before, fp_after; /* FAILURE rows outside the anomaly: before
+				       its onset, after it (state column) */
 	double delay[AE_EVAL_SKAB_MAX_FILES]; /* onset to FAILURE, s, per detected */
 } ae_eval_skab_pool;
 
@@ -77,13 +80,67 @@ double ae_eval_f1(const ae_eval_counts *c);
 double ae_eval_far(const ae_eval_counts *c);
 double ae_eval_mar(const ae_eval_counts *c);
 
+/* One SKAB file fitted and scored once, to be labelled and replayed
+ * through a state machine as often as wanted (ae_eval_skab_replay): the
+ * file, its fitted model, and per test row its time, label and
+ * changepoints; the windows' scores and end times. */
+typedef struct ae_eval_skab_prep {
+	csv_table t;
+	ae_model m;
+	int c_anom, c_dt;          /* columns: anomaly, datetime (-1: none) */
+	size_t train_rows, n_test; /* test rows follow the training rows */
+	double *times;             /* n_test */
+	unsigned char *truth;      /* n_test */
+	double *cp;                /* changepoints' times, n_cp */
+	size_t n_cp;
+	ae_eval_scored sc; /* the test rows' windows */
+} ae_eval_skab_prep;
+
+/* Read, fit (p->baseline first, if any) and score one file into f.
+ * Returns 0, 1 if the file has no labels (nothing kept), or a negative
+ * code with err filled (nothing kept). ae_eval_skab_prep_cleanup frees a
+ * prepared f (NULL-safe members, idempotent). */
+int ae_eval_skab_prepare(const ae_eval_params *p, const char *in_path,
+			 ae_eval_skab_prep *f, char *err, size_t errlen);
+void ae_eval_skab_prep_cleanup(ae_eval_skab_prep *f);
+
+/* Per test row, what a replay decided (each array n_test long). */
+typedef struct ae_eval_skab_rows {
+	float *score;
+	int *label, *state;
+} ae_eval_skab_rows;
+
+/* Label f's windows (score > threshold) and replay them through a state
+ * machine of sp, adding the file's counts, NAB and delays to one (out: the
+ * per-row decisions, or NULL). Returns 0, state_init's AM_EINVAL, or
+ * AM_ENOMEM. */
+int ae_eval_skab_replay(const ae_eval_skab_prep *f, float threshold,
+			const state_params *sp, ae_eval_skab_pool *one,
+			ae_eval_skab_rows *out, char *err, size_t errlen);
+
 /* One SKAB file: train, score, write out_path (NULL: no output file), add
  * to one (a pool of that file alone, or more). Returns 0, 1 if the file
  * has no labels (skipped), or a negative code with err filled. */
 int ae_eval_skab_file(const ae_eval_params *p, const char *in_path, const char *out_path,
 		      ae_eval_skab_pool *one, char *err, size_t errlen);
 
-/* Every labelled CSV under dir into out_dir (created as needed), pooled
+/* What to do with one file of a walk: path, its output path (NULL when
+ * the walk has no output directory), its name under the directory, its
+ * part (SKAB_TUNING or SKAB_VALIDATION). Returns 0 (done), 1 (no labels:
+ * skipped, not counted in the split) or a negative code with err filled
+ * (the walk stops). */
+typedef int (*ae_eval_skab_visit)(void *ud, const char *path, const char *out_path,
+				  const char *name, int part, char *err, size_t errlen);
+
+/* Every CSV under dir, recursively in name order, split as above and
+ * filtered by p->files, through visit; out_dir (NULL: none) is created
+ * with the same layout. Returns the files done, or the first negative
+ * code. */
+int ae_eval_skab_walk(const ae_eval_params *p, const char *dir, const char *out_dir,
+		      ae_eval_skab_visit visit, void *ud, char *err, size_t errlen);
+
+/* Every labelled CSV under dir into out_dir (created as needed; NULL: no
+ * output files), pooled
  * into pools[SKAB_TUNING or SKAB_VALIDATION] and pools[SKAB_ALL] (zero them
  * first); one line per file on report. Returns the number of files
  * evaluated, or a negative code with err filled (at the first failing
