@@ -12,8 +12,9 @@ static const char *const ae_eval_baseline__names[] = {"none", "ewma", "median"};
 
 const char *ae_eval_baseline_name(int kind)
 {
-	return kind >= 0 && kind <= AE_EVAL_BASELINE_MEDIAN ? ae_eval_baseline__names[kind]
-							     : "?";
+	return kind >= 0 && kind <= AE_EVAL_BASELINE_MEDIAN
+		   ? ae_eval_baseline__names[kind]
+		   : "?";
 }
 
 int ae_eval_baseline_parse(const char *s, int *kind)
@@ -68,20 +69,22 @@ static float ae_eval_baseline__col_median(const float *rows, size_t nch, size_t 
 	return ae_eval_baseline__median(scratch, to - from);
 }
 
-int ae_eval_baseline(const ae_eval_baseline_params *b, float *rows, size_t n,
-		     size_t nch, size_t init_rows, char *err, size_t errlen)
+int ae_eval_baseline(const ae_eval_baseline_params *b, float *rows, size_t n, size_t nch,
+		     size_t init_rows, char *err, size_t errlen)
 {
 	if (b->kind == AE_EVAL_BASELINE_NONE)
 		return 0;
 	if (b->rows == 0 || init_rows == 0 || n == 0 || nch == 0) {
-		snprintf(err, errlen, "baseline %s: needs rows > 0 and data to start from",
+		snprintf(err, errlen,
+			 "baseline %s: needs rows > 0 and data to start from",
 			 ae_eval_baseline_name(b->kind));
 		return AM_EINVAL;
 	}
 	size_t init = init_rows < n ? init_rows : n;
 	size_t scratch_n = init > b->rows ? init : b->rows;
 	float *scratch = malloc(scratch_n * sizeof *scratch);
-	float *orig = b->kind == AE_EVAL_BASELINE_MEDIAN ? malloc(n * sizeof *orig) : NULL;
+	float *orig =
+	    b->kind == AE_EVAL_BASELINE_MEDIAN ? malloc(n * sizeof *orig) : NULL;
 	if (!scratch || (b->kind == AE_EVAL_BASELINE_MEDIAN && !orig)) {
 		free(scratch);
 		free(orig);
@@ -89,7 +92,8 @@ int ae_eval_baseline(const ae_eval_baseline_params *b, float *rows, size_t n,
 		return AM_ENOMEM;
 	}
 	for (size_t c = 0; c < nch; c++) {
-		float start = ae_eval_baseline__col_median(rows, nch, c, 0, init, scratch);
+		float start =
+		    ae_eval_baseline__col_median(rows, nch, c, 0, init, scratch);
 		if (b->kind == AE_EVAL_BASELINE_EWMA) {
 			double base = start, a = 1.0 / (double)b->rows;
 			for (size_t r = 0; r < n; r++) {
@@ -105,8 +109,8 @@ int ae_eval_baseline(const ae_eval_baseline_params *b, float *rows, size_t n,
 			size_t from = r > b->rows ? r - b->rows : 0;
 			float base = r < AE_EVAL_BASELINE_MIN_HISTORY
 					 ? start
-					 : ae_eval_baseline__col_median(orig, 1, 0, from, r,
-									scratch);
+					 : ae_eval_baseline__col_median(orig, 1, 0, from,
+									r, scratch);
 			rows[r * nch + c] = orig[r] - base;
 		}
 	}

@@ -38,7 +38,7 @@ int ae_eval_baseline_parse(const char *s, int *kind);
 
 /* Subtract b's baseline from n rows of nch channels (row-major), in place.
  * Kind NONE: nothing. Returns 0, AM_EINVAL or AM_ENOMEM. */
-int ae_eval_baseline(const ae_eval_baseline_params *b, float *rows, size_t n,
-		     size_t nch, size_t init_rows, char *err, size_t errlen);
+int ae_eval_baseline(const ae_eval_baseline_params *b, float *rows, size_t n, size_t nch,
+		     size_t init_rows, char *err, size_t errlen);
 
 #endif

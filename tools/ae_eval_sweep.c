@@ -27,11 +27,11 @@ static void ae_eval_sweep__line(FILE *out, const char *name, int part, double ma
 	fprintf(out,
 		"sweep %s %s %g %g %g %g %zu %llu %llu %llu %llu %.0f %.6f %.6f %.6f\n",
 		name, part == SKAB_TUNING ? "tune" : "val", margin, sp->window_s,
-		sp->enter_rate, sp->exit_rate, sp->min_windows,
-		(unsigned long long)s->tp, (unsigned long long)s->fp,
-		(unsigned long long)s->tn, (unsigned long long)s->fn,
-		one->detected ? one->delay[0] : -1.0, one->nab.s[NAB_STANDARD],
-		one->nab.s_null[NAB_STANDARD], one->nab.s_perfect[NAB_STANDARD]);
+		sp->enter_rate, sp->exit_rate, sp->min_windows, (unsigned long long)s->tp,
+		(unsigned long long)s->fp, (unsigned long long)s->tn,
+		(unsigned long long)s->fn, one->detected ? one->delay[0] : -1.0,
+		one->nab.s[NAB_STANDARD], one->nab.s_null[NAB_STANDARD],
+		one->nab.s_perfect[NAB_STANDARD]);
 }
 
 /* One file: the grid over one fit, setting i decoded digit by digit. */
@@ -59,8 +59,8 @@ static int ae_eval_sweep__file(const ae_eval_sweep__ctx *c, const ae_eval_skab_p
 			continue;
 		ae_eval_skab_pool one;
 		memset(&one, 0, sizeof one);
-		int rc = ae_eval_skab_replay(f, thr0 * (float)margin, &sp, &one, NULL, err,
-					     errlen);
+		int rc = ae_eval_skab_replay(f, thr0 * (float)margin, &sp, &one, NULL,
+					     err, errlen);
 		if (rc)
 			return rc;
 		ae_eval_sweep__line(c->out, name, part, margin, &sp, &one);

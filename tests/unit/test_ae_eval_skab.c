@@ -44,9 +44,11 @@ static void write_file(const char *path, unsigned seed, int labelled)
 	srand(seed);
 	for (int r = 0; r < ROWS; r++) {
 		int an = r >= ONSET && r < END;
-		double a = (an ? 3.0 : 1.0) * sin(r * 0.7) + 0.05 * (rand() % 100) / 100.0;
+		double a =
+		    (an ? 3.0 : 1.0) * sin(r * 0.7) + 0.05 * (rand() % 100) / 100.0;
 		double b = 0.1 * (rand() % 100) / 100.0;
-		fprintf(f, "2020-03-09 10:%02d:%02d;%.6f;%.6f", 10 + r / 60, r % 60, a, b);
+		fprintf(f, "2020-03-09 10:%02d:%02d;%.6f;%.6f", 10 + r / 60, r % 60, a,
+			b);
 		if (labelled)
 			fprintf(f, ";%d;%d", an, r == ONSET || r == END);
 		fputc('\n', f);
@@ -116,7 +118,8 @@ static void test_sweep_replays_eval(void **state)
 	small_params(&p);
 	p.files = AE_EVAL_FILES_TUNING;
 	memset(pools, 0, sizeof pools);
-	assert_int_equal(ae_eval_skab_dir(&p, dir, NULL, NULL, pools, err, sizeof err), 2);
+	assert_int_equal(ae_eval_skab_dir(&p, dir, NULL, NULL, pools, err, sizeof err),
+			 2);
 	snprintf(out, sizeof out, "%s/sweep.txt", dir);
 	FILE *f = fopen(out, "w");
 	assert_non_null(f);
@@ -133,12 +136,13 @@ static void test_sweep_replays_eval(void **state)
 	f = fopen(out, "r");
 	assert_non_null(f);
 	while (fgets(line, sizeof line, f)) {
-		assert_int_equal(sscanf(line,
-					"sweep %255s %15s %lf %lf %lf %lf %zu %llu %llu %llu "
-					"%llu %lf %lf %lf %lf",
-					name, part, &margin, &span, &enter, &exit_, &minw,
-					&c[0], &c[1], &c[2], &c[3], &delay, &x[0], &x[1], &x[2]),
-				 15);
+		assert_int_equal(
+		    sscanf(line,
+			   "sweep %255s %15s %lf %lf %lf %lf %zu %llu %llu %llu "
+			   "%llu %lf %lf %lf %lf",
+			   name, part, &margin, &span, &enter, &exit_, &minw, &c[0],
+			   &c[1], &c[2], &c[3], &delay, &x[0], &x[1], &x[2]),
+		    15);
 		assert_string_equal(part, "tune");
 		lines++;
 		if (fabs(margin - p.train.thr_margin) > 1e-9 ||
@@ -200,15 +204,17 @@ static void test_baseline(void **state)
 		b.kind = AE_EVAL_BASELINE_MEDIAN;
 		b.rows = w;
 		memcpy(rows, orig, sizeof rows);
-		assert_int_equal(ae_eval_baseline(&b, rows, N, 2, INIT, err, sizeof err), 0);
+		assert_int_equal(ae_eval_baseline(&b, rows, N, 2, INIT, err, sizeof err),
+				 0);
 		for (size_t c = 0; c < 2; c++) {
 			for (size_t r = 0; r < N; r++)
 				col[r] = orig[r * 2 + c];
 			float start = sorted_median(col, 0, INIT);
 			for (size_t r = 0; r < N; r++) {
-				float base = r < AE_EVAL_BASELINE_MIN_HISTORY
-						 ? start
-						 : sorted_median(col, r > w ? r - w : 0, r);
+				float base =
+				    r < AE_EVAL_BASELINE_MIN_HISTORY
+					? start
+					: sorted_median(col, r > w ? r - w : 0, r);
 				assert_float_equal(rows[r * 2 + c], col[r] - base, 1e-5);
 			}
 		}
@@ -230,7 +236,8 @@ static void test_baseline(void **state)
 
 	/* refused: no time constant, nothing to start from; names both ways */
 	b.rows = 0;
-	assert_int_equal(ae_eval_baseline(&b, rows, N, 2, INIT, err, sizeof err), AM_EINVAL);
+	assert_int_equal(ae_eval_baseline(&b, rows, N, 2, INIT, err, sizeof err),
+			 AM_EINVAL);
 	b.rows = 5;
 	assert_int_equal(ae_eval_baseline(&b, rows, N, 2, 0, err, sizeof err), AM_EINVAL);
 	int kind = -1;
