@@ -144,7 +144,9 @@ $(BIN)/$(call prog_of,$(1)): $(B)/$(1:.c=.o) $(LIBTOOLS) $(SVC_LIBS) $(LIBAE) $(
 endef
 $(foreach m,$(MAIN_SRC),$(eval $(call prog_rule,$(m))))
 
-TEST_LIBS := $(LIBTOOLS) $(SVC_LIBS) $(LIBHARNESS) $(LIBAE) $(LIBCOMMON)
+# the harness first: its synthetic recordings (tests/harness/synth.c) use a
+# service's modules (the arm, the LpmsControl CSV writer)
+TEST_LIBS := $(LIBHARNESS) $(LIBTOOLS) $(SVC_LIBS) $(LIBAE) $(LIBCOMMON)
 $(B)/t/test_%: $(B)/tests/unit/test_%.o $(TEST_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_LIBS) $(LDLIBS) -lcmocka
