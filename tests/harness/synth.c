@@ -29,7 +29,8 @@ const char *synth_arm_csv(const char *name, const arm_params *p, unsigned rate_h
 	FILE *f;
 	int rc;
 
-	if (!dir || (size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
+	if (!dir ||
+	    (size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
 		return NULL;
 	f = fopen(path, "w");
 	if (!f) {
@@ -55,11 +56,12 @@ int synth_arm_truth(const char *csv, const arm_params *p, double seconds,
 	size_t episodes = 0;
 	if (truth_energy_stretches(csv, "linacc_x", 5.0, 0.07, hot, max, n))
 		return -1;
-	while (p->faults && p->fault_first_s + (double)episodes * p->fault_every_s < seconds)
+	while (p->faults &&
+	       p->fault_first_s + (double)episodes * p->fault_every_s < seconds)
 		episodes++;
 	if (*n != episodes) {
-		harness__fail("%s: %zu failure stretches by energy, %zu episodes", csv, *n,
-			      episodes);
+		harness__fail("%s: %zu failure stretches by energy, %zu episodes", csv,
+			      *n, episodes);
 		return -1;
 	}
 	for (size_t h = 0; h < *n; h++)

@@ -39,8 +39,8 @@
 
 /* ---- SKAB-like series ------------------------------------------------------- */
 
-#define SKAB_ROWS 1150              /* SKAB's files hold 700..1300 rows */
-#define SKAB_A0 620                 /* the anomalous stretch: rows A0 .. A1-1 */
+#define SKAB_ROWS 1150 /* SKAB's files hold 700..1300 rows */
+#define SKAB_A0 620    /* the anomalous stretch: rows A0 .. A1-1 */
 #define SKAB_A1 900
 
 /* Deterministic noise in [-1, 1): xorshift64. */
@@ -65,8 +65,9 @@ static void skab_write(const char *dir, const char *rel, int labelled, int kind,
 	snprintf(path, sizeof path, "%s/%s", dir, rel);
 	f = fopen(path, "w");
 	assert_non_null(f);
-	fprintf(f, "datetime;Accelerometer1RMS;Accelerometer2RMS;Current;Pressure;"
-		   "Temperature;Thermocouple;Voltage;Volume Flow RateRMS%s\n",
+	fprintf(f,
+		"datetime;Accelerometer1RMS;Accelerometer2RMS;Current;Pressure;"
+		"Temperature;Thermocouple;Voltage;Volume Flow RateRMS%s\n",
 		labelled ? ";anomaly;changepoint" : "");
 	for (int r = 0; r < SKAB_ROWS; r++) {
 		int a = labelled && r >= SKAB_A0 && r < SKAB_A1;
@@ -85,10 +86,11 @@ static void skab_write(const char *dir, const char *rel, int labelled, int kind,
 			acc1 += 0.006 + 0.002 * noise(&seed);
 			acc2 += 0.008 + 0.002 * noise(&seed);
 		}
-		fprintf(f,
-			"2020-03-09 %02d:%02d:%02d;%.7g;%.7g;%.6g;%.6g;%.6g;%.6g;%.6g;%.6g",
-			h, m % 60, s % 60, acc1, acc2, cur, pre, 79.3 + 0.012 * r,
-			26.0 + 0.004 * r, 235.0 + 1.5 * noise(&seed), flow);
+		fprintf(
+		    f,
+		    "2020-03-09 %02d:%02d:%02d;%.7g;%.7g;%.6g;%.6g;%.6g;%.6g;%.6g;%.6g",
+		    h, m % 60, s % 60, acc1, acc2, cur, pre, 79.3 + 0.012 * r,
+		    26.0 + 0.004 * r, 235.0 + 1.5 * noise(&seed), flow);
 		if (labelled)
 			fprintf(f, ";%.1f;%.1f", (double)a,
 				(double)(r == SKAB_A0 || r == SKAB_A1));
@@ -162,7 +164,8 @@ static void test_skab_protocol_on_generated_series(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 
 	/* pooled over every test row; the stretches found */
-	assert_int_equal(anomaly.tp + anomaly.fp + anomaly.tn + anomaly.fn, 2 * test_rows);
+	assert_int_equal(anomaly.tp + anomaly.fp + anomaly.tn + anomaly.fn,
+			 2 * test_rows);
 	assert_int_equal(st.tp + st.fp + st.tn + st.fn, 2 * test_rows);
 	assert_int_equal(anomaly.tp + anomaly.fn, 2 * (SKAB_A1 - SKAB_A0));
 	print_message("state   F1 %.3f FAR %.2f %% MAR %.2f %%\n", ae_eval_f1(&st),
@@ -180,8 +183,8 @@ static void test_skab_protocol_on_generated_series(void **state)
 #define ARM_RATE 50
 #define ARM_NORMAL_S 150 /* as long as the real normal recording */
 #define ARM_FAULTY_S 190 /* and the pre-fail one */
-#define ENTER_S 12.0 /* FAILURE entered this soon after an episode starts */
-#define LEAVE_S 15.0 /* and left this soon after it ends */
+#define ENTER_S 12.0     /* FAILURE entered this soon after an episode starts */
+#define LEAVE_S 15.0     /* and left this soon after it ends */
 
 static void test_lpms_protocol_on_the_arm(void **state)
 {
@@ -200,7 +203,8 @@ static void test_lpms_protocol_on_the_arm(void **state)
 	normal = synth_arm_csv("normal.csv", &healthy, ARM_RATE, ARM_NORMAL_S);
 	prefail = synth_arm_csv("faulty.csv", &faulty, ARM_RATE, ARM_FAULTY_S);
 	assert_true(normal && prefail);
-	assert_int_equal(synth_arm_truth(prefail, &faulty, ARM_FAULTY_S, hot, 8, &n_hot), 0);
+	assert_int_equal(synth_arm_truth(prefail, &faulty, ARM_FAULTY_S, hot, 8, &n_hot),
+			 0);
 	assert_int_equal(n_hot, 3);
 
 	ae_eval_lpms_defaults(&p);
@@ -215,7 +219,8 @@ static void test_lpms_protocol_on_the_arm(void **state)
 	/* one FAILURE per episode, entered within ENTER_S of its start, left
 	 * within LEAVE_S of its end, and none outside */
 	for (size_t i = 0; i < r.n_fail; i++)
-		print_message("FAILURE %6.1f .. %6.1f s\n", r.fail[i].start, r.fail[i].end);
+		print_message("FAILURE %6.1f .. %6.1f s\n", r.fail[i].start,
+			      r.fail[i].end);
 	assert_int_equal(r.n_fail, n_hot);
 	for (size_t h = 0; h < n_hot; h++) {
 		assert_true(r.fail[h].start >= hot[h].start);
