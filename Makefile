@@ -154,6 +154,8 @@ $(BIN)/$(call prog_of,$(1)): $(B)/$(1:.c=.o) $(LIBTOOLS) $(SVC_LIBS) $(LIBAE) $(
 endef
 $(foreach m,$(MAIN_SRC),$(eval $(call prog_rule,$(m))))
 
+# the harness first: its synthetic recordings (tests/harness/synth.c) use a
+# service's modules (the arm, the LpmsControl CSV writer)
 TEST_LIBS := $(LIBHARNESS) $(LIBTOOLS) $(SVC_LIBS) $(LIBAE) $(LIBCOMMON)
 $(B)/t/test_%: $(B)/tests/unit/test_%.o $(TEST_LIBS)
 	@mkdir -p $(@D)

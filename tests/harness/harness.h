@@ -4,7 +4,8 @@
  * subscriber to assert on what went over the broker, and the temp dirs and
  * file reads tests poll on. One header; the code by job: harness_proc.c,
  * harness_broker.c, harness_sub.c, harness_files.c. (mesh.h: helpers that
- * know anomesh's own programs; aeref.h: a reference of the model.)
+ * know anomesh's own programs; aeref.h: a reference of the model; synth.h:
+ * recordings the tests make themselves.)
  *
  * Synchronisation is always "poll a condition until a deadline", never a
  * fixed sleep. Every function that can fail returns 0 / a pid, or -1 with a
@@ -75,6 +76,13 @@ int harness_exited_ok(int status);
 const char *harness_bin(const char *name);
 /* "$ANOMESH_SHARED/rel" ("../shared/rel" when unset). */
 const char *harness_shared(const char *rel);
+/* The data under ../shared (the real recordings, SKAB) is optional: a case
+ * that needs harness_shared(rel) calls this first. 0 when the file can be
+ * read; else 1, after a line "SKIP: <path> not found ..." on stdout saying
+ * it is optional and where it goes (tests/run.sh collects these), and the
+ * case then calls cmocka's skip(). Its twin on the synthetic data runs
+ * regardless. */
+int harness_shared_missing(const char *rel);
 /* A temp dir private to this test process, created on first use and removed
  * at exit (unless ANOMESH_KEEP_TMP is set). */
 const char *harness_tmpdir(void);

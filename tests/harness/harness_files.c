@@ -65,8 +65,7 @@ static void register_atexit(void)
 	}
 }
 
-static const char *intern(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *intern(const char *fmt, ...)
+const char *harness__intern(const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -94,13 +93,26 @@ static const char *intern(const char *fmt, ...)
 const char *harness_bin(const char *name)
 {
 	const char *d = getenv("ANOMESH_BIN");
-	return intern("%s/%s", d && *d ? d : "bin", name);
+	return harness__intern("%s/%s", d && *d ? d : "bin", name);
 }
 
 const char *harness_shared(const char *rel)
 {
 	const char *d = getenv("ANOMESH_SHARED");
-	return intern("%s/%s", d && *d ? d : "../shared", rel);
+	return harness__intern("%s/%s", d && *d ? d : "../shared", rel);
+}
+
+int harness_shared_missing(const char *rel)
+{
+	const char *path = harness_shared(rel);
+	if (path && access(path, R_OK) == 0)
+		return 0;
+	printf("SKIP: %s not found: optional data (put the shared folder beside the "
+	       "repository as ../shared, or set ANOMESH_SHARED=dir); the synthetic "
+	       "twin of this case runs without it\n",
+	       path ? path : rel);
+	fflush(stdout);
+	return 1;
 }
 
 const char *harness_tmpdir(void)

@@ -1,6 +1,7 @@
 /* harness_internal — what the harness's own files share and tests do not
- * see: the "harness: ..." failure line, the spawn primitive that writes to a
- * given log, and the polling intervals and deadlines. */
+ * see: the "harness: ..." failure line, strings kept until exit, the spawn
+ * primitive that writes to a given log, and the polling intervals and
+ * deadlines. */
 #ifndef ANOMESH_HARNESS_INTERNAL_H
 #define ANOMESH_HARNESS_INTERNAL_H
 
@@ -11,6 +12,10 @@
 
 /* One line "harness: <text>" on stderr. */
 void harness__fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A formatted string kept until the process exits (harness_bin and the
+ * like return these), or NULL when out of memory. */
+const char *harness__intern(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* fork/exec argv with env_extra added, stdout and stderr appended to
  * log_path (see harness_spawn). Returns the pid or -1. */

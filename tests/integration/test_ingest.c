@@ -1,14 +1,19 @@
-/* Integration tests for ingest-bt with lpms-emu and a real mosquitto:
- *  - replaying normal_20170202_2229.csv over TCP, a subscriber gets every
- *    sample in order, equal to the CSV within float32 precision, under the
- *    contract's channel names;
+/* Integration tests for ingest-bt with lpms-emu and a real mosquitto. The
+ * recording cases run twice: on a recording of the synthetic arm the test
+ * writes (always) and on the real normal_20170202_2229.csv (optional: from
+ * ../shared or ANOMESH_SHARED; without it they print why and skip):
+ *  - replaying the recording over TCP, a subscriber gets every sample in
+ *    order, equal to the CSV within float32 precision, under the contract's
+ *    channel names; so does the synthetic arm streamed live, equal to what
+ *    the arm produces;
  *  - with corrupted bytes, dropped frames, stalls and disconnects injected,
  *    ingest recovers by itself, counts exactly what it lost, never
  *    publishes a corrupt sample and never crashes;
  *  - broker down for 10 s while streaming: no sample lost;
  *  - a bt: source without an adapter fails clearly and is retried;
  *  - an LPMS on a serial line (the emulator's pty) streams too;
- *  - a csv: source replays a log with all its columns and exits when done. */
+ *  - a csv: source replays a log with all its columns, at the log's own
+ *    rate, and exits when done. */
 #include <math.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -24,13 +29,54 @@
 
 #include "../harness/harness.h"
 #include "../harness/mesh.h"
+#include "../harness/synth.h"
 #include "csv.h"
 #include "msg.h"
 
-#define N_ROWS 6613
 #define CSV_REL "data/lpms-b2/normal_20170202_2229.csv"
+#define ARM_RATE 50 /* the emulator's stream rate, which ingest keeps */
 
-static csv_table g_csv;
+/* What the tests stream: a recording (its rows by frame number) or, with
+ * path NULL, the synthetic arm live (its samples at ARM_RATE). */
+typedef struct recording {
+	const char *path;     /* NULL: the live arm (arm_seed) */
+	const char *log_rate; /* rate_hz a csv: source takes from its timestamps */
+	size_t n_rows;        /* rows of the CSV; the live arm: frames awaited */
+	unsigned arm_seed;    /* the synthetic arm's seed (0: the real recording) */
+	csv_table tab;
+} recording;
+
+/* The real recording (optional); 240 s of the arm of seed 5 at 25 Hz (a
+ * rate of its own, so the csv: source case shows the log's rate is taken);
+ * the arm of seed 6 live, 6,000 frames. */
+static recording g_real = {NULL, "45.1", 6613, 0, {0}};
+static recording g_synth = {NULL, "25", 6000, 5, {0}};
+static recording g_live = {NULL, NULL, 6000, 6, {0}};
+
+static void arm_of(const recording *rec, arm_params *p)
+{
+	arm_params_default(p);
+	p->seed = rec->arm_seed;
+}
+
+/* The recording a case streams, loaded; a case on the real recording skips
+ * (saying why) where it is missing. */
+static recording *recording_need(void **state)
+{
+	recording *rec = *state;
+	char err[256];
+	if (rec == &g_real) {
+		if (harness_shared_missing(CSV_REL))
+			skip();
+		rec->path = harness_shared(CSV_REL);
+	}
+	if (rec->path && rec->tab.n_rows == 0 &&
+	    csv_read_file(rec->path, &rec->tab, err, sizeof(err)))
+		fail_msg("cannot read %s: %s", rec->path, err);
+	if (rec->path)
+		assert_int_equal(rec->tab.n_rows, rec->n_rows);
+	return rec;
+}
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -87,9 +133,42 @@ static int is_contract_name(const char *n)
 	       !strcmp(n, "temperature") || !strcmp(n, "heave");
 }
 
+/* Where the reference value of a channel is: a CSV column, or the index in
+ * lpms_sample_values() order for the live arm; -1 when it has none. */
+static int ref_col(const recording *rec, const char *name)
+{
+	char names[LPMS_MAX_CHANNELS][LPMS_CHANNEL_MAX];
+	size_t n;
+	if (rec->path)
+		return csv_col(&rec->tab, name);
+	n = lpms_channels(LPMS_OUT_ALL, names, LPMS_MAX_CHANNELS);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return (int)i;
+	return -1;
+}
+
+/* The values a frame must carry: the CSV row of its frame number, or the
+ * arm's sample of it. */
+static const double *ref_row(const recording *rec, int64_t frame, double *out)
+{
+	float v[LPMS_MAX_CHANNELS];
+	arm_params p;
+	lpms_sample s;
+	size_t n;
+	if (rec->path)
+		return rec->tab.values + (size_t)frame % rec->n_rows * rec->tab.n_cols;
+	arm_of(rec, &p);
+	arm_sample(&p, (uint64_t)frame, ARM_RATE, &s);
+	n = lpms_sample_values(&s, LPMS_OUT_ALL, v, LPMS_MAX_CHANNELS);
+	for (size_t i = 0; i < n; i++)
+		out[i] = v[i];
+	return out;
+}
+
 /* Decode every message collected so far, dedupe by seq, and compare each
- * sample with the CSV row its frame number names. */
-static void tally_sub(harness_sub *s, tally *t)
+ * sample with the reference row its frame number names. */
+static void tally_sub(const recording *rec, harness_sub *s, tally *t)
 {
 	size_t n = harness_sub_count(s);
 	msg_raw m;
@@ -125,18 +204,19 @@ static void tally_sub(harness_sub *s, tally *t)
 				t->gaps++;
 		}
 		for (size_t c = 0; c < m.n_channels; c++) {
-			col[c] = csv_col(&g_csv, m.channels[c]);
+			col[c] = ref_col(rec, m.channels[c]);
 			if (col[c] < 0 || !is_contract_name(m.channels[c]))
 				t->name_errors++;
 		}
 		for (size_t r = 0; r < m.n_samples; r++) {
 			int64_t frame = m.frame0 + (int64_t)r;
-			size_t row = (size_t)(frame % N_ROWS);
+			double vals[LPMS_MAX_CHANNELS];
+			const double *want_row = ref_row(rec, frame, vals);
 			for (size_t c = 0; c < m.n_channels; c++) {
 				double want, got = m.samples[r * m.n_channels + c];
 				if (col[c] < 0)
 					continue;
-				want = g_csv.values[row * g_csv.n_cols + (size_t)col[c]];
+				want = want_row[col[c]];
 				if (fabs(got - want) > 2e-6 * fabs(want) + 1e-6) {
 					if (t->bad_values < 5)
 						print_message(
@@ -185,72 +265,99 @@ static int has_frame(const harness_msg *msgs, size_t n, void *ud)
 
 static int setup(void **state)
 {
-	char err[256];
+	arm_params p;
 	(void)state;
-	if (g_csv.n_rows == 0 &&
-	    csv_read_file(harness_shared(CSV_REL), &g_csv, err, sizeof(err))) {
-		fprintf(stderr, "cannot read %s: %s\n", harness_shared(CSV_REL), err);
-		return -1;
-	}
-	return g_csv.n_rows == N_ROWS ? 0 : -1;
+	arm_of(&g_synth, &p);
+	g_synth.path =
+	    synth_arm_csv("arm-seed5-25hz.csv", &p, 25, (double)g_synth.n_rows / 25);
+	return g_synth.path ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	csv_free(&g_csv);
+	csv_free(&g_real.tab);
+	csv_free(&g_synth.tab);
 	return 0;
 }
 
 /* ---- tests --------------------------------------------------------------- */
 
-static void test_replay_every_sample(void **state)
+/* Stream rec from lpms-emu (over TCP, at speed) to ingest-bt until its
+ * frame n_rows - 1 has arrived; tally what came. */
+static void stream_all(const recording *rec, const char *speed, tally *t)
 {
 	harness_broker b;
 	harness_sub *sub;
-	char port[64], src[128], elog[512], ilog[512];
-	const char *emu_args[] = {"--replay", harness_shared(CSV_REL), "--speed",
-				  "20",       "--no-start-streaming",  NULL};
-	want_frame w = {N_ROWS - 1};
-	tally t;
+	char port[64], src[128], elog[512], ilog[512], seed[16];
+	const char *replay[] = {
+	    "--replay", rec->path, "--speed", speed, "--no-start-streaming", NULL};
+	const char *live[] = {"--arm-seed",           seed, "--speed", speed,
+			      "--no-start-streaming", NULL};
+	want_frame w = {(int64_t)rec->n_rows - 1};
 	pid_t emu, ing;
 	int st;
-	(void)state;
+	snprintf(seed, sizeof(seed), "%u", rec->arm_seed);
 	memset(&b, 0, sizeof(b));
 	assert_int_equal(harness_broker_start(&b, NULL), 0);
 	sub = harness_sub_new(b.uri, "factory/arm1/raw", NULL, 0);
 	assert_non_null(sub);
-	emu = start_emu(emu_args, port, sizeof(port), 0, elog, sizeof(elog));
+	emu = start_emu(rec->path ? replay : live, port, sizeof(port), 0, elog,
+			sizeof(elog));
 	snprintf(src, sizeof(src), "tcp:127.0.0.1:%s#arm1", port);
 	{
 		const char *args[] = {src, NULL};
 		ing = start_ingest(&b, args, ilog, sizeof(ilog));
 	}
 	assert_int_equal(harness_sub_wait(sub, has_frame, &w, 0, 60000), 0);
-	tally_sub(sub, &t);
-	assert_int_equal(t.first_frame, 0);
-	assert_int_equal(t.last_frame, N_ROWS - 1);
-	assert_int_equal(t.samples, N_ROWS);
-	assert_int_equal(t.gaps, 0);
-	assert_int_equal(t.order_errors, 0);
-	assert_int_equal(t.bad_values, 0);
-	assert_int_equal(t.name_errors, 0);
-	assert_true(t.msgs >= N_ROWS / 10);
 	st = harness_stop(ing, SIGTERM, 10000);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	st = harness_stop(emu, SIGTERM, 5000);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	tally_sub(rec, sub, t);
 	harness_sub_free(sub);
 	harness_broker_stop(&b);
 }
 
+static void test_replay_every_sample(void **state)
+{
+	const recording *rec = recording_need(state);
+	tally t;
+	stream_all(rec, "20", &t);
+	assert_int_equal(t.first_frame, 0);
+	assert_int_equal(t.last_frame, (int64_t)rec->n_rows - 1);
+	assert_int_equal(t.samples, rec->n_rows);
+	assert_int_equal(t.gaps, 0);
+	assert_int_equal(t.order_errors, 0);
+	assert_int_equal(t.bad_values, 0);
+	assert_int_equal(t.name_errors, 0);
+	assert_true(t.msgs >= rec->n_rows / 10);
+}
+
+/* The synthetic arm streamed live (no recording): every frame from 0 on,
+ * equal within float32 to the arm's own sample of that frame. */
+static void test_live_arm_every_sample(void **state)
+{
+	const recording *rec = recording_need(state);
+	tally t;
+	stream_all(rec, "20", &t);
+	assert_int_equal(t.first_frame, 0);
+	assert_true(t.last_frame >= (int64_t)rec->n_rows - 1);
+	assert_int_equal(t.samples, (size_t)t.last_frame + 1);
+	assert_int_equal(t.gaps, 0);
+	assert_int_equal(t.order_errors, 0);
+	assert_int_equal(t.bad_values, 0);
+	assert_int_equal(t.name_errors, 0);
+}
+
 static void test_faults_recovered_and_counted(void **state)
 {
+	const recording *rec = recording_need(state);
 	harness_broker b;
 	harness_sub *sub, *met;
 	char port[64], src[128], elog[512], ilog[512];
 	const char *emu_args[] = {"--replay",
-				  harness_shared(CSV_REL),
+				  rec->path,
 				  "--speed",
 				  "20",
 				  "--no-start-streaming",
@@ -271,7 +378,6 @@ static void test_faults_recovered_and_counted(void **state)
 	pid_t emu, ing;
 	long long end, lost, samples, gaps;
 	int st;
-	(void)state;
 	memset(&b, 0, sizeof(b));
 	assert_int_equal(harness_broker_start(&b, NULL), 0);
 	sub = harness_sub_new(b.uri, "factory/arm1/raw", NULL, 0);
@@ -291,7 +397,7 @@ static void test_faults_recovered_and_counted(void **state)
 	for (;;) {
 		assert_true(harness_now_ms() < end);
 		if (harness_file_count(elog, "played to its end")) {
-			tally_sub(sub, &t);
+			tally_sub(rec, sub, &t);
 			samples = last_metric(met, "samples_in");
 			if (samples > 0 && (size_t)samples == t.samples &&
 			    last_metric(met, "raw_published") == (long long)t.msgs)
@@ -312,7 +418,7 @@ static void test_faults_recovered_and_counted(void **state)
 	assert_int_equal((long long)t.samples + lost, t.last_frame - t.first_frame + 1);
 	assert_int_equal(last_metric(met, "arm1.frames_lost"), lost); /* per sensor too */
 	assert_int_equal(last_metric(met, "arm1.samples_in"), (long long)t.samples);
-	assert_true(t.samples > N_ROWS / 2);
+	assert_true(t.samples > rec->n_rows / 2);
 	assert_true(last_metric(met, "lpbus_bad_checksum") +
 			last_metric(met, "lpbus_bad_end") +
 			last_metric(met, "lpbus_bad_length") >
@@ -335,17 +441,17 @@ static void test_faults_recovered_and_counted(void **state)
 
 static void test_broker_down_no_loss(void **state)
 {
+	const recording *rec = recording_need(state);
 	harness_broker b;
 	harness_sub *sub;
 	char port[64], src[128], elog[512], ilog[512];
-	const char *emu_args[] = {"--replay", harness_shared(CSV_REL), "--speed",
-				  "4",        "--no-start-streaming",  NULL};
+	const char *emu_args[] = {
+	    "--replay", rec->path, "--speed", "4", "--no-start-streaming", NULL};
 	want_frame w = {300};
 	tally t;
 	pid_t emu, ing;
 	long long until;
 	int st;
-	(void)state;
 	memset(&b, 0, sizeof(b));
 	assert_int_equal(harness_broker_start(&b, "persistence true\n"), 0);
 	sub = harness_sub_new(b.uri, "factory/arm1/raw", "itest-ingest-down", 1);
@@ -362,11 +468,11 @@ static void test_broker_down_no_loss(void **state)
 	while (harness_now_ms() < until)
 		harness_nap_ms(100);
 	assert_int_equal(harness_broker_up(&b), 0);
-	w.frame = N_ROWS - 1;
+	w.frame = (int64_t)rec->n_rows - 1;
 	assert_int_equal(harness_sub_wait(sub, has_frame, &w, 0, 90000), 0);
-	tally_sub(sub, &t);
+	tally_sub(rec, sub, &t);
 	assert_int_equal(t.first_frame, 0);
-	assert_int_equal(t.samples, N_ROWS);
+	assert_int_equal(t.samples, rec->n_rows);
 	assert_int_equal(t.gaps, 0);
 	assert_int_equal(t.order_errors, 0);
 	assert_int_equal(t.bad_values, 0);
@@ -442,20 +548,20 @@ static void test_serial_pty(void **state)
 
 static void test_csv_source(void **state)
 {
+	const recording *rec = recording_need(state);
 	harness_broker b;
 	harness_sub *sub;
-	char src[512], ilog[512];
-	want_frame w = {N_ROWS - 1};
+	char src[512], ilog[512], rate[32];
+	want_frame w = {(int64_t)rec->n_rows - 1};
 	tally t;
 	harness_msg hm;
 	pid_t ing;
 	int st;
-	(void)state;
 	memset(&b, 0, sizeof(b));
 	assert_int_equal(harness_broker_start(&b, NULL), 0);
 	sub = harness_sub_new(b.uri, "factory/log1/raw", NULL, 0);
 	assert_non_null(sub);
-	snprintf(src, sizeof(src), "csv:%s@100#log1", harness_shared(CSV_REL));
+	snprintf(src, sizeof(src), "csv:%s@100#log1", rec->path);
 	{
 		const char *args[] = {src, "--exit-when-done", "--batch-samples", "50",
 				      NULL};
@@ -465,32 +571,45 @@ static void test_csv_source(void **state)
 	/* it leaves by itself once the file is out */
 	st = harness_wait_exit(ing, 15000);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	tally_sub(sub, &t);
-	assert_int_equal(t.samples, N_ROWS);
+	tally_sub(rec, sub, &t);
+	assert_int_equal(t.samples, rec->n_rows);
 	assert_int_equal(t.first_frame, 0);
 	assert_int_equal(t.gaps, 0);
 	assert_int_equal(t.order_errors, 0);
 	assert_int_equal(t.bad_values, 0);
 	assert_int_equal(t.name_errors, 0);
-	/* every LPMS column of the log, and the log's own rate (~45 Hz) */
+	/* every LPMS column of the log, and the log's own rate (~45 Hz; the
+	 * synthetic log's 25 Hz), not the configured 50 Hz */
 	assert_int_equal(harness_sub_get(sub, 0, &hm), 0);
 	assert_non_null(strstr(hm.payload, "\"heave\""));
-	assert_non_null(strstr(hm.payload, "\"rate_hz\":45.1"));
+	snprintf(rate, sizeof(rate), "\"rate_hz\":%s", rec->log_rate);
+	assert_non_null(strstr(hm.payload, rate));
 	assert_null(strstr(hm.payload, "\"timestamp\""));
 	harness_msg_cleanup(&hm);
 	harness_sub_free(sub);
 	harness_broker_stop(&b);
 }
 
+/* A case on one recording, named after it ("test_x_synthetic"). */
+#define ON(f, rec, tag)                                                                  \
+	{                                                                                \
+#f "_" tag, f, NULL, NULL, &rec                                          \
+	}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_replay_every_sample),
-	    cmocka_unit_test(test_faults_recovered_and_counted),
-	    cmocka_unit_test(test_broker_down_no_loss),
+	    ON(test_replay_every_sample, g_synth, "synthetic"),
+	    ON(test_replay_every_sample, g_real, "real"),
+	    ON(test_live_arm_every_sample, g_live, "synthetic"),
+	    ON(test_faults_recovered_and_counted, g_synth, "synthetic"),
+	    ON(test_faults_recovered_and_counted, g_real, "real"),
+	    ON(test_broker_down_no_loss, g_synth, "synthetic"),
+	    ON(test_broker_down_no_loss, g_real, "real"),
 	    cmocka_unit_test(test_bt_without_adapter_retries),
 	    cmocka_unit_test(test_serial_pty),
-	    cmocka_unit_test(test_csv_source),
+	    ON(test_csv_source, g_synth, "synthetic"),
+	    ON(test_csv_source, g_real, "real"),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

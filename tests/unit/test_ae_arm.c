@@ -26,36 +26,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../services/ingest-bt/arm.h"
-#include "../../services/ingest-bt/lpmscsv.h"
 #include "../../tools/ae_eval_lpms.h"
-#include "../harness/harness.h"
+#include "../harness/synth.h"
 #include "../harness/truth.h"
 #include "aefile.h"
 
 #define MODEL "models/arm-linacc.aem"
 #define SECONDS 600
 #define RATE 50
-#define BIN_S 5.0
 #define ENTER_S 12.0 /* FAILURE at most this long after an episode starts */
 #define LEAVE_S 15.0 /* and OK again at most this long after it ends */
 #define LOOSE_X_MIN 0.8
 
-/* Write SECONDS of the arm to a CSV in the test's temp dir. */
+/* SECONDS of the arm as a recording in the test's temp dir. */
 static const char *write_arm(const arm_params *p, const char *name)
 {
-	static char path[4096];
-	FILE *f;
-	snprintf(path, sizeof path, "%s/%s", harness_tmpdir(), name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(lpmscsv_header(f), 0);
-	for (uint64_t k = 0; k < SECONDS * RATE; k++) {
-		lpms_sample s;
-		arm_sample(p, k, RATE, &s);
-		assert_int_equal(lpmscsv_row(f, (double)k / RATE, k, &s), 0);
-	}
-	assert_int_equal(fclose(f), 0);
+	const char *path = synth_arm_csv(name, p, RATE, SECONDS);
+	assert_non_null(path);
 	return path;
 }
 
@@ -93,15 +80,8 @@ static void test_every_episode_and_only_there(void **state)
 	csv = write_arm(&p, "arm-faulty.csv");
 
 	/* ground truth from energy, and it is the arm's own schedule */
-	assert_int_equal(
-	    truth_energy_stretches(csv, "linacc_x", BIN_S, 0.07, hot, 32, &n_hot), 0);
+	assert_int_equal(synth_arm_truth(csv, &p, SECONDS, hot, 32, &n_hot), 0);
 	assert_int_equal(n_hot, 5); /* episodes at 40, 160, 280, 400, 520 s */
-	for (size_t h = 0; h < n_hot; h++) {
-		assert_true(arm_fault_at(&p, hot[h].start + 0.5) != ARM_HEALTHY);
-		assert_true(arm_fault_at(&p, hot[h].end - 0.5) != ARM_HEALTHY);
-		assert_true(arm_fault_at(&p, hot[h].start - 1) == ARM_HEALTHY);
-		assert_true(arm_fault_at(&p, hot[h].end + 1) == ARM_HEALTHY);
-	}
 
 	n_fail = replay(&m, csv, fail);
 	/* one FAILURE per episode: entered soon after it starts, left soon

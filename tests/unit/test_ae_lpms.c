@@ -61,13 +61,7 @@
 /* The recordings, or a skip saying why. */
 static int have_data(void)
 {
-	if (access(harness_shared(NORMAL), R_OK) == 0 &&
-	    access(harness_shared(PREFAIL), R_OK) == 0)
-		return 1;
-	print_message("SKIP: %s not readable (the LPMS-B2 recordings: set "
-		      "ANOMESH_SHARED)\n",
-		      harness_shared(PREFAIL));
-	return 0;
+	return !harness_shared_missing(NORMAL) && !harness_shared_missing(PREFAIL);
 }
 
 static size_t truth(truth_stretch *hot, size_t max)

@@ -1,6 +1,7 @@
 /* test_csv — the CSV reader on every source format anomesh meets, on
- * malformed input (ragged rows, over-long lines, missing file) and on the
- * real LpmsControl recording from the shared data. */
+ * malformed input (ragged rows, over-long lines, missing file), on an
+ * LpmsControl recording of the synthetic arm (always) and on the real one
+ * from the shared data (optional: skipped, with the reason, without it). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../harness/harness.h"
+#include "../harness/synth.h"
 #include "csv.h"
 
 /* Write content to a fresh temp file; path receives its name. */
@@ -201,17 +204,16 @@ static void test_read_mem(void **state)
 	assert_int_equal(csv_read_mem("", 0, NULL, &t, err, sizeof err), AM_EFORMAT);
 	assert_non_null(strstr(err, "(memory)"));
 }
+#define REAL_LPMS "data/lpms-b2/normal_20170202_2229.csv"
 
 static void test_real_lpms(void **state)
 {
 	(void)state;
-	const char *shared = getenv("ANOMESH_SHARED");
-	if (!shared)
-		shared = "../shared";
-	char path[1024], err[256];
-	snprintf(path, sizeof path, "%s/data/lpms-b2/normal_20170202_2229.csv", shared);
+	if (harness_shared_missing(REAL_LPMS))
+		skip();
+	char err[256];
 	csv_table t;
-	int rc = csv_read_file(path, &t, err, sizeof err);
+	int rc = csv_read_file(harness_shared(REAL_LPMS), &t, err, sizeof err);
 	if (rc != 0)
 		fail_msg("%s", err);
 	assert_int_equal(t.n_rows, 6613);
@@ -220,6 +222,56 @@ static void test_real_lpms(void **state)
 	assert_false(t.is_text[c]);
 	assert_true(csv_col(&t, "heave") >= 0);
 	assert_true(fabs(t.values[0 * t.n_cols + (size_t)c] - (-0.0011)) < 1e-12);
+	csv_free(&t);
+}
+
+/* The twin of test_real_lpms on a recording the repository makes: 20 s of
+ * the synthetic arm at 50 Hz in LpmsControl's format (header with units,
+ * ", " separators, four decimals). Every column comes back under its
+ * contract name, numeric, every cell what the arm produced to the four
+ * decimals LpmsControl writes. */
+static void test_synthetic_lpms(void **state)
+{
+	(void)state;
+	static const char *const cols[] = {
+	    "sensor_id",   "timestamp", "frame",    "acc_x",    "acc_y",    "acc_z",
+	    "gyr_x",       "gyr_y",     "gyr_z",    "mag_x",    "mag_y",    "mag_z",
+	    "euler_x",     "euler_y",   "euler_z",  "quat_w",   "quat_x",   "quat_y",
+	    "quat_z",      "linacc_x",  "linacc_y", "linacc_z", "pressure", "altitude",
+	    "temperature", "heave"};
+	const size_t n_cols = sizeof cols / sizeof cols[0];
+	arm_params p;
+	csv_table t;
+	char err[256];
+	arm_params_default(&p);
+	p.seed = 7;
+	const char *path = synth_arm_csv("arm.csv", &p, 50, 20);
+	assert_non_null(path);
+	if (csv_read_file(path, &t, err, sizeof err))
+		fail_msg("%s", err);
+	assert_int_equal(t.n_rows, 1000);
+	assert_int_equal(t.n_cols, n_cols);
+	for (size_t c = 0; c < n_cols; c++) {
+		assert_string_equal(t.names[c], cols[c]);
+		assert_false(t.is_text[c]);
+	}
+	for (size_t r = 0; r < t.n_rows; r++) {
+		lpms_sample s;
+		const double *v = t.values + r * t.n_cols;
+		arm_sample(&p, r, 50, &s);
+		const float want[] = {s.acc[0],    s.acc[1],      s.acc[2],    s.gyr[0],
+				      s.gyr[1],    s.gyr[2],      s.mag[0],    s.mag[1],
+				      s.mag[2],    s.euler[0],    s.euler[1],  s.euler[2],
+				      s.quat[0],   s.quat[1],     s.quat[2],   s.quat[3],
+				      s.linacc[0], s.linacc[1],   s.linacc[2], s.pressure,
+				      s.altitude,  s.temperature, s.heave};
+		assert_true(v[0] == 1 && v[2] == (double)r);
+		assert_true(fabs(v[1] - (double)r / 50) < 1e-9);
+		for (size_t c = 3; c < n_cols; c++)
+			if (fabs(v[c] - want[c - 3]) > 0.5e-4 + 1e-9) /* 4 decimals */
+				fail_msg("row %zu %s: %.6f, the arm %.6f", r, cols[c],
+					 v[c], (double)want[c - 3]);
+	}
 	csv_free(&t);
 }
 
@@ -235,6 +287,7 @@ int main(void)
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_empty_file),
 	    cmocka_unit_test(test_read_mem),
+	    cmocka_unit_test(test_synthetic_lpms),
 	    cmocka_unit_test(test_real_lpms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
