@@ -39,7 +39,7 @@ static int free_port(void)
 	return port;
 }
 
-static int port_accepts(int port)
+int harness__port_accepts(int port)
 {
 	struct sockaddr_in a;
 	int ok;
@@ -94,7 +94,7 @@ static int broker_launch(harness_broker *b)
 			    b->port, st, b->log);
 			return -1;
 		}
-		if (port_accepts(b->port) && waitpid(pid, &st, WNOHANG) == 0) {
+		if (harness__port_accepts(b->port) && waitpid(pid, &st, WNOHANG) == 0) {
 			b->pid = pid;
 			return 0;
 		}

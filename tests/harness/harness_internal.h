@@ -17,4 +17,7 @@ void harness__fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 pid_t harness__spawn_to(const char *const argv[], const char *const env_extra[],
 			const char *log_path);
 
+/* Nonzero when something accepts TCP connections on 127.0.0.1:port. */
+int harness__port_accepts(int port);
+
 #endif
