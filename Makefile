@@ -104,7 +104,7 @@ ALL_OBJ := $(COMMON_OBJ) $(AE_OBJ) $(TOOLS_SRC:%.c=$(B)/%.o) $(HARNESS_SRC:%.c=$
   $(MAIN_SRC:%.c=$(B)/%.o) $(UNIT_SRC:%.c=$(B)/%.o) $(ITEST_SRC:%.c=$(B)/%.o)
 
 # ---- rules -----------------------------------------------------------------
-.PHONY: all progs deps check test unit integration run bench models eval-skab eval-lpms \
+.PHONY: all progs deps check test unit integration run run-fleet bench models eval-skab eval-lpms \
         fuzz lint format clean help
 
 all: $(LIBCOMMON) $(LIBAE) $(PROG_BINS) $(UNIT_BINS) $(ITEST_BINS)
@@ -115,6 +115,7 @@ progs: $(PROG_BINS)
 help:
 	@echo "make            build everything (bin/)"
 	@echo "make run        install deps, build, start broker + the whole mesh on 127.0.0.1:\$$ANOMESH_PORT"
+	@echo "make run-fleet  the fleet tier: 3 NATS nodes, 2 gateways, the central archiver, the fleet view"
 	@echo "make test       install deps, build, run unit + integration tests, plain and under ASan/UBSan"
 	@echo "make check      the test suite once, for this variant (SAN=1 for sanitizers)"
 	@echo "make bench      benchmarks (figures, not pass/fail)"
@@ -200,6 +201,11 @@ test: build/.deps-ok
 run: build/.deps-ok
 	$(MAKE) --no-print-directory all
 	@ANOMESH_SHARED=$(SHARED) scripts/run-mesh.sh
+
+# run-fleet: the fleet tier on one machine (scripts/run-fleet.sh, fleet/README.md).
+run-fleet: build/.deps-ok console
+	$(MAKE) --no-print-directory all
+	@scripts/run-fleet.sh
 
 bench: build/.deps-ok
 	$(MAKE) --no-print-directory all

@@ -3,7 +3,7 @@
  * batches of (subject, payload) and acknowledges them after its commit. */
 #include "fconsume.h"
 
-#include <nats/nats.h>
+#include "fnats.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -20,13 +20,6 @@ struct fconsume {
 	size_t next; /* partition to fetch from first */
 };
 
-static int nats_fail(char *err, size_t errlen, const char *what, natsStatus s,
-		     jsErrCode jerr)
-{
-	return am_fail(err, errlen, AM_EBROKER, "%s: %s (%s, JetStream error %d)", what,
-		       natsStatus_GetText(s), nats_GetLastError(NULL), (int)jerr);
-}
-
 /* Make partition p's durable consumer unless it exists, and bind a pull
  * subscription to it. */
 static int bind_partition(fconsume *fc, size_t i, char *err, size_t errlen)
@@ -40,8 +33,8 @@ static int bind_partition(fconsume *fc, size_t i, char *err, size_t errlen)
 	int p = fc->parts[i];
 	if (fsubject_durable(fc->o.durable_prefix, p, durable, sizeof(durable)) ||
 	    fsubject_filter(p, filter, sizeof(filter)))
-		return am_fail(err, errlen, AM_EINVAL, "bad consumer prefix or partition %d",
-			       p);
+		return am_fail(err, errlen, AM_EINVAL,
+			       "bad consumer prefix or partition %d", p);
 	s = js_GetConsumerInfo(&ci, fc->js, FSUBJECT_STREAM, durable, NULL, &jerr);
 	if (s == NATS_NOT_FOUND) {
 		jsConsumerConfig_Init(&cc);
@@ -56,7 +49,7 @@ static int bind_partition(fconsume *fc, size_t i, char *err, size_t errlen)
 	}
 	jsConsumerInfo_Destroy(ci);
 	if (s != NATS_OK)
-		return nats_fail(err, errlen, durable, s, jerr);
+		return fnats_fail(err, errlen, durable, s, jerr);
 	jsSubOptions_Init(&so);
 	so.Stream = FSUBJECT_STREAM;
 	so.Consumer = durable;
@@ -64,65 +57,28 @@ static int bind_partition(fconsume *fc, size_t i, char *err, size_t errlen)
 	jerr = 0;
 	s = js_PullSubscribe(&fc->subs[i], fc->js, filter, durable, NULL, &so, &jerr);
 	if (s != NATS_OK)
-		return nats_fail(err, errlen, "pull subscription", s, jerr);
+		return fnats_fail(err, errlen, "pull subscription", s, jerr);
 	return 0;
-}
-
-/* Split "a,b,c" into at most max pointers into buf (a copy). */
-static int split_servers(const char *list, char *buf, size_t len, const char **urls,
-			 int max)
-{
-	int n = 0;
-	char *save = NULL;
-	snprintf(buf, len, "%s", list);
-	for (char *t = strtok_r(buf, ", ", &save); t && n < max; t = strtok_r(NULL, ", ", &save))
-		urls[n++] = t;
-	return n;
 }
 
 int fconsume_open(fconsume **out, const fconsume_options *o, char *err, size_t errlen)
 {
 	fconsume *fc;
-	natsOptions *no = NULL;
-	natsStatus s;
-	char buf[1024];
-	const char *urls[16];
-	int rc = 0, n_urls;
+	int rc;
 	*out = NULL;
-	if (!o || !o->servers || !o->n_partitions || o->n_partitions > FSUBJECT_PARTITIONS_MAX)
-		return am_fail(err, errlen, AM_EINVAL, "fconsume: no servers or partitions");
+	if (!o || !o->servers || !o->n_partitions ||
+	    o->n_partitions > FSUBJECT_PARTITIONS_MAX)
+		return am_fail(err, errlen, AM_EINVAL,
+			       "fconsume: no servers or partitions");
 	fc = calloc(1, sizeof(*fc));
 	if (!fc)
 		return am_fail(err, errlen, AM_ENOMEM, "fconsume: out of memory");
 	fc->o = *o;
 	fc->n = o->n_partitions;
 	memcpy(fc->parts, o->partitions, fc->n * sizeof(int));
-	/* natsOptions_SetURL's own list parsing found no server in a list of
-	 * three (libnats 3.4.1); an explicit array works */
-	n_urls = split_servers(o->servers, buf, sizeof(buf), urls, 16);
-	s = natsOptions_Create(&no);
-	if (s == NATS_OK)
-		s = natsOptions_SetServers(no, urls, n_urls);
-	if (s == NATS_OK)
-		s = natsOptions_SetMaxReconnect(no, -1); /* forever */
-	if (s == NATS_OK)
-		s = natsOptions_SetReconnectWait(no, 500);
-	if (s == NATS_OK)
-		s = natsOptions_SetTimeout(no, 2000);
-	if (s == NATS_OK)
-		s = natsOptions_SetName(no, "fleet-archiver");
-	if (s == NATS_OK)
-		s = natsConnection_Connect(&fc->nc, no);
-	if (s == NATS_OK)
-		s = natsConnection_JetStream(&fc->js, fc->nc, NULL);
-	natsOptions_Destroy(no);
-	if (s != NATS_OK) {
-		rc = nats_fail(err, errlen, o->servers, s, 0);
-		goto out;
-	}
+	rc = fnats_connect(&fc->nc, &fc->js, o->servers, "fleet-archiver", err, errlen);
 	for (size_t i = 0; i < fc->n && !rc; i++)
 		rc = bind_partition(fc, i, err, errlen);
-out:
 	if (rc) {
 		fconsume_close(fc);
 		return rc;
@@ -137,16 +93,14 @@ void fconsume_close(fconsume *fc)
 		return;
 	for (size_t i = 0; i < fc->n; i++)
 		natsSubscription_Destroy(fc->subs[i]); /* the durables stay */
-	if (fc->nc)
-		natsConnection_FlushTimeout(fc->nc, 1000); /* the last acks */
-	jsCtx_Destroy(fc->js);
-	natsConnection_Destroy(fc->nc);
+	fnats_close(fc->nc, fc->js);                   /* flushes the last acks */
 	free(fc);
 }
 
 int fconsume_connected(const fconsume *fc)
 {
-	return fc && fc->nc && natsConnection_Status(fc->nc) == NATS_CONN_STATUS_CONNECTED;
+	return fc && fc->nc &&
+	       natsConnection_Status(fc->nc) == NATS_CONN_STATUS_CONNECTED;
 }
 
 /* Add list's messages to b. */
@@ -168,8 +122,8 @@ static void take_list(fconsume_batch *b, natsMsgList *list)
 	}
 }
 
-int fconsume_fetch(fconsume *fc, fconsume_batch *b, size_t max, int timeout_ms,
-		   char *err, size_t errlen)
+int fconsume_fetch(fconsume *fc, fconsume_batch *b, size_t max, int timeout_ms, char *err,
+		   size_t errlen)
 {
 	int each = timeout_ms / (int)fc->n;
 	natsStatus last = NATS_OK;
@@ -184,8 +138,8 @@ int fconsume_fetch(fconsume *fc, fconsume_batch *b, size_t max, int timeout_ms,
 		natsMsgList list = {0};
 		jsErrCode jerr = 0;
 		/* once something is in hand, only a quick look at the others */
-		natsStatus s = natsSubscription_Fetch(&list, fc->subs[i], (int)(max - b->n),
-						      b->n ? 1 : each, &jerr);
+		natsStatus s = natsSubscription_Fetch(
+		    &list, fc->subs[i], (int)(max - b->n), b->n ? 1 : each, &jerr);
 		if (s == NATS_OK && list.Count > 0)
 			take_list(b, &list);
 		else if (s != NATS_TIMEOUT && s != NATS_OK)
@@ -197,7 +151,7 @@ int fconsume_fetch(fconsume *fc, fconsume_batch *b, size_t max, int timeout_ms,
 	if (b->n)
 		return 0;
 	if (last != NATS_OK)
-		return nats_fail(err, errlen, "fetch", last, 0);
+		return fnats_fail(err, errlen, "fetch", last, 0);
 	return AM_ETIMEOUT;
 }
 

@@ -76,8 +76,8 @@ void fconsume_close(fconsume *fc);
  * partitions in turn, waiting up to timeout_ms in all when there are none.
  * Returns 0 with b->n > 0, AM_ETIMEOUT with b->n == 0, or AM_EBROKER (the
  * connection is down: libnats is reconnecting; retry). */
-int fconsume_fetch(fconsume *fc, fconsume_batch *b, size_t max, int timeout_ms,
-		   char *err, size_t errlen);
+int fconsume_fetch(fconsume *fc, fconsume_batch *b, size_t max, int timeout_ms, char *err,
+		   size_t errlen);
 /* Acknowledge every message of b (after it is stored) and release it. */
 void fconsume_batch_ack(fconsume *fc, fconsume_batch *b);
 /* Release b without acknowledging: the messages come again after

@@ -29,7 +29,8 @@ int fstores_open(fstores **out, const char *dir, const store_options *tmpl, char
 	if (!dir || !*dir || !tmpl)
 		return am_fail(err, errlen, AM_EINVAL, "fstores: no directory");
 	if (strlen(dir) >= sizeof(fs->dir) - 128)
-		return am_fail(err, errlen, AM_ETOOBIG, "fstores: directory name too long");
+		return am_fail(err, errlen, AM_ETOOBIG,
+			       "fstores: directory name too long");
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		return am_fail(err, errlen, AM_EIO, "cannot create %s: %s", dir,
 			       strerror(errno));
@@ -43,10 +44,7 @@ int fstores_open(fstores **out, const char *dir, const store_options *tmpl, char
 	return 0;
 }
 
-static void close_store(void *v)
-{
-	store_close(v);
-}
+static void close_store(void *v) { store_close(v); }
 
 void fstores_close(fstores *fs)
 {

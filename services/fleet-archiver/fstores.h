@@ -25,8 +25,8 @@
 #ifndef ANOMESH_FSTORES_H
 #define ANOMESH_FSTORES_H
 
-#include "fsubject.h"
 #include "../archiver/store.h" /* the one exception: ARCHITECTURE.md */
+#include "fsubject.h"
 
 #include <stddef.h>
 

@@ -53,13 +53,14 @@ int fsubject_parse(const char *subject, fsubject *out, char *err, size_t errlen)
 	if (!strncmp(p, FSUBJECT_STORED, strlen(FSUBJECT_STORED)))
 		p += strlen(FSUBJECT_STORED);
 	if (strncmp(p, FSUBJECT_RAW ".", strlen(FSUBJECT_RAW) + 1))
-		return am_fail(err, errlen, AM_EFORMAT, "'%.80s' is not under %s.", subject,
-			       FSUBJECT_RAW);
+		return am_fail(err, errlen, AM_EFORMAT, "'%.80s' is not under %s.",
+			       subject, FSUBJECT_RAW);
 	p += strlen(FSUBJECT_RAW) + 1;
 	if (take_token(&p, part, sizeof(part)) != 1 || part[0] < '0' || part[0] > '9' ||
 	    sscanf(part, "%d", &out->partition) != 1 || out->partition < 0 ||
 	    out->partition >= FSUBJECT_PARTITIONS_MAX)
-		return am_fail(err, errlen, AM_EFORMAT, "'%.80s': bad partition", subject);
+		return am_fail(err, errlen, AM_EFORMAT, "'%.80s': bad partition",
+			       subject);
 	if (take_token(&p, out->plant, sizeof(out->plant)) != 1 ||
 	    !fsubject_id_valid(out->plant) ||
 	    take_token(&p, out->gateway, sizeof(out->gateway)) != 1 ||
@@ -97,15 +98,15 @@ int fsubject_db_path(const char *dir, const fsubject *s, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? AM_ETOOBIG : 0;
 }
 
-int fsubject_partitions_parse(const char *spec, int count, int *out, size_t *n,
-			      char *err, size_t errlen)
+int fsubject_partitions_parse(const char *spec, int count, int *out, size_t *n, char *err,
+			      size_t errlen)
 {
 	char seen[FSUBJECT_PARTITIONS_MAX] = {0};
 	const char *p = spec;
 	*n = 0;
 	if (count < 1 || count > FSUBJECT_PARTITIONS_MAX)
-		return am_fail(err, errlen, AM_EINVAL, "partition count %d: 1 to %d", count,
-			       FSUBJECT_PARTITIONS_MAX);
+		return am_fail(err, errlen, AM_EINVAL, "partition count %d: 1 to %d",
+			       count, FSUBJECT_PARTITIONS_MAX);
 	if (!spec || !strcmp(spec, "all")) {
 		for (int i = 0; i < count; i++)
 			out[(*n)++] = i;
@@ -115,30 +116,31 @@ int fsubject_partitions_parse(const char *spec, int count, int *out, size_t *n,
 		char *end;
 		long a = strtol(p, &end, 10), b = a;
 		if (end == p || a < 0)
-			return am_fail(err, errlen, AM_EINVAL, "partitions '%s': a number expected",
-				       spec);
+			return am_fail(err, errlen, AM_EINVAL,
+				       "partitions '%s': a number expected", spec);
 		if (*end == '-') {
 			p = end + 1;
 			b = strtol(p, &end, 10);
 			if (end == p || b < a)
-				return am_fail(err, errlen, AM_EINVAL, "partitions '%s': bad range",
-					       spec);
+				return am_fail(err, errlen, AM_EINVAL,
+					       "partitions '%s': bad range", spec);
 		}
 		if (b >= count)
 			return am_fail(err, errlen, AM_EINVAL,
-				       "partitions '%s': %ld is not below the count %d", spec, b,
-				       count);
+				       "partitions '%s': %ld is not below the count %d",
+				       spec, b, count);
 		for (long i = a; i <= b; i++) {
 			if (seen[i]++)
 				return am_fail(err, errlen, AM_EINVAL,
-					       "partitions '%s': %ld given twice", spec, i);
+					       "partitions '%s': %ld given twice", spec,
+					       i);
 			out[(*n)++] = (int)i;
 		}
 		if (*end == ',')
 			end++;
 		else if (*end)
-			return am_fail(err, errlen, AM_EINVAL, "partitions '%s': bad character",
-				       spec);
+			return am_fail(err, errlen, AM_EINVAL,
+				       "partitions '%s': bad character", spec);
 		p = end;
 	}
 	if (!*n)

@@ -25,11 +25,11 @@
 
 #include <stddef.h>
 
-#define FSUBJECT_STREAM "$MQTT_msgs"      /* NATS 2.9's stream of QoS 1 MQTT messages */
-#define FSUBJECT_STORED "$MQTT.msgs."     /* its subject prefix */
-#define FSUBJECT_RAW "fleetraw"           /* the mapped subjects' first token */
-#define FSUBJECT_ID_MAX 32                /* bytes of a plant or gateway id */
-#define FSUBJECT_PARTITIONS_MAX 64        /* partitions the mapping may have */
+#define FSUBJECT_STREAM "$MQTT_msgs"  /* NATS 2.9's stream of QoS 1 MQTT messages */
+#define FSUBJECT_STORED "$MQTT.msgs." /* its subject prefix */
+#define FSUBJECT_RAW "fleetraw"       /* the mapped subjects' first token */
+#define FSUBJECT_ID_MAX 32            /* bytes of a plant or gateway id */
+#define FSUBJECT_PARTITIONS_MAX 64    /* partitions the mapping may have */
 
 typedef struct fsubject {
 	int partition;
@@ -64,7 +64,7 @@ int fsubject_db_path(const char *dir, const fsubject *s, char *out, size_t len);
 /* Parse the partitions an archiver owns: "all" (0 .. count-1) or a list of
  * numbers and ranges below count ("0-3,6"), each once. out has room for
  * FSUBJECT_PARTITIONS_MAX. Returns 0 with *n set, or AM_EINVAL with err. */
-int fsubject_partitions_parse(const char *spec, int count, int *out, size_t *n,
-			      char *err, size_t errlen);
+int fsubject_partitions_parse(const char *spec, int count, int *out, size_t *n, char *err,
+			      size_t errlen);
 
 #endif

@@ -56,8 +56,7 @@ static const config_opt f_opts[] = {
      "log the counts every this many seconds (0: never)", 0, 0},
     {"setup", CONFIG_BOOL, &f_setup, "0", 0, -1,
      "create the durable consumers and exit (before the gateways stream)", 0, 0},
-    {"log-level", CONFIG_STR, &f_log_level, "info", 0, -1, "error|warn|info|debug", 0,
-     0},
+    {"log-level", CONFIG_STR, &f_log_level, "info", 0, -1, "error|warn|info|debug", 0, 0},
 };
 
 typedef struct f_counts {
@@ -78,8 +77,10 @@ static int f_store(fstores *fs, const fconsume_batch *b, f_counts *fc)
 		if (fsubject_parse(m->subject, &s, err, sizeof(err)) ||
 		    msg_raw_decode(m->data, m->len, &r, err, sizeof(err)) ||
 		    (strcmp(r.sensor, s.sensor) &&
-		     snprintf(err, sizeof(err), "sensor '%s' on %s", r.sensor, m->subject))) {
-			fc->malformed++; /* acknowledged with the batch: nothing to keep */
+		     snprintf(err, sizeof(err), "sensor '%s' on %s", r.sensor,
+			      m->subject))) {
+			fc->malformed++; /* acknowledged with the batch: nothing to keep
+					  */
 			log_every_msg(&fc->bad, 10000, LOG_LVL_WARN, "dropped: %s", err);
 			continue;
 		}
@@ -98,10 +99,11 @@ static void f_stats(fstores *fs, const f_counts *c)
 	store_stats st;
 	size_t files;
 	fstores_stats(fs, &st, &files);
-	log_info("stored %lld messages (%lld samples) in %zu files; %lld duplicates dropped, "
-		 "%lld missing in gaps, %lld malformed",
-		 (long long)st.messages, (long long)st.samples, files,
-		 (long long)st.duplicates, (long long)st.gaps, c->malformed);
+	log_info(
+	    "stored %lld messages (%lld samples) in %zu files; %lld duplicates dropped, "
+	    "%lld missing in gaps, %lld malformed",
+	    (long long)st.messages, (long long)st.samples, files,
+	    (long long)st.duplicates, (long long)st.gaps, c->malformed);
 }
 
 static int f_run(fstores *fs, const fconsume_options *co)
@@ -119,16 +121,18 @@ static int f_run(fstores *fs, const fconsume_options *co)
 		if (!fc) {
 			rc = fconsume_open(&fc, co, err, sizeof(err));
 			if (rc) {
-				log_every_msg(&c.down, 10000, LOG_LVL_WARN, "cluster: %s", err);
+				log_every_msg(&c.down, 10000, LOG_LVL_WARN, "cluster: %s",
+					      err);
 				if (f_setup && ++tries * f_retry_ms >= 30000) {
-					log_error("--setup: no cluster within 30 s: %s", err);
+					log_error("--setup: no cluster within 30 s: %s",
+						  err);
 					break;
 				}
 				clock_sleep_ms(f_retry_ms);
 				continue;
 			}
-			log_info("consuming %zu partitions from %s into %s", co->n_partitions,
-				 co->servers, f_dir);
+			log_info("consuming %zu partitions from %s into %s",
+				 co->n_partitions, co->servers, f_dir);
 			if (f_setup)
 				break;
 		}
@@ -168,12 +172,13 @@ int main(int argc, char **argv)
 	char err[512];
 	int rc, code = 1;
 
-	rc = config_load(&cfg, f_opts, sizeof(f_opts) / sizeof(f_opts[0]), argc, argv,
-			 "fleet-archiver",
-			 "fleet-archiver: every gateway's raw samples from the NATS "
-			 "JetStream cluster into SQLite, one file per (plant, gateway, "
-			 "partition)\nusage: fleet-archiver --servers nats://h:p,... [options]",
-			 err, sizeof(err));
+	rc = config_load(
+	    &cfg, f_opts, sizeof(f_opts) / sizeof(f_opts[0]), argc, argv,
+	    "fleet-archiver",
+	    "fleet-archiver: every gateway's raw samples from the NATS "
+	    "JetStream cluster into SQLite, one file per (plant, gateway, "
+	    "partition)\nusage: fleet-archiver --servers nats://h:p,... [options]",
+	    err, sizeof(err));
 	if (rc == CONFIG_HELP)
 		return 0;
 	if (rc || log_level_parse(f_log_level, &lvl)) {

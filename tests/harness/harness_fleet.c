@@ -40,7 +40,8 @@ static int port_free(int port)
 static int pick_base(int n)
 {
 	for (int tries = 0; tries < 200; tries++) {
-		int base = 20000 + (int)((getpid() * 7919L + tries * 613L) % 30000), ok = 1;
+		int base = 20000 + (int)((getpid() * 7919L + tries * 613L) % 30000),
+		    ok = 1;
 		for (int k = 0; k < 4 && ok; k++)
 			for (int i = 0; i < n && ok; i++)
 				ok = port_free(base + k * 100 + i);
@@ -50,10 +51,7 @@ static int pick_base(int n)
 	return -1;
 }
 
-int harness_nats_mqtt_port(const harness_nats *c, int i)
-{
-	return c->base + 200 + i;
-}
+int harness_nats_mqtt_port(const harness_nats *c, int i) { return c->base + 200 + i; }
 
 static int node_ready(harness_nats *c, int i)
 {
@@ -127,14 +125,17 @@ int harness_nats_start(harness_nats *c, int partitions)
 		snprintf(c->conf[i], sizeof(c->conf[i]), "%s/n%d.conf", c->dir, i + 1);
 		snprintf(c->log[i], sizeof(c->log[i]), "%s/n%d.log", c->dir, i + 1);
 		snprintf(store, sizeof(store), "%s/js%d", c->dir, i + 1);
-		snprintf(cmd, sizeof(cmd), "scripts/fleet-nats-conf.sh n%d %d '%s' %d 127.0.0.1 %d %d > '%s'",
-			 i + 1, i + 1, store, c->base, c->n, partitions, c->conf[i]);
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "scripts/fleet-nats-conf.sh n%d %d '%s' %d 127.0.0.1 %d %d > '%s'",
+		    i + 1, i + 1, store, c->base, c->n, partitions, c->conf[i]);
 		if (system(cmd) != 0) {
 			harness__fail("%s failed (run from the repository root)", cmd);
 			return -1;
 		}
-		off += (size_t)snprintf(c->servers + off, sizeof(c->servers) - off,
-					"%snats://127.0.0.1:%d", i ? "," : "", c->base + i);
+		off +=
+		    (size_t)snprintf(c->servers + off, sizeof(c->servers) - off,
+				     "%snats://127.0.0.1:%d", i ? "," : "", c->base + i);
 		moff += (size_t)snprintf(c->mqtt + moff, sizeof(c->mqtt) - moff,
 					 "%s127.0.0.1:%d", i ? "," : "",
 					 harness_nats_mqtt_port(c, i));
@@ -260,7 +261,8 @@ static void *relay_main(void *ud)
 				continue;
 			for (k = 0; k < RELAY_PAIRS && pairs[k].a >= 0; k++)
 				;
-			if (r->cut || k == RELAY_PAIRS || (t = connect_to(r->target[i])) < 0) {
+			if (r->cut || k == RELAY_PAIRS ||
+			    (t = connect_to(r->target[i])) < 0) {
 				close(fd);
 				continue;
 			}
@@ -308,10 +310,7 @@ int harness_relay_start(harness_relay *r, const int *targets, int n)
 	return 0;
 }
 
-void harness_relay_cut(harness_relay *r, int cut)
-{
-	r->cut = cut;
-}
+void harness_relay_cut(harness_relay *r, int cut) { r->cut = cut; }
 
 void harness_relay_stop(harness_relay *r)
 {
