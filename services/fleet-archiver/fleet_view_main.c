@@ -82,9 +82,10 @@ int main(int argc, char **argv)
 	svc sv;
 	svc_params p = {
 	    .name = "fleet-view",
-	    .summary = "fleet-view: every gateway's states, alerts and predictions from the "
-		       "NATS cluster into the broker the console reads\n"
-		       "usage: fleet-view --servers nats://h:p,... --broker URI [options]",
+	    .summary =
+		"fleet-view: every gateway's states, alerts and predictions from the "
+		"NATS cluster into the broker the console reads\n"
+		"usage: fleet-view --servers nats://h:p,... --broker URI [options]",
 	    .opts = v_opts,
 	    .n_opts = sizeof(v_opts) / sizeof(v_opts[0]),
 	};
@@ -93,7 +94,8 @@ int main(int argc, char **argv)
 	if (rc)
 		return svc_exit_code(rc);
 	v.sv = &sv;
-	if (svc_watch_inbox(&sv, NULL, NULL) || loop_timer_add(sv.loop, 0, v_tick, &v) < 0) {
+	if (svc_watch_inbox(&sv, NULL, NULL) ||
+	    loop_timer_add(sv.loop, 0, v_tick, &v) < 0) {
 		log_error("out of memory");
 		goto out;
 	}

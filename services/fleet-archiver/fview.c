@@ -63,7 +63,8 @@ static int ensure_stream(fview *fv, int replicas, char *err, size_t errlen)
 	if (s != NATS_OK && jerr == JSStreamNameExistErr)
 		s = NATS_OK; /* made before, maybe with other settings: kept */
 	jsStreamInfo_Destroy(si);
-	return s == NATS_OK ? 0 : fnats_fail(err, errlen, "stream " FVIEW_STREAM, s, jerr);
+	return s == NATS_OK ? 0
+			    : fnats_fail(err, errlen, "stream " FVIEW_STREAM, s, jerr);
 }
 
 int fview_open(fview **out, const char *servers, int replicas, char *err, size_t errlen)
@@ -84,8 +85,8 @@ int fview_open(fview **out, const char *servers, int replicas, char *err, size_t
 		so.Stream = FVIEW_STREAM;
 		so.Ordered = true;
 		so.Config.DeliverPolicy = js_DeliverLastPerSubject;
-		s = js_SubscribeSync(&fv->sub[SUB_STATE], fv->js, "fleet.*.*.*.state", NULL,
-				     &so, &jerr);
+		s = js_SubscribeSync(&fv->sub[SUB_STATE], fv->js, "fleet.*.*.*.state",
+				     NULL, &so, &jerr);
 		if (s == NATS_OK)
 			s = natsConnection_SubscribeSync(&fv->sub[SUB_ALERT], fv->nc,
 							 "fleet.*.*.*.alert");
@@ -120,7 +121,8 @@ int fview_next(fview *fv, fview_msg *out, int timeout_ms, char *err, size_t errl
 	for (int k = 0; k <= SUB_N; k++) {
 		int i = k < SUB_N ? (fv->next + k) % SUB_N : SUB_STATE;
 		natsMsg *m = NULL;
-		natsStatus s = natsSubscription_NextMsg(&m, fv->sub[i], k < SUB_N ? 0 : timeout_ms);
+		natsStatus s =
+		    natsSubscription_NextMsg(&m, fv->sub[i], k < SUB_N ? 0 : timeout_ms);
 		if (s == NATS_TIMEOUT)
 			continue;
 		if (s != NATS_OK)

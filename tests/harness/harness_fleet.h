@@ -20,14 +20,14 @@
 #define HARNESS_NATS_NODES 3
 
 typedef struct harness_nats {
-	int n;                          /* nodes */
-	int base;                       /* node i: client base+i, mqtt base+200+i */
-	pid_t pid[HARNESS_NATS_NODES];  /* 0 while down */
-	char dir[PATH_MAX];             /* configs, logs, JetStream stores */
+	int n;                         /* nodes */
+	int base;                      /* node i: client base+i, mqtt base+200+i */
+	pid_t pid[HARNESS_NATS_NODES]; /* 0 while down */
+	char dir[PATH_MAX];            /* configs, logs, JetStream stores */
 	char conf[HARNESS_NATS_NODES][PATH_MAX + 32];
 	char log[HARNESS_NATS_NODES][PATH_MAX + 32];
-	char servers[256];              /* "nats://127.0.0.1:P,..." */
-	char mqtt[256];                 /* "127.0.0.1:P,..." (bridge addresses) */
+	char servers[256]; /* "nats://127.0.0.1:P,..." */
+	char mqtt[256];    /* "127.0.0.1:P,..." (bridge addresses) */
 } harness_nats;
 
 /* Start a cluster of HARNESS_NATS_NODES nodes with `partitions` raw

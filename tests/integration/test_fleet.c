@@ -47,8 +47,8 @@ static void gw_broker(gw *g, const char *addresses)
 	size_t n;
 	FILE *f;
 	snprintf(cmd, sizeof(cmd),
-		 "scripts/fleet-bridge.sh --plant " PLANT " --gateway %s --cluster %s", g->name,
-		 addresses);
+		 "scripts/fleet-bridge.sh --plant " PLANT " --gateway %s --cluster %s",
+		 g->name, addresses);
 	n = (size_t)snprintf(conf, sizeof(conf), "%s", broker_conf);
 	f = popen(cmd, "r");
 	assert_non_null(f);
@@ -70,8 +70,15 @@ static void gw_stream(gw *g, int seed, int with_archive)
 		assert_non_null(g->truth[s]);
 	}
 	if (with_archive) {
-		const char *argv[] = {harness_bin("archiver"), "--broker", g->b.uri, "--db",
-				      g->db, "--instance", g->name, "--commit-ms", "50",
+		const char *argv[] = {harness_bin("archiver"),
+				      "--broker",
+				      g->b.uri,
+				      "--db",
+				      g->db,
+				      "--instance",
+				      g->name,
+				      "--commit-ms",
+				      "50",
 				      NULL};
 		assert_int_equal(harness_tmpdir_new(g->name, dir, sizeof(dir)), 0);
 		snprintf(g->db, sizeof(g->db), "%s/archive.db", dir);
@@ -82,12 +89,19 @@ static void gw_stream(gw *g, int seed, int with_archive)
 		char sd[16];
 		snprintf(sd, sizeof(sd), "%d", seed + s);
 		const char *extra[] = {"--arm-seed", sd, NULL};
-		g->emu[s] = harness_emu_start(extra, 0, port, sizeof(port), elog, sizeof(elog));
+		g->emu[s] =
+		    harness_emu_start(extra, 0, port, sizeof(port), elog, sizeof(elog));
 		assert_true(g->emu[s] > 0);
 		snprintf(src[s], sizeof(src[s]), "tcp:127.0.0.1:%s#%s", port, sensors[s]);
 	}
-	const char *argv[] = {harness_bin("ingest-bt"), "--broker", g->b.uri, "--instance",
-			      g->name, src[0], src[1], NULL};
+	const char *argv[] = {harness_bin("ingest-bt"),
+			      "--broker",
+			      g->b.uri,
+			      "--instance",
+			      g->name,
+			      src[0],
+			      src[1],
+			      NULL};
 	g->ing = harness_spawn(argv, NULL, g->ilog, sizeof(g->ilog));
 	assert_true(g->ing > 0);
 }
@@ -154,9 +168,20 @@ typedef struct central {
 
 static void central_start(central *a)
 {
-	const char *argv[] = {harness_bin("fleet-archiver"), "--servers", a->c->servers,
-			      "--dir", a->dir, "--partition-count", "4", "--ack-wait-ms",
-			      "3000", "--batch", "200", "--stats-interval", "2", NULL};
+	const char *argv[] = {harness_bin("fleet-archiver"),
+			      "--servers",
+			      a->c->servers,
+			      "--dir",
+			      a->dir,
+			      "--partition-count",
+			      "4",
+			      "--ack-wait-ms",
+			      "3000",
+			      "--batch",
+			      "200",
+			      "--stats-interval",
+			      "2",
+			      NULL};
 	a->pid = harness_spawn(argv, NULL, a->log, sizeof(a->log)); /* a fresh log */
 	assert_true(a->pid > 0);
 	if (harness_wait_file_count(a->log, "consuming", 1, 30000)) {
@@ -165,7 +190,8 @@ static void central_start(central *a)
 	}
 }
 
-static void central_file(const central *a, const char *gateway, int p, char *out, size_t len)
+static void central_file(const central *a, const char *gateway, int p, char *out,
+			 size_t len)
 {
 	snprintf(out, len, "%s/" PLANT "/%s/p%02d.db", a->dir, gateway, p);
 }
@@ -189,7 +215,8 @@ static void central_wait(const central *a, const char *gateway, long long n, int
 	while (central_count(a, gateway) < n && harness_now_ms() < deadline)
 		harness_nap_ms(200);
 	if (central_count(a, gateway) < n) {
-		fprintf(stderr, "central archive has %lld of %s's %lld messages; log %s\n",
+		fprintf(stderr,
+			"central archive has %lld of %s's %lld messages; log %s\n",
 			central_count(a, gateway), gateway, n, a->log);
 		fail();
 	}
@@ -214,7 +241,8 @@ static void central_check(const central *a, const char *gateway, const msg_raw *
 			continue;
 		for (int s = 0; s < N_SENSORS; s++) {
 			snprintf(sql, sizeof(sql),
-				 "SELECT count(*) FROM sensors WHERE name = '%s'", sensors[s]);
+				 "SELECT count(*) FROM sensors WHERE name = '%s'",
+				 sensors[s]);
 			if (db_int(f, sql) != 1)
 				continue;
 			files_of[s]++;
@@ -326,7 +354,8 @@ static void test_fleet_cutoff(void **state)
 		harness_nap_ms(500); /* the cut lasting is what is tested */
 	/* nothing crossed the cut, and the gateway kept publishing */
 	assert_int_equal(central_count(&a, g.name), before);
-	fprintf(stderr, "%zu messages queued during the cut\n", gw_sent(&g) - sent_at_cut);
+	fprintf(stderr, "%zu messages queued during the cut\n",
+		gw_sent(&g) - sent_at_cut);
 	assert_true(gw_sent(&g) >= sent_at_cut + (size_t)cut_s * 5); /* half of 10/s */
 
 	harness_relay_cut(&g.relay, 0);

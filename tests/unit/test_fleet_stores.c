@@ -40,10 +40,12 @@ static long long count_in(const char *gw, int part, const char *where)
 	sqlite3_stmt *q;
 	long long v = -1;
 	snprintf(path, sizeof(path), "%s/p1/%s/p%02d.db", t_dir, gw, part);
-	snprintf(sql, sizeof(sql),
-		 "SELECT count(*) FROM messages m JOIN sensors s ON s.id = m.sensor_id %s",
-		 where);
-	assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	snprintf(
+	    sql, sizeof(sql),
+	    "SELECT count(*) FROM messages m JOIN sensors s ON s.id = m.sensor_id %s",
+	    where);
+	assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &q, NULL), SQLITE_OK);
 	if (sqlite3_step(q) == SQLITE_ROW)
 		v = sqlite3_column_int64(q, 0);
@@ -62,7 +64,8 @@ static void test_files_per_gateway(void **state)
 	(void)state;
 	for (uint64_t q = 0; q < 5; q++) {
 		assert_int_equal(put_in(fs, "gw1", 2, "arm1", q, NULL), 0);
-		assert_int_equal(put_in(fs, "gw2", 2, "arm1", q, NULL), 0); /* same name */
+		assert_int_equal(put_in(fs, "gw2", 2, "arm1", q, NULL),
+				 0); /* same name */
 	}
 	assert_int_equal(put_in(fs, "gw1", 3, "arm2", 0, NULL), 0);
 	assert_int_equal(fstores_commit(fs, err, sizeof(err)), 0);

@@ -19,8 +19,8 @@ static void test_parse_stored(void **state)
 	fsubject s;
 	char err[128];
 	(void)state;
-	assert_int_equal(fsubject_parse("$MQTT.msgs.fleetraw.3.plantA.gw-1.arm_1", &s, err,
-					sizeof(err)),
+	assert_int_equal(fsubject_parse("$MQTT.msgs.fleetraw.3.plantA.gw-1.arm_1", &s,
+					err, sizeof(err)),
 			 0);
 	assert_int_equal(s.partition, 3);
 	assert_string_equal(s.plant, "plantA");
@@ -35,16 +35,16 @@ static void test_parse_refusals(void **state)
 {
 	static const char *const bad[] = {
 	    "",
-	    "fleet.p.g.arm1.raw",                  /* not mapped */
-	    "$MQTT.msgs.fleetraw.p.g.arm1",        /* no partition */
-	    "$MQTT.msgs.fleetraw.64.p.g.arm1",     /* partition out of range */
+	    "fleet.p.g.arm1.raw",              /* not mapped */
+	    "$MQTT.msgs.fleetraw.p.g.arm1",    /* no partition */
+	    "$MQTT.msgs.fleetraw.64.p.g.arm1", /* partition out of range */
 	    "$MQTT.msgs.fleetraw.-1.p.g.arm1",
-	    "$MQTT.msgs.fleetraw.1.p.g",           /* no sensor */
-	    "$MQTT.msgs.fleetraw.1.p.g.arm.1",     /* a dot in the sensor: 5 tokens */
-	    "$MQTT.msgs.fleetraw.1..g.arm1",       /* empty plant */
-	    "$MQTT.msgs.fleetraw.1.p.g.",          /* empty sensor */
-	    "$MQTT.msgs.fleetraw.1.p.g+.arm1",     /* not an id */
-	    "$MQTT.msgs.fleetraw.1.p.g.arm 1",     /* not a sensor id */
+	    "$MQTT.msgs.fleetraw.1.p.g",       /* no sensor */
+	    "$MQTT.msgs.fleetraw.1.p.g.arm.1", /* a dot in the sensor: 5 tokens */
+	    "$MQTT.msgs.fleetraw.1..g.arm1",   /* empty plant */
+	    "$MQTT.msgs.fleetraw.1.p.g.",      /* empty sensor */
+	    "$MQTT.msgs.fleetraw.1.p.g+.arm1", /* not an id */
+	    "$MQTT.msgs.fleetraw.1.p.g.arm 1", /* not a sensor id */
 	    "$MQTT.msgs.fleetraw.1.pppppppppppppppppppppppppppppppppp.g.a", /* 34 bytes */
 	};
 	fsubject s;
@@ -101,16 +101,19 @@ static void test_partitions(void **state)
 	assert_int_equal(fsubject_partitions_parse("all", 4, p, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 4);
 	assert_int_equal(p[3], 3);
-	assert_int_equal(fsubject_partitions_parse("0-2,6", 8, p, &n, err, sizeof(err)), 0);
+	assert_int_equal(fsubject_partitions_parse("0-2,6", 8, p, &n, err, sizeof(err)),
+			 0);
 	assert_int_equal(n, 4);
 	assert_int_equal(p[0], 0);
 	assert_int_equal(p[2], 2);
 	assert_int_equal(p[3], 6);
 	assert_int_equal(fsubject_partitions_parse("5", 8, p, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 1);
-	static const char *const bad[] = {"8", "1,1", "0-1,1", "3-2", "x", "1;2", "", ","};
+	static const char *const bad[] = {"8", "1,1", "0-1,1", "3-2",
+					  "x", "1;2", "",      ","};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (fsubject_partitions_parse(bad[i], 8, p, &n, err, sizeof(err)) != AM_EINVAL)
+		if (fsubject_partitions_parse(bad[i], 8, p, &n, err, sizeof(err)) !=
+		    AM_EINVAL)
 			fail_msg("accepted '%s'", bad[i]);
 	assert_int_equal(fsubject_partitions_parse("all", 0, p, &n, err, sizeof(err)),
 			 AM_EINVAL);
