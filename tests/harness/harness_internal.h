@@ -17,6 +17,10 @@ void harness__fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 pid_t harness__spawn_to(const char *const argv[], const char *const env_extra[],
 			const char *log_path);
 
+/* *a = 127.0.0.1:port (0: any port). */
+struct sockaddr_in;
+void harness__loopback(struct sockaddr_in *a, int port);
+
 /* Nonzero when something accepts TCP connections on 127.0.0.1:port. */
 int harness__port_accepts(int port);
 

@@ -13,7 +13,7 @@
  *    archiver's tests), in the gateway's own files, each sensor in one
  *    partition file.
  *  - test_fleet_cutoff: a gateway whose bridge goes through a relay is cut
- *    off from the cluster for FLEET_CUTOFF_S seconds (default 20: the stand-in
+ *    off from the cluster for FLEET_CUTOFF_S seconds (default 10: the stand-in
  *    for the issue's 5 minutes; FLEET_CUTOFF_S=300 runs those) while its
  *    sensors keep streaming; nothing reaches the archive during the cut,
  *    and afterwards it holds every message the gateway published. The bound
@@ -277,29 +277,29 @@ static void test_fleet_failures(void **state)
 		gw_broker(&g[i], c.mqtt);
 		gw_stream(&g[i], 10 * (i + 1), 1);
 	}
-	gw_wait_sent(&g[0], 60);
-	gw_wait_sent(&g[1], 60);
+	gw_wait_sent(&g[0], 40);
+	gw_wait_sent(&g[1], 40);
 
 	/* node 1, the first address of both bridges, dies mid-stream */
 	assert_int_equal(harness_nats_kill9(&c, 0), 0);
 	fprintf(stderr, "killed nats node 1 at %zu + %zu messages sent\n", gw_sent(&g[0]),
 		gw_sent(&g[1]));
-	gw_wait_sent(&g[0], gw_sent(&g[0]) + 60); /* ~3 s of stream without it */
+	gw_wait_sent(&g[0], gw_sent(&g[0]) + 40); /* ~4 s of stream without it */
 	assert_int_equal(harness_nats_up(&c, 0), 0);
 	fprintf(stderr, "node 1 up again at %zu + %zu\n", gw_sent(&g[0]), gw_sent(&g[1]));
-	gw_wait_sent(&g[0], gw_sent(&g[0]) + 60);
+	gw_wait_sent(&g[0], gw_sent(&g[0]) + 40);
 
 	/* the central archiver dies with batches fetched and not acknowledged */
 	harness_kill9(a.pid);
 	fprintf(stderr, "killed fleet-archiver at %zu + %zu\n", gw_sent(&g[0]),
 		gw_sent(&g[1]));
-	gw_wait_sent(&g[0], gw_sent(&g[0]) + 40);
+	gw_wait_sent(&g[0], gw_sent(&g[0]) + 30);
 	central_start(&a);
-	gw_wait_sent(&g[0], gw_sent(&g[0]) + 60);
+	gw_wait_sent(&g[0], gw_sent(&g[0]) + 40);
 
 	for (int i = 0; i < 2; i++) {
 		n[i] = gw_end(&g[i], &all[i]);
-		assert_true(n[i] > 200);
+		assert_true(n[i] > 150);
 		/* the gateway's own archive holds what it published ... */
 		assert_int_equal(wait_messages(g[i].db, (long long)n[i], 30000), 0);
 		check_db_equals(g[i].db, all[i], n[i]);
@@ -328,7 +328,7 @@ static void test_fleet_cutoff(void **state)
 	gw g = {.name = "gwcut"};
 	central a = {.c = &c};
 	const char *env = getenv("FLEET_CUTOFF_S");
-	int cut_s = env ? atoi(env) : 20, ports[HARNESS_NATS_NODES];
+	int cut_s = env ? atoi(env) : 10, ports[HARNESS_NATS_NODES];
 	long long before, t0;
 	msg_raw *all;
 	size_t n, sent_at_cut;

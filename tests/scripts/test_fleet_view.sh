@@ -89,8 +89,12 @@ check "the view shows both gateways' arm1 apart, retained" wait_for "the states 
 mosquitto_pub -p "$g1" -q 1 -r -t factory/arm1/state -m "$(state FAILURE 3)"
 check "a console connecting later sees the latest state" wait_for "the new state" 10 retained FAILURE FAILURE
 # the view restarts: it starts from the last state of every machine
-kill -TERM "$SPAWNED_PID"
-lib_wait_exit "$SPAWNED_PID" 10
+view_pid=$SPAWNED_PID
+kill -TERM "$view_pid"
+lib_wait_exit "$view_pid" 10
+wait "$view_pid"
+view_rc=$?
+check "fleet-view stops cleanly on SIGTERM (exit 0; under SAN=1: no leak)" test "$view_rc" = 0
 mosquitto_pub -p "$view" -q 1 -r -t fleet/p1/gw1/arm1/state -n # cleared in the view
 lib_spawn "$TMP/fleet-view2.log" "$bin/fleet-view" --servers "nats://127.0.0.1:$nport" \
 	--replicas 1 --broker "tcp://127.0.0.1:$view" --instance t
