@@ -10,12 +10,13 @@
 #               4422, 4522 for node 1)
 #   HOST        the address the listeners bind (default 127.0.0.1)
 #   NODES       nodes in the cluster (default 3)
-#   PARTITIONS  raw partitions (default 8; fleet-archiver --partition-count)
+#   PARTITIONS  raw partitions (default 7, not a power of two: fleet/README.md;
+#               the same as fleet-archiver --partition-count)
 # Prints the config on stdout.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 3 ] || { sed -n '2,/^set/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2; exit 2; }
-name=$1 idx=$2 dir=$3 base=${4:-4222} host=${5:-127.0.0.1} nodes=${6:-3} parts=${7:-8}
+name=$1 idx=$2 dir=$3 base=${4:-4222} host=${5:-127.0.0.1} nodes=${6:-3} parts=${7:-7}
 routes=""
 i=1
 while [ "$i" -le "$nodes" ]; do

@@ -36,7 +36,7 @@ static const config_opt f_opts[] = {
      "archive root: DIR/<plant>/<gateway>/p<NN>.db", 0, 0},
     {"partitions", CONFIG_STR, &f_parts, "all", 0, -1,
      "partitions this instance owns: all, or a list like 0-3,6", 0, 0},
-    {"partition-count", CONFIG_INT, &f_count, "8", 1, FSUBJECT_PARTITIONS_MAX,
+    {"partition-count", CONFIG_INT, &f_count, "7", 1, FSUBJECT_PARTITIONS_MAX,
      "partitions of the cluster's mapping (fleet/nats-node.conf.in)", 0, 0},
     {"durable-prefix", CONFIG_STR, &f_prefix, "archive", 0, -1,
      "JetStream durable consumers are <prefix>-p<N>", 0, 0},
