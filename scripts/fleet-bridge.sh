@@ -20,9 +20,10 @@
 # the gateway broker queues the bridge's QoS 1 messages, up to its
 # max_queued_messages (100000 in mosquitto/loopback.conf.in and
 # production.conf) and max_queued_bytes, and sends them when a node
-# answers again. Beyond the bound the broker drops new ones and counts
-# them in $SYS/broker/publish/messages/dropped; predictions (QoS 0) are
-# not queued at all. The bridge's state (1 up, 0 down) is the retained
+# answers again. Beyond the bound the broker drops the new ones (the
+# oldest are kept; Mosquitto 2.0.11 does not count them in $SYS: a dropped
+# raw message shows centrally as a gap); predictions (QoS 0) are not
+# queued at all. The bridge's state (1 up, 0 down) is the retained
 # local topic $SYS/broker/connection/fleet-P-G/state.
 set -eu
 plant="" gw="" cluster="" root=factory cafile="" certfile="" keyfile=""

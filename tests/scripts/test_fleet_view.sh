@@ -9,7 +9,9 @@
 # (where the console connects) under fleet/{plant}/{gateway}/, the same
 # sensor name on two gateways apart, and a console that connects later sees
 # each machine's latest state, not the one of the view's start. Prints the
-# view's latency (median of 20 states) as a figure.
+# view's latency (median of 20 states) as a figure. Last, the bound of a
+# gateway's store-and-forward: with max_queued_messages 50 and the cluster
+# away, 100 messages sent, the first 50 arrive afterwards, once.
 # The console's handling of such a root: tests/browser/fleetroot.check.mjs.
 set -u
 # shellcheck source=tests/scripts/lib.sh
@@ -47,6 +49,7 @@ jetstream { store_dir: "$TMP/js" }
 mqtt { listen: 127.0.0.1:$mport }
 CONF
 lib_spawn "$TMP/nats.log" nats-server -c "$TMP/nats.conf"
+nats_pid=$SPAWNED_PID
 wait_for "the MQTT listener" 20 port_open "$mport" || { bad "nats-server up"; lib_done; }
 gateway() { # name port
 	mkdir -p "$TMP/$1"
@@ -128,4 +131,31 @@ if [ -n "$lat" ]; then
 else
 	bad "20 states through the cluster to the view"
 fi
+
+# ---- the bound of store-and-forward ------------------------------------------------
+# A gateway whose broker queues at most 50 messages for the bridge, while the
+# cluster is away, gets 100 QoS 1 messages: the first 50 arrive once the
+# cluster is back, the rest were dropped at the gateway (fleet/README.md).
+g3=$(free_port)
+mkdir -p "$TMP/gw3"
+{ "$REPO/scripts/broker-conf.sh" "$g3" "$TMP/gw3" | grep -v '^max_queued_messages'
+	echo "max_queued_messages 50"
+	"$fb" --plant p1 --gateway gw3 --cluster "127.0.0.1:$mport"; } >"$TMP/gw3.conf"
+lib_spawn "$TMP/gw3.log" mosquitto -c "$TMP/gw3.conf"
+wait_for "gw3's broker" 10 port_open "$g3" && wait_for "its bridge" 10 bridged gw3
+# the central side: a persistent QoS 1 session on the cluster
+lib_spawn "$TMP/central.txt" mosquitto_sub -V mqttv311 -p "$mport" -c -i bound-central -q 1 \
+	-t fleet/p1/gw3/+/alert
+# one message through proves the bridge and the session are in place
+probed() { mosquitto_pub -p "$g3" -q 1 -t factory/s1/alert -m m0; grep -q '^m0$' "$TMP/central.txt"; }
+wait_for "a first message through" 20 probed
+kill -TERM "$nats_pid"
+lib_wait_exit "$nats_pid" 10
+seq 1 100 | sed 's/^/m/' | mosquitto_pub -p "$g3" -q 1 -t factory/s1/alert -l
+lib_spawn "$TMP/nats2.log" nats-server -c "$TMP/nats.conf"
+arrived() { grep -q '^m50$' "$TMP/central.txt"; }
+wait_for "the queued messages" 30 arrived
+sleep 2 # (nothing more may come: a bounded look for extras)
+check "after the cut, the bound's 50 messages arrive, the first 50, once" \
+	test "$(grep -v '^m0$' "$TMP/central.txt" | tr '\n' ' ')" = "$(seq 1 50 | sed 's/^/m/' | tr '\n' ' ')"
 lib_done
