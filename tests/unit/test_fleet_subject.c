@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "../../services/fleet-archiver/fsubject.h"
+#include "../../services/fleet-archiver/fview.h"
 
 #include <string.h>
 
@@ -121,12 +122,35 @@ static void test_partitions(void **state)
 			 AM_EINVAL);
 }
 
+/* The fleet view's topics (fview.h): subject tokens become topic levels;
+ * only the fleet namespace's states, alerts and predictions pass. */
+static void test_view_topics(void **state)
+{
+	static const char *const bad[] = {
+	    "fleet.p.g.arm1.raw",  "fleet.p.g.arm1.ack",    "fleet.p.g.arm1",
+	    "fleet.p.g.a.b.state", "fleetx.p.g.arm1.state", "fleet.p.g+.arm1.state",
+	    "fleet..g.arm1.state", "fleet.p.g.arm 1.state", "",
+	};
+	char out[192];
+	(void)state;
+	assert_int_equal(fview_topic("fleet.plant1.gw-2.arm_1.state", out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "fleet/plant1/gw-2/arm_1/state");
+	assert_int_equal(fview_topic("fleet.p.g.s.alert", out, sizeof(out)), 0);
+	assert_int_equal(fview_topic("fleet.p.g.s.prediction", out, sizeof(out)), 0);
+	assert_string_equal(out, "fleet/p/g/s/prediction");
+	assert_int_equal(fview_topic("fleet.p.g.s.state", out, 10), AM_ETOOBIG);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (fview_topic(bad[i], out, sizeof(out)) != AM_EFORMAT)
+			fail_msg("accepted '%s'", bad[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_stored), cmocka_unit_test(test_parse_refusals),
 	    cmocka_unit_test(test_ids),          cmocka_unit_test(test_names),
-	    cmocka_unit_test(test_partitions),
+	    cmocka_unit_test(test_partitions),   cmocka_unit_test(test_view_topics),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
