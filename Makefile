@@ -39,7 +39,9 @@ endif
 # Debian's paths, written out rather than asked of pkg-config: the Makefile is
 # parsed before `make deps` has installed anything on a fresh machine.
 PKG_CFLAGS := -I/usr/include/cjson
-PKG_LIBS := -lsqlite3 -lcurl
+# libnats (the fleet tier's JetStream client) is linked as needed: only the
+# programs and tests that call it (fleet-archiver, its tests) depend on it.
+PKG_LIBS := -lsqlite3 -lcurl -Wl,--as-needed -lnats -Wl,--no-as-needed
 
 ifeq ($(SAN),1)
 B := build/san
@@ -71,6 +73,9 @@ SERVICES := $(notdir $(patsubst %/,%,$(wildcard services/*/)))
 svc_mod_src = $(filter-out %main.c,$(wildcard services/$(1)/*.c))
 svc_lib = $(B)/lib$(1).a
 SVC_LIBS := $(foreach s,$(SERVICES),$(if $(call svc_mod_src,$(s)),$(call svc_lib,$(s))))
+# One service's modules may call another's (fleet-archiver stores through
+# the archiver's store): the linker scans the service archives as a group.
+SVC_LINK := -Wl,--start-group $(SVC_LIBS) -Wl,--end-group
 
 TOOLS_SRC := $(filter-out %_main.c,$(wildcard tools/*.c))
 LIBTOOLS := $(B)/libtools.a
@@ -99,8 +104,8 @@ ALL_OBJ := $(COMMON_OBJ) $(AE_OBJ) $(TOOLS_SRC:%.c=$(B)/%.o) $(HARNESS_SRC:%.c=$
   $(MAIN_SRC:%.c=$(B)/%.o) $(UNIT_SRC:%.c=$(B)/%.o) $(ITEST_SRC:%.c=$(B)/%.o)
 
 # ---- rules -----------------------------------------------------------------
-.PHONY: all progs deps check test unit integration run bench models eval-skab eval-lpms \
-        fuzz fuzz-smoke fuzz-cc lint format clean help
+.PHONY: all progs deps check test unit integration run run-fleet bench models eval-skab \
+        eval-lpms fuzz fuzz-smoke fuzz-cc lint format clean help
 
 all: $(LIBCOMMON) $(LIBAE) $(PROG_BINS) $(UNIT_BINS) $(ITEST_BINS)
 
@@ -110,6 +115,7 @@ progs: $(PROG_BINS)
 help:
 	@echo "make            build everything (bin/)"
 	@echo "make run        install deps, build, start broker + the whole mesh on 127.0.0.1:\$$ANOMESH_PORT"
+	@echo "make run-fleet  the fleet tier: 3 NATS nodes, 2 gateways, the central archiver, the fleet view"
 	@echo "make test       install deps, build, run unit + integration tests, plain and under ASan/UBSan"
 	@echo "make check      the test suite once, for this variant (SAN=1 for sanitizers)"
 	@echo "make bench      benchmarks (figures, not pass/fail)"
@@ -150,20 +156,21 @@ $(foreach s,$(SERVICES),$(if $(call svc_mod_src,$(s)),$(eval $(call lib_rule,$(c
 define prog_rule
 $(BIN)/$(call prog_of,$(1)): $(B)/$(1:.c=.o) $(LIBTOOLS) $(SVC_LIBS) $(LIBAE) $(LIBCOMMON)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) -o $$@ $$< $(LIBTOOLS) $(SVC_LIBS) $(LIBAE) $(LIBCOMMON) $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$< $(LIBTOOLS) $(SVC_LINK) $(LIBAE) $(LIBCOMMON) $$(LDLIBS)
 endef
 $(foreach m,$(MAIN_SRC),$(eval $(call prog_rule,$(m))))
 
 # the harness first: its synthetic recordings (tests/harness/synth.c) use a
 # service's modules (the arm, the LpmsControl CSV writer)
 TEST_LIBS := $(LIBHARNESS) $(LIBTOOLS) $(SVC_LIBS) $(LIBAE) $(LIBCOMMON)
+TEST_LINK := $(LIBHARNESS) $(LIBTOOLS) $(SVC_LINK) $(LIBAE) $(LIBCOMMON)
 $(B)/t/test_%: $(B)/tests/unit/test_%.o $(TEST_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(TEST_LIBS) $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_LINK) $(LDLIBS) -lcmocka
 
 $(B)/t/itest_%: $(B)/tests/integration/test_%.o $(TEST_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(TEST_LIBS) $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_LINK) $(LDLIBS) -lcmocka
 
 -include $(ALL_OBJ:.o=.d)
 
@@ -196,6 +203,11 @@ test: build/.deps-ok
 run: build/.deps-ok
 	$(MAKE) --no-print-directory all
 	@ANOMESH_SHARED=$(SHARED) scripts/run-mesh.sh
+
+# run-fleet: the fleet tier on one machine (scripts/run-fleet.sh, fleet/README.md).
+run-fleet: build/.deps-ok console
+	$(MAKE) --no-print-directory all
+	@scripts/run-fleet.sh
 
 bench: build/.deps-ok
 	$(MAKE) --no-print-directory all

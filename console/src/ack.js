@@ -7,6 +7,8 @@
 // with "acked":true (store.onState clears the attempt); if that does not
 // happen in CONFIRM_S the page says the alerter did not confirm.
 
+import { topicFor } from './store.js';
+
 const CONFIRM_S = 10;
 
 export class Acker {
@@ -31,7 +33,7 @@ export class Acker {
     s.ack = attempt;
     this.onChange(name);
     const body = JSON.stringify({ v: 1, id, by, t: Date.now() / 1000 });
-    this.conn.publish(`${this.conn.root}/${name}/ack`, body, (err) => {
+    this.conn.publish(topicFor(this.conn.root, name, 'ack'), body, (err) => {
       if (s.ack !== attempt) return; // the state moved on meanwhile
       if (!err) {
         attempt.phase = 'sent';

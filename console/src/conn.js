@@ -10,6 +10,7 @@
 // the retries and hands the reason to the sign-in form.
 
 import mqtt from 'mqtt';
+import { topicFor } from './store.js';
 
 const KEEP_PRED_SUBS = 8; // sensors whose predictions stay subscribed
 
@@ -110,10 +111,10 @@ export class Conn {
     if (i >= 0) this.predSubs.splice(i, 1);
     this.predSubs.push(sensor);
     const c = this.client;
-    if (i < 0 && c) c.subscribe(`${this.root}/${sensor}/prediction`, { qos: 0 });
+    if (i < 0 && c) c.subscribe(topicFor(this.root, sensor, 'prediction'), { qos: 0 });
     while (this.predSubs.length > KEEP_PRED_SUBS) {
       const old = this.predSubs.shift();
-      if (c) c.unsubscribe(`${this.root}/${old}/prediction`);
+      if (c) c.unsubscribe(topicFor(this.root, old, 'prediction'));
     }
   }
 

@@ -16,7 +16,7 @@ import { Fleet } from './fleet.js';
 import { schedule } from './frame.js';
 import { SensorView } from './sensor.js';
 import { ServicesView } from './services.js';
-import { Store, SENSOR_RE } from './store.js';
+import { Store, validName } from './store.js';
 
 const store = new Store();
 const conn = new Conn({
@@ -129,7 +129,7 @@ $('signout').addEventListener('click', () => {
 function route() {
   const h = decodeURIComponent(location.hash.replace(/^#\/?/, ''));
   let view = 'fleet';
-  if (h.startsWith('sensor/') && SENSOR_RE.test(h.slice(7))) {
+  if (h.startsWith('sensor/') && validName(h.slice(7))) {
     view = 'sensor';
     const name = h.slice(7);
     conn.watchPredictions(name);

@@ -8,6 +8,44 @@
 // frame (frame.js), so a burst of 1,000 retained states costs one render.
 
 export const SENSOR_RE = /^[A-Za-z0-9._-]{1,64}$/;
+// A fleet root (the fleet view, fleet/README.md) has '+' levels, e.g.
+// "fleet/+/+": the levels they match (plant, gateway) come before the
+// sensor in its name, "plant1/gw1/arm1", so that the same sensor name on two
+// gateways is two sensors, and names sort by plant and gateway.
+const GROUP_RE = /^[A-Za-z0-9_-]{1,32}$/;
+const MAX_GROUPS = 4;
+
+// rootMatch: the levels of topic below root, and the levels root's '+'
+// matched ({group, rest}), or null when topic is not under root.
+export function rootMatch(root, topic) {
+  const rl = root.split('/');
+  const tl = topic.split('/');
+  if (tl.length <= rl.length) return null;
+  const group = [];
+  for (let i = 0; i < rl.length; i++) {
+    if (rl[i] === '+') {
+      if (!GROUP_RE.test(tl[i]) || group.length === MAX_GROUPS) return null;
+      group.push(tl[i]);
+    } else if (rl[i] !== tl[i]) return null;
+  }
+  return { group, rest: tl.slice(rl.length) };
+}
+
+// validName: a sensor's name as the store keys it (a sensor id, after the
+// group levels of a fleet root).
+export function validName(name) {
+  const p = name.split('/');
+  return p.length <= MAX_GROUPS + 1 && SENSOR_RE.test(p[p.length - 1]) && p.slice(0, -1).every((g) => GROUP_RE.test(g));
+}
+
+// topicFor: the topic of sensor name's kind ("prediction", "ack") under
+// root, its group levels put back in place of root's '+'.
+export function topicFor(root, name, kind) {
+  const p = name.split('/');
+  let g = 0;
+  const levels = root.split('/').map((l) => (l === '+' ? p[g++] : l));
+  return `${levels.join('/')}/${p.slice(g).join('/')}/${kind}`;
+}
 const MAX_PAYLOAD = 64 * 1024; // the contract's messages are < 1 KiB
 const MAX_ALERTS = 500; // alerts kept for the Alerts view
 const MAX_HISTORY = 100; // state changes kept per sensor
@@ -82,23 +120,25 @@ export class Store {
 
   // handle: route one message by its topic. root is the topic root.
   handle(root, topic, payload) {
-    if (!topic.startsWith(root + '/')) return;
-    const parts = topic.slice(root.length + 1).split('/');
+    const m = rootMatch(root, topic);
+    if (!m) return;
+    const parts = m.rest;
     if (parts[0] === '_svc') {
       if (parts.length === 4 && (parts[3] === 'status' || parts[3] === 'metrics'))
         this.onService(parts[1], parts[2], parts[3], payload);
       return;
     }
     if (parts.length !== 2 || !SENSOR_RE.test(parts[0])) return;
+    const name = [...m.group, parts[0]].join('/');
     const o = payload && payload.length ? parse(payload) : null;
     if (!o) {
       // An empty retained message clears a topic: nothing to show for it.
       if (payload && payload.length) this.dropped++;
       return;
     }
-    if (parts[1] === 'state') this.onState(parts[0], o);
-    else if (parts[1] === 'alert') this.onAlert(parts[0], o);
-    else if (parts[1] === 'prediction') this.onPrediction(parts[0], o);
+    if (parts[1] === 'state') this.onState(name, o);
+    else if (parts[1] === 'alert') this.onAlert(name, o);
+    else if (parts[1] === 'prediction') this.onPrediction(name, o);
   }
 
   onState(name, o) {

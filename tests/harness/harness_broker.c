@@ -20,6 +20,14 @@
 #define BROKER_STOP_MS 5000
 #define PORT_TRIES 8
 
+void harness__loopback(struct sockaddr_in *a, int port)
+{
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a->sin_port = htons((uint16_t)port);
+}
+
 static int free_port(void)
 {
 	struct sockaddr_in a;
@@ -28,10 +36,7 @@ static int free_port(void)
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = 0;
+	harness__loopback(&a, 0);
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
 	    getsockname(fd, (struct sockaddr *)&a, &al) == 0)
 		port = ntohs(a.sin_port);
@@ -39,17 +44,14 @@ static int free_port(void)
 	return port;
 }
 
-static int port_accepts(int port)
+int harness__port_accepts(int port)
 {
 	struct sockaddr_in a;
 	int ok;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = htons((uint16_t)port);
+	harness__loopback(&a, port);
 	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
 	close(fd);
 	return ok;
@@ -94,7 +96,7 @@ static int broker_launch(harness_broker *b)
 			    b->port, st, b->log);
 			return -1;
 		}
-		if (port_accepts(b->port) && waitpid(pid, &st, WNOHANG) == 0) {
+		if (harness__port_accepts(b->port) && waitpid(pid, &st, WNOHANG) == 0) {
 			b->pid = pid;
 			return 0;
 		}

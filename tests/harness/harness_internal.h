@@ -22,4 +22,11 @@ const char *harness__intern(const char *fmt, ...) __attribute__((format(printf, 
 pid_t harness__spawn_to(const char *const argv[], const char *const env_extra[],
 			const char *log_path);
 
+/* *a = 127.0.0.1:port (0: any port). */
+struct sockaddr_in;
+void harness__loopback(struct sockaddr_in *a, int port);
+
+/* Nonzero when something accepts TCP connections on 127.0.0.1:port. */
+int harness__port_accepts(int port);
+
 #endif
