@@ -59,7 +59,8 @@ static long count_rows(const char *json)
 
 static void relay(standin *st, const char *sensor, const char *payload)
 {
-	double t0 = field_num(payload, "\"t0\":"), hz = field_num(payload, "\"rate_hz\":");
+	double t0 = field_num(payload, "\"t0\":"),
+	       hz = field_num(payload, "\"rate_hz\":");
 	double f0 = field_num(payload, "\"frame0\":");
 	long n = count_rows(payload);
 	char out[512];
@@ -80,8 +81,8 @@ static void relay(standin *st, const char *sensor, const char *payload)
 			       "[\"linacc_y\",0.301],[\"linacc_z\",0.187]]}",
 			       sensor, t0 + (double)j / hz,
 			       t0 + (double)(j + 1 - st->window) / hz, st->window);
-		if (mqtt_publish_sensor(st->s.mqtt, sensor, "prediction", out, (size_t)len,
-					(int)st->qos, 0))
+		if (mqtt_publish_sensor(st->s.mqtt, sensor, "prediction", out,
+					(size_t)len, (int)st->qos, 0))
 			st->out_failed++;
 		else
 			st->out++;
@@ -124,7 +125,8 @@ int main(int argc, char **argv)
 	    {"window", CONFIG_INT, &st.window, "200", 1, 100000, "relay: window, samples",
 	     0, 0},
 	    {"hop", CONFIG_INT, &st.hop, "10", 1, 100000, "relay: hop, samples", 0, 0},
-	    {"qos", CONFIG_INT, &st.qos, "0", 0, 1, "relay: QoS of the predictions", 0, 0},
+	    {"qos", CONFIG_INT, &st.qos, "0", 0, 1, "relay: QoS of the predictions", 0,
+	     0},
 	};
 	svc_params p = {.name = "mesh-standin",
 			.summary = "mesh-standin: the wire side of one mesh service, for "
