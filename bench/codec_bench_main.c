@@ -13,11 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double per_call_ns(int64_t t0, long n) { return (double)(clock_mono_ns() - t0) / n; }
+static double per_call_ns(int64_t t0, long n)
+{
+	return (double)(clock_mono_ns() - t0) / n;
+}
 
 int main(int argc, char **argv)
 {
-	long n = argc > 2 && strcmp(argv[1], "--iterations") == 0 ? atol(argv[2]) : 100000;
+	long n =
+	    argc > 2 && strcmp(argv[1], "--iterations") == 0 ? atol(argv[2]) : 100000;
 	msg_raw r, back;
 	msg_prediction p, pb;
 	char *raw = malloc(MSG_MAX_PAYLOAD), pred[1024], err[MSG_ERR_MAX];
@@ -38,7 +42,8 @@ int main(int argc, char **argv)
 	r.frame0 = 123450;
 	r.n_channels = 3;
 	for (size_t c = 0; c < 3; c++)
-		snprintf(r.channels[c], sizeof(r.channels[c]), "linacc_%c", (int)('x' + c));
+		snprintf(r.channels[c], sizeof(r.channels[c]), "linacc_%c",
+			 (int)('x' + c));
 	if (msg_raw_reserve(&r, 10))
 		return 1;
 	r.n_samples = 10;
@@ -66,7 +71,8 @@ int main(int argc, char **argv)
 
 	t0 = clock_mono_ns();
 	for (long i = 0; i < n; i++)
-		bad |= msg_raw_encode(&r, raw, MSG_MAX_PAYLOAD, &raw_len, err, sizeof(err));
+		bad |=
+		    msg_raw_encode(&r, raw, MSG_MAX_PAYLOAD, &raw_len, err, sizeof(err));
 	printf("raw encode        %8.0f ns  (%zu bytes)\n", per_call_ns(t0, n), raw_len);
 	t0 = clock_mono_ns();
 	for (long i = 0; i < n; i++)
@@ -81,8 +87,9 @@ int main(int argc, char **argv)
 	for (long i = 0; i < n; i++)
 		bad |= msg_prediction_decode(pred, pred_len, &pb, err, sizeof(err));
 	printf("prediction decode %8.0f ns\n", per_call_ns(t0, n));
-	if (bad || back.n_samples != 10 || memcmp(back.samples, r.samples, 30 * sizeof(float)) ||
-	    pb.t != p.t || pb.score != p.score) {
+	if (bad || back.n_samples != 10 ||
+	    memcmp(back.samples, r.samples, 30 * sizeof(float)) || pb.t != p.t ||
+	    pb.score != p.score) {
 		fprintf(stderr, "codec-bench: a round trip failed: %s\n", err);
 		return 1;
 	}

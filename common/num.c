@@ -115,21 +115,18 @@ static int num__back_double(uint64_t q, int E, double v, uint64_t m, int e)
 static int num__back_float(uint64_t q, int E, float v)
 {
 	double d;
-	float f, lo, hi;
+	uint64_t b;
 	if (E < -22 || E > 22)
 		return -1;
 	/* q < 10^9: Clinger's fast path gives the correctly rounded double */
 	d = E >= 0 ? (double)q * num__p10d[E] : (double)q / num__p10d[-E];
-	f = (float)d;
-	if ((double)f != d) {
-		/* a double exactly between two floats: strtof may round the
-		 * decimal the other way than the cast does */
-		lo = (double)f < d ? f : nextafterf(f, -INFINITY);
-		hi = (double)f < d ? nextafterf(f, INFINITY) : f;
-		if (((double)lo + (double)hi) * 0.5 == d)
-			return -1;
-	}
-	return f == v;
+	/* d exactly between two floats (its 29 bits below a float's precision
+	 * are 1 and 28 zeros; d is a normal float's size here): strtof may
+	 * round the decimal the other way than the cast does */
+	memcpy(&b, &d, sizeof(b));
+	if ((b & 0x1fffffffull) == 0x10000000ull)
+		return -1;
+	return (float)d == v;
 }
 
 /* v > 0 as m * 2^e, m the integer significand. */
@@ -163,34 +160,50 @@ static void num__split_float(float v, uint64_t *m, int *e)
 	}
 }
 
-/* The first pmax digits of m * 2^e: *q = floor(v / 10^(k - pmax + 1)) with
- * 10^(pmax-1) <= *q < 10^pmax, *k the decimal exponent of v, *sticky set
- * when the floor dropped something. 0 when 128 bits do not suffice. */
-static int num__digits(uint64_t m, int e, int pmax, uint64_t *q, int *k, int *sticky)
+/* The first P digits of v = m * 2^e: *q = floor(v / 10^(k - P + 1)) with
+ * 10^(P-1) <= *q < 10^P, *k the decimal exponent of v, *sticky set when the
+ * floor dropped something. 0 when 128 bits do not suffice. The exponent
+ * is first guessed from the binary one, never too high (so the floor has
+ * P to P + 2 digits), and the extra digits are divided off. */
+static int num__digits(uint64_t m, int e, int P, uint64_t *q, int *k, int *sticky)
 {
-	int kk = (int)floor(log10((double)m) + e * 0.30102999566398119521);
+	int x = e + 63 - __builtin_clzll(m); /* floor(log2(v)) */
+	int kk = (x * 78913) >> 18;          /* floor(x * 0.3010292...) */
+	int E, st;
+	num_u128 num = m, den = 1, fl;
 
-	for (int tries = 0; tries < 4; tries++) {
-		int E = kk - pmax + 1;
-		num_u128 num = m, den = 1, fl;
-		if (!(E <= 0 ? num__mul10(&num, -E) : num__mul10(&den, E)) ||
-		    !(e >= 0 ? num__shl(&num, e) : num__shl(&den, -e)))
+	if (x < 0)
+		kk--; /* the constant is below log10(2): may overshoot there */
+	E = kk - P + 1;
+	if (!(E <= 0 ? num__mul10(&num, -E) : num__mul10(&den, E)))
+		return 0;
+	if (e >= 0) {
+		if (!num__shl(&num, e))
 			return 0;
-		fl = num / den;
-		if (fl >= num__p10u[pmax]) {
-			kk++;
-			continue;
-		}
-		if (fl < num__p10u[pmax - 1]) {
-			kk--;
-			continue;
-		}
-		*q = (uint64_t)fl;
-		*k = kk;
-		*sticky = num - fl * den != 0;
-		return 1;
+	} else if (den == 1) { /* a power of two: a shift, no division */
+		int sh = -e;
+		if (sh > 126)
+			return 0;
+		fl = num >> sh;
+		st = (num & (((num_u128)1 << sh) - 1)) != 0;
+		goto digits;
+	} else if (!num__shl(&den, -e)) {
+		return 0;
 	}
-	return 0;
+	fl = num / den;
+	st = num - fl * den != 0;
+digits:
+	while (fl >= num__p10u[P]) {
+		st |= fl % 10 != 0;
+		fl /= 10;
+		kk++;
+	}
+	if (fl < num__p10u[P - 1])
+		return 0; /* cannot happen: the guess is at most two low */
+	*q = (uint64_t)fl;
+	*k = kk;
+	*sticky = st;
+	return 1;
 }
 
 /* The "%.{p}g" text of sign and the p-digit q (10^(p-1) <= q < 10^p) with
