@@ -26,9 +26,11 @@
 #include "svc.h"
 
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct load {
 	svc s;
@@ -36,6 +38,9 @@ typedef struct load {
 	char *mode;
 	int count_mode;
 	size_t n_pred, n_raw_seen;
+	/* --wait-online: the distinct {root}/_svc/+/+/status topics seen online */
+	char online[16][TOPIC_MAX];
+	size_t n_online;
 	double *lat, *lag; /* scorer latency_ms, end-to-end lag ms */
 	size_t n_lat, cap_lat;
 } load;
@@ -67,6 +72,46 @@ static int on_message(void *ud, const mqtt_message *m)
 	l->lat[l->n_lat] = p.latency_ms;
 	l->lag[l->n_lat] = (clock_now() - p.t) * 1e3;
 	l->n_lat++;
+	return 0;
+}
+
+/* Status messages while waiting for the mesh to come up. */
+static int on_status(void *ud, const mqtt_message *m)
+{
+	load *l = ud;
+	msg_status st;
+	char err[MSG_ERR_MAX];
+	size_t i;
+
+	if (msg_status_decode(m->payload, m->len, &st, err, sizeof(err)) || !st.online)
+		return 0;
+	for (i = 0; i < l->n_online; i++)
+		if (strcmp(l->online[i], m->topic) == 0)
+			return 0;
+	if (l->n_online < sizeof(l->online) / sizeof(l->online[0]))
+		snprintf(l->online[l->n_online++], TOPIC_MAX, "%s", m->topic);
+	return 0;
+}
+
+/* Wait until n services other than this one are online (their retained
+ * status), then settle a moment for their subscriptions. 0 or -1. */
+static int wait_online(load *l, long n, double timeout_s)
+{
+	char filter[TOPIC_MAX];
+	int64_t end = clock_mono_ms() + (int64_t)(timeout_s * 1000);
+
+	if (n <= 0)
+		return 0;
+	snprintf(filter, sizeof(filter), "%s/_svc/+/+/status", l->s.root);
+	if (mqtt_subscribe(l->s.mqtt, filter, 1))
+		return -1;
+	while ((long)l->n_online < n + 1 + (l->in != l->s.mqtt)) {
+		if (clock_mono_ms() > end || signals_stop_requested())
+			return -1;
+		mqtt_poll(l->s.mqtt, 50, on_status, l);
+	}
+	clock_sleep_ms(300);
+	mqtt_dispatch(l->s.mqtt, NULL, NULL, 0);
 	return 0;
 }
 
@@ -128,7 +173,7 @@ static int load_csv(const char *path, const config_list *ch, double **rows, size
 int main(int argc, char **argv)
 {
 	load l;
-	long sensors, per_msg, qos, window, hop;
+	long sensors, per_msg, qos, window, hop, wait_n;
 	double rate, duration, grace;
 	char *csv = NULL, *prefix = NULL, topic[256], err[MSG_ERR_MAX];
 	config_list channels;
@@ -159,6 +204,8 @@ int main(int argc, char **argv)
 	    {"window", CONFIG_INT, &window, "200", 1, 100000,
 	     "model window (for the expected count)", 0, 0},
 	    {"hop", CONFIG_INT, &hop, "10", 1, 100000, "model hop", 0, 0},
+	    {"wait-online", CONFIG_INT, &wait_n, "0", 0, 16,
+	     "first wait for this many other services' retained online status", 0, 0},
 	};
 	svc_params p = {.name = "scorer-load",
 			.summary =
@@ -197,6 +244,10 @@ int main(int argc, char **argv)
 	if (mqtt_subscribe(l.in, topic, 1) || mqtt_wait_connected(l.in, 10000) ||
 	    mqtt_wait_connected(l.s.mqtt, 10000)) {
 		log_error("cannot reach the broker %s", l.s.broker);
+		goto out;
+	}
+	if (wait_online(&l, wait_n, 30)) {
+		log_error("the mesh did not come up: %zu service(s) online", l.n_online);
 		goto out;
 	}
 	payload = malloc(MSG_MAX_PAYLOAD);
@@ -253,11 +304,17 @@ int main(int argc, char **argv)
 			}
 			mqtt_dispatch(l.in, on_message, &l, 0);
 			if (j < total) {
+				/* sleep to the next message's due time, to the
+				 * microsecond, waking for arriving predictions */
 				double due = start + (double)j * period / (double)sensors;
-				double wait_ms = (due - clock_now()) * 1e3;
-				if (wait_ms > 1)
-					clock_sleep_ms(wait_ms > 5 ? 5
-								   : (int64_t)wait_ms);
+				double wait = due - clock_now();
+				if (wait > 0) {
+					struct pollfd pf = {mqtt_fd(l.in), POLLIN, 0};
+					struct timespec ts = {
+					    (time_t)wait,
+					    (long)((wait - floor(wait)) * 1e9)};
+					ppoll(&pf, 1, &ts, NULL);
+				}
 			}
 		}
 		play_s = clock_now() - start;
@@ -290,13 +347,14 @@ int main(int argc, char **argv)
 		       "pub_failed=%zu "
 		       "expected=%zu predictions=%zu ratio=%.4f lat_p50_ms=%.3f "
 		       "lat_p99_ms=%.3f "
-		       "lat_max_ms=%.3f lag_p50_ms=%.1f lag_p99_ms=%.1f msgs_per_s=%.0f "
+		       "lat_max_ms=%.3f lag_p50_ms=%.2f lag_p99_ms=%.2f lag_max_ms=%.2f "
+		       "msgs_per_s=%.0f "
 		       "behind_max_ms=%.1f\n",
 		       sensors, rate, per_msg, sent, pub_failed, expected, l.n_pred,
 		       expected ? (double)l.n_pred / (double)expected : 0,
 		       quantile(l.lat, l.n_lat, 0.5), quantile(l.lat, l.n_lat, 0.99),
 		       quantile(l.lat, l.n_lat, 1.0), quantile(l.lag, l.n_lat, 0.5),
-		       quantile(l.lag, l.n_lat, 0.99),
+		       quantile(l.lag, l.n_lat, 0.99), quantile(l.lag, l.n_lat, 1.0),
 		       play_s > 0 ? (double)sent / play_s : 0, behind_max * 1e3);
 	fflush(stdout);
 	code = 0;

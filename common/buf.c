@@ -3,6 +3,8 @@
  * allocation so an attacker-sized input never reaches malloc. */
 #include "buf.h"
 
+#include "num.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -129,32 +131,16 @@ int buf_add_json_str(buf *b, const char *s)
 
 int buf_add_json_num(buf *b, double v)
 {
-	char tmp[40];
+	char tmp[NUM_TEXT_MAX];
 	if (!isfinite(v))
 		return AM_ENOTFINITE;
-	if (v == 0)
-		return buf_add(b, "0", 1);
-	for (int prec = 6; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-		if (strtod(tmp, NULL) == v)
-			break;
-	}
-	return buf_adds(b, tmp);
+	return buf_add(b, tmp, num_fmt_double(tmp, v));
 }
 
 int buf_add_json_float(buf *b, float v)
 {
-	char tmp[40];
+	char tmp[NUM_TEXT_MAX];
 	if (!isfinite(v))
 		return AM_ENOTFINITE;
-	if (v == 0)
-		return buf_add(b, "0", 1);
-	for (int prec = 4; prec <= 9; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, (double)v);
-		/* both readers: strtof, and strtod then a cast to float (what a
-		 * JSON parser that reads doubles, like cJSON, leads to) */
-		if (strtof(tmp, NULL) == v && (float)strtod(tmp, NULL) == v)
-			break;
-	}
-	return buf_adds(b, tmp);
+	return buf_add(b, tmp, num_fmt_float(tmp, v));
 }

@@ -34,9 +34,11 @@ int buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* Append s as a JSON string literal (quotes and escapes included). */
 int buf_add_json_str(buf *b, const char *s);
 /* Append a finite double as JSON using the shortest of %.{6..17}g that
- * round-trips; returns AM_ETOOBIG... or AM_ENOTFINITE for NaN/Inf (JSON has none). */
+ * round-trips (num.h: computed exactly, without printf); returns
+ * AM_ETOOBIG... or AM_ENOTFINITE for NaN/Inf (JSON has none). */
 int buf_add_json_num(buf *b, double v);
-/* Same for a float: shortest text that reads back as the same float. */
+/* Same for a float: the shortest of %.{4..9}g that reads back as the same
+ * float through strtof and through strtod then a cast. */
 int buf_add_json_float(buf *b, float v);
 
 #endif

@@ -4,12 +4,11 @@
  * table and its sample block.
  *
  * The rules every message follows:
- *  - decoding goes through cJSON, but only after the payload has passed
- *    three cheap checks that cJSON does not make: the byte cap (before any
- *    parsing), no NUL byte and no "\u0000" escape (cJSON would silently cut
- *    the string there, so "arm1\u0000/x" would read as "arm1"), and nothing
- *    but whitespace after the value (cJSON_ParseWithLength ignores trailing
- *    bytes);
+ *  - decoding goes through json.h (what cJSON accepted, without its
+ *    allocation per value), after two cheap checks: the byte cap (before
+ *    any parsing) and no NUL byte nor "\u0000" escape (a C string would
+ *    end there, so "arm1\u0000/x" would read as "arm1"); nothing but
+ *    whitespace may follow the value;
  *  - then every field is type-checked and copied, and the filled struct
  *    goes through the same validator the encoder uses, so the two sides
  *    cannot drift: whatever an encoder writes, a decoder reads back, and an
@@ -21,14 +20,13 @@
  *    AM_ETOOBIG, except the sensor id whose length is part of its pattern
  *    (AM_EVALUE);
  *  - encoding is hand-written onto common/buf.h, straight into the
- *    caller's output array: no cJSON tree and no allocation (raw messages
+ *    caller's output array: no tree and no allocation (raw messages
  *    are the hot path, thousands per second). Integers are printed as
  *    integers (never "1e+06"), doubles and floats as the shortest text that
  *    reads back to the same value.
  *
- * Thread-safety: the functions keep no state, but cJSON's parser writes a
- * global error position, so concurrent decodes race on that (harmless,
- * unused) variable. */
+ * Thread-safety: decoders parse into a per-thread document kept between
+ * calls (msg_field.c); any thread may call any function. */
 #include "msg.h"
 
 #include "msg_field.h"
@@ -52,29 +50,26 @@ static const char *msg__presence(int v)
 
 /* ---- "top": the channels' shares of a score ----------------------------------- */
 
-static int msg__top_dec(const cJSON *arr, msg_top *t, char *err, size_t errlen)
+static int msg__top_dec(const json_doc *d, const json_node *arr, msg_top *t, char *err,
+			size_t errlen)
 {
-	const cJSON *it;
 	t->n = 0;
-	if (!cJSON_IsArray(arr))
+	if (!json_is(arr, JSON_ARRAY))
 		return am_fail(err, errlen, AM_EFIELD, "top: not an array");
-	cJSON_ArrayForEach(it, arr)
-	{
-		const cJSON *name = cJSON_GetArrayItem(it, 0),
-			    *share = cJSON_GetArrayItem(it, 1);
+	for (const json_node *it = json_child(d, arr); it; it = json_next(d, it)) {
+		const json_node *name = json_at(d, it, 0), *share = json_at(d, it, 1);
 		if (t->n == MSG_TOP_MAX)
 			return am_fail(err, errlen, AM_ETOOBIG, "top: over %d channels",
 				       MSG_TOP_MAX);
-		if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != 2 ||
-		    !cJSON_IsString(name) || !cJSON_IsNumber(share))
+		if (!json_is(it, JSON_ARRAY) || it->count != 2 ||
+		    !json_is(name, JSON_STRING) || !json_is(share, JSON_NUMBER))
 			return am_fail(err, errlen, AM_EFIELD,
 				       "top[%zu]: not a [channel, share] pair", t->n);
-		if (strlen(name->valuestring) > MSG_CHANNEL_MAX)
+		if (name->len > MSG_CHANNEL_MAX)
 			return am_fail(err, errlen, AM_ETOOBIG, "top[%zu]: over %d bytes",
 				       t->n, MSG_CHANNEL_MAX);
-		snprintf(t->c[t->n].channel, sizeof(t->c[t->n].channel), "%s",
-			 name->valuestring);
-		t->c[t->n].share = share->valuedouble;
+		memcpy(t->c[t->n].channel, name->str, (size_t)name->len + 1);
+		t->c[t->n].share = share->num;
 		t->n++;
 	}
 	return 0;
@@ -120,9 +115,10 @@ static int msg__top_enc(buf *b, const msg_top *t)
 
 /* The codec of the "top" member of message struct T. */
 #define MSG__TOP_CODEC(name, T)                                                          \
-	static int name##_dec(const cJSON *it, void *m, char *err, size_t errlen)        \
+	static int name##_dec(const json_doc *d, const json_node *it, void *m,           \
+			      char *err, size_t errlen)                                  \
 	{                                                                                \
-		return msg__top_dec(it, &((T *)m)->top, err, errlen);                    \
+		return msg__top_dec(d, it, &((T *)m)->top, err, errlen);                 \
 	}                                                                                \
 	static int name##_check(const void *m, char *err, size_t errlen)                 \
 	{                                                                                \

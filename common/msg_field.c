@@ -1,7 +1,8 @@
 /* msg_field — decode, check and encode any message described by a field
  * table (see msg_field.h; the rules themselves are listed in msg.c).
  *
- * A decode is: byte cap, a scan for what cJSON would misread, the parse,
+ * A decode is: byte cap, a scan for what C strings would misread, the
+ * parse (json.h),
  * "v", then one pass over the table for types (missing, wrong type, over
  * its byte cap), one for values (msg_field_check, the very walk an encoder
  * runs before it writes: the two sides cannot drift), then the late
@@ -190,36 +191,51 @@ int msg_field_check(const msg_desc *d, const void *m, char *err, size_t errlen)
 
 /* ---- decoding -------------------------------------------------------------- */
 
-/* Refuse what cJSON would misread: a NUL byte anywhere, or a \u0000
- * escape inside a string (cJSON ends the C string there, hiding the rest). */
+/* Refuse a NUL byte anywhere, or a \u0000 escape inside a string: C
+ * strings end there, hiding the rest ("arm1\u0000/x" would read as
+ * "arm1"). Outside strings only a quote matters, so memchr skips there
+ * (the samples of a raw message). */
 static int msg__scan(const char *json, size_t len, char *err, size_t errlen)
 {
-	int in_str = 0;
+	const char *p = json, *end = json + len;
 	if (memchr(json, '\0', len))
 		return am_fail(err, errlen, AM_EJSON, "NUL byte in payload");
-	for (size_t i = 0; i < len; i++) {
-		char c = json[i];
-		if (!in_str) {
-			in_str = c == '"';
-		} else if (c == '"') {
-			in_str = 0;
-		} else if (c == '\\' && i + 1 < len) {
-			if (json[i + 1] == 'u' && i + 5 < len && json[i + 2] == '0' &&
-			    json[i + 3] == '0' && json[i + 4] == '0' &&
-			    json[i + 5] == '0')
+	while ((p = memchr(p, '"', (size_t)(end - p))) != NULL) {
+		for (p++;; p += 2) { /* inside a string, after an escape pair */
+			while (p < end && *p != '"' && *p != '\\')
+				p++;
+			if (p >= end || p + 1 >= end)
+				return 0; /* unterminated: the parser says so */
+			if (*p == '"')
+				break;
+			if (p[1] == 'u' && p + 5 < end && memcmp(p + 2, "0000", 4) == 0)
 				return am_fail(err, errlen, AM_EVALUE,
-					       "\\u0000 in a string at byte %zu", i);
-			i++; /* skip the escaped character */
+					       "\\u0000 in a string at byte %zu",
+					       (size_t)(p - json));
 		}
+		p++;
 	}
 	return 0;
 }
 
-/* Parse an untrusted payload into a JSON object (caller deletes *root). */
-static int msg__parse(const char *json, size_t len, size_t max, cJSON **root, char *err,
-		      size_t errlen)
+/* The document of the running thread's decodes, kept between them so that
+ * a stream of similar messages parses without allocating; a huge one is
+ * let go after use. */
+static _Thread_local json_doc msg__doc;
+#define MSG__DOC_KEEP (256 * 1024)
+
+static void msg__doc_trim(void)
 {
-	const char *end = NULL;
+	if (msg__doc.arena_cap > MSG__DOC_KEEP ||
+	    msg__doc.cap * sizeof(json_node) > MSG__DOC_KEEP)
+		json_doc_cleanup(&msg__doc);
+}
+
+/* Parse an untrusted payload into a JSON object (msg__doc's root). */
+static int msg__parse(const char *json, size_t len, size_t max, const json_node **root,
+		      char *err, size_t errlen)
+{
+	size_t end = 0;
 	int rc;
 
 	*root = NULL;
@@ -230,48 +246,47 @@ static int msg__parse(const char *json, size_t len, size_t max, cJSON **root, ch
 			       len, max);
 	if ((rc = msg__scan(json, len, err, errlen)))
 		return rc;
-	*root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-	if (!*root) {
-		if (end && end >= json && end <= json + len)
-			return am_fail(err, errlen, AM_EJSON,
-				       "not JSON or truncated (at byte %zu of %zu)",
-				       (size_t)(end - json), len);
-		return am_fail(err, errlen, AM_EJSON, "not JSON or truncated");
-	}
-	while (end && end < json + len &&
-	       (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+	rc = json_parse(&msg__doc, json, len, &end);
+	if (rc == AM_ENOMEM)
+		return am_fail(err, errlen, AM_ENOMEM, "out of memory");
+	if (rc)
+		return am_fail(err, errlen, AM_EJSON,
+			       "not JSON or truncated (at byte %zu of %zu)", end, len);
+	while (end < len && (json[end] == ' ' || json[end] == '\t' || json[end] == '\n' ||
+			     json[end] == '\r'))
 		end++;
-	if (end != json + len)
+	if (end != len)
 		return am_fail(err, errlen, AM_EJSON,
 			       "trailing bytes after the JSON value");
-	if (!cJSON_IsObject(*root))
+	*root = json_root(&msg__doc);
+	if (!json_is(*root, JSON_OBJECT))
 		return am_fail(err, errlen, AM_EJSON, "not a JSON object");
 	return 0;
 }
 
-static int msg__dec_version(const cJSON *o, char *err, size_t errlen)
+static int msg__dec_version(const json_node *o, char *err, size_t errlen)
 {
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, "v");
+	const json_node *it = json_get(&msg__doc, o, "v");
 	if (!it)
 		return am_fail(err, errlen, AM_EFIELD, "v: missing");
-	if (!cJSON_IsNumber(it))
+	if (!json_is(it, JSON_NUMBER))
 		return am_fail(err, errlen, AM_EFIELD, "v: not a number");
-	if (it->valuedouble != MSG_VERSION)
+	if (it->num != MSG_VERSION)
 		return am_fail(err, errlen, AM_EVERSION,
-			       "v: version %g, this reader reads %d", it->valuedouble,
+			       "v: version %g, this reader reads %d", it->num,
 			       MSG_VERSION);
 	return 0;
 }
 
 /* A string into a char field: refused over its cap before copying (the
  * content is the check pass's job). */
-static int msg__dec_str(const msg_field *f, const cJSON *it, char *dst, char *err,
+static int msg__dec_str(const msg_field *f, const json_node *it, char *dst, char *err,
 			size_t errlen)
 {
 	size_t n;
-	if (!cJSON_IsString(it) || !it->valuestring)
+	if (!json_is(it, JSON_STRING))
 		return am_fail(err, errlen, AM_EFIELD, "%s: not a string", f->key);
-	n = strlen(it->valuestring);
+	n = it->len;
 	if (n > f->cap || n >= f->size) {
 		if (f->type == MSG_T_SENSOR)
 			return am_fail(err, errlen, AM_EVALUE,
@@ -280,19 +295,19 @@ static int msg__dec_str(const msg_field *f, const cJSON *it, char *dst, char *er
 		return am_fail(err, errlen, AM_ETOOBIG, "%s: over %zu bytes", f->key,
 			       (size_t)f->cap);
 	}
-	memcpy(dst, it->valuestring, n + 1);
+	memcpy(dst, it->str, n + 1);
 	return 0;
 }
 
-static int msg__dec_enum(const msg_field *f, const cJSON *it, int *dst, char *err,
+static int msg__dec_enum(const msg_field *f, const json_node *it, int *dst, char *err,
 			 size_t errlen)
 {
 	char names[96] = "";
 	size_t used = 0;
-	if (!cJSON_IsString(it) || !it->valuestring)
+	if (!json_is(it, JSON_STRING))
 		return am_fail(err, errlen, AM_EFIELD, "%s: not a string", f->key);
 	for (int v = 0; f->name(v); v++) {
-		if (strcmp(it->valuestring, f->name(v)) == 0) {
+		if (strcmp(it->str, f->name(v)) == 0) {
 			*dst = v;
 			return 0;
 		}
@@ -323,7 +338,7 @@ static int msg__dec_uint(const msg_field *f, double d, void *dst, char *err,
 }
 
 /* Convert one present item into its field (type and cap only). */
-static int msg__dec_one(const msg_field *f, const cJSON *it, void *m, char *err,
+static int msg__dec_one(const msg_field *f, const json_node *it, void *m, char *err,
 			size_t errlen)
 {
 	char *p = (char *)m + f->off;
@@ -337,39 +352,39 @@ static int msg__dec_one(const msg_field *f, const cJSON *it, void *m, char *err,
 		return msg__dec_enum(f, it, (int *)(void *)p, err, errlen);
 	case MSG_T_NUM:
 	case MSG_T_UINT:
-		if (!cJSON_IsNumber(it))
+		if (!json_is(it, JSON_NUMBER))
 			return am_fail(err, errlen, AM_EFIELD, "%s: not a number",
 				       f->key);
 		if (f->type == MSG_T_UINT)
-			return msg__dec_uint(f, it->valuedouble, p, err, errlen);
-		memcpy(p, &it->valuedouble, sizeof(double));
+			return msg__dec_uint(f, it->num, p, err, errlen);
+		memcpy(p, &it->num, sizeof(double));
 		return 0;
 	case MSG_T_BOOL:
-		if (!cJSON_IsBool(it))
+		if (!json_is(it, JSON_TRUE) && !json_is(it, JSON_FALSE))
 			return am_fail(err, errlen, AM_EFIELD, "%s: not a boolean",
 				       f->key);
-		b = cJSON_IsTrue(it) ? 1 : 0;
+		b = it->type == JSON_TRUE;
 		memcpy(p, &b, sizeof(b));
 		return 0;
 	case MSG_T_CUSTOM:
-		return f->codec->dec(it, m, err, errlen);
+		return f->codec->dec(&msg__doc, it, m, err, errlen);
 	}
 	return am_fail(err, errlen, AM_EINVAL, "%s: unknown field type", f->key);
 }
 
 /* One field: absent optional ones (and dependent ones whose flag is not
  * set) read as zero, absent required ones are refused. */
-static int msg__dec_field(const msg_field *f, const cJSON *o, void *m, char *err,
+static int msg__dec_field(const msg_field *f, const json_node *o, void *m, char *err,
 			  size_t errlen)
 {
-	const cJSON *it;
+	const json_node *it;
 	int rc;
 
 	if ((f->flags & MSG_DEP) && !msg__flag(f, m)) {
 		memset((char *)m + f->off, 0, f->size);
 		return 0;
 	}
-	it = cJSON_GetObjectItemCaseSensitive(o, f->key);
+	it = json_get(&msg__doc, o, f->key);
 	if (!it) {
 		if (!(f->flags & MSG_OPT))
 			return am_fail(err, errlen, AM_EFIELD, "%s: missing", f->key);
@@ -386,7 +401,7 @@ static int msg__dec_field(const msg_field *f, const cJSON *o, void *m, char *err
 int msg_field_decode(const msg_desc *d, const char *json, size_t len, void *m, char *err,
 		     size_t errlen)
 {
-	cJSON *root = NULL;
+	const json_node *root = NULL;
 	int rc;
 
 	if ((rc = msg__parse(json, len, d->max_payload, &root, err, errlen)) ||
@@ -403,7 +418,7 @@ int msg_field_decode(const msg_desc *d, const char *json, size_t len, void *m, c
 		    (rc = msg__dec_field(&d->fields[i], root, m, err, errlen)))
 			goto out;
 out:
-	cJSON_Delete(root);
+	msg__doc_trim();
 	return rc;
 }
 

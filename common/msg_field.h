@@ -29,9 +29,9 @@
 #define ANOMESH_MSG_FIELD_H
 
 #include "buf.h"
+#include "json.h"
 #include "msg.h"
 
-#include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,13 +69,14 @@ enum msg_range {
 /* The presence flag of a row: the int member m of T (0: none). */
 #define MSG_IF(T, m) (offsetof(T, m) + 1)
 
-/* A field with a codec of its own. dec gets the (present) JSON item and
- * converts it into the struct; check validates the struct's field (also
- * the only check of what dec wrote, unless the field is MSG_LATE: then dec
- * validates while converting); enc appends the value's JSON. Each returns
- * 0 or a code (dec, check: with err filled; enc: buf's codes). */
+/* A field with a codec of its own. dec gets the (present) JSON item (a
+ * node of the parsed document d, json.h) and converts it into the struct; check validates
+ * the struct's field (also the only check of what dec wrote, unless the field is
+ * MSG_LATE: then dec validates while converting); enc appends the value's JSON. Each
+ * returns 0 or a code (dec, check: with err filled; enc: buf's codes). */
 typedef struct msg_codec {
-	int (*dec)(const cJSON *item, void *m, char *err, size_t errlen);
+	int (*dec)(const json_doc *d, const json_node *item, void *m, char *err,
+		   size_t errlen);
 	int (*check)(const void *m, char *err, size_t errlen);
 	int (*enc)(buf *b, const void *m);
 } msg_codec;

@@ -71,28 +71,25 @@ int msg_raw_reserve(msg_raw *m, size_t n_samples)
 
 /* ---- "channels" -------------------------------------------------------------- */
 
-static int msg__channels_dec(const cJSON *arr, void *mv, char *err, size_t errlen)
+static int msg__channels_dec(const json_doc *d, const json_node *arr, void *mv, char *err,
+			     size_t errlen)
 {
 	msg_raw *out = mv;
-	const cJSON *it;
 	size_t n = 0;
-	if (!cJSON_IsArray(arr))
+	if (!json_is(arr, JSON_ARRAY))
 		return am_fail(err, errlen, AM_EFIELD, "channels: not an array");
-	cJSON_ArrayForEach(it, arr)
-	{
-		size_t len;
+	for (const json_node *it = json_child(d, arr); it; it = json_next(d, it)) {
 		if (n >= MSG_MAX_CHANNELS)
 			return am_fail(err, errlen, AM_ETOOBIG, "channels: over %d",
 				       MSG_MAX_CHANNELS);
-		if (!cJSON_IsString(it) || !it->valuestring)
+		if (!json_is(it, JSON_STRING))
 			return am_fail(err, errlen, AM_EFIELD,
 				       "channels[%zu]: not a string", n);
-		len = strlen(it->valuestring);
-		if (len > MSG_CHANNEL_MAX)
+		if (it->len > MSG_CHANNEL_MAX)
 			return am_fail(err, errlen, AM_ETOOBIG,
 				       "channels[%zu]: over %d bytes", n,
 				       MSG_CHANNEL_MAX);
-		memcpy(out->channels[n], it->valuestring, len + 1);
+		memcpy(out->channels[n], it->str, (size_t)it->len + 1);
 		n++;
 	}
 	out->n_channels = n;
@@ -105,7 +102,6 @@ static int msg__channels_check(const void *mv, char *err, size_t errlen)
 {
 	const msg_raw *m = mv;
 	size_t nch = m->n_channels;
-	int rc;
 
 	if (nch == 0)
 		return am_fail(err, errlen, AM_EVALUE, "channels: empty");
@@ -119,11 +115,14 @@ static int msg__channels_check(const void *mv, char *err, size_t errlen)
 		return am_fail(err, errlen, AM_ETOOBIG, "samples: %zu values, max %d",
 			       m->n_samples * nch, MSG_MAX_VALUES);
 	for (size_t i = 0; i < nch; i++) {
-		char field[24];
-		snprintf(field, sizeof(field), "channels[%zu]", i);
-		if ((rc = msg_field_text_check(field, m->channels[i], MSG_CHANNEL_MAX, 0,
-					       err, errlen)))
-			return rc;
+		/* the field's name is made only for the reason of a refusal */
+		if (msg_field_text_check("channels", m->channels[i], MSG_CHANNEL_MAX, 0,
+					 NULL, 0)) {
+			char field[24];
+			snprintf(field, sizeof(field), "channels[%zu]", i);
+			return msg_field_text_check(field, m->channels[i],
+						    MSG_CHANNEL_MAX, 0, err, errlen);
+		}
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(m->channels[i], m->channels[j]) == 0)
 				return am_fail(
@@ -152,21 +151,19 @@ static const msg_codec msg__channels = {msg__channels_dec, msg__channels_check,
 /* ---- "samples" --------------------------------------------------------------- */
 
 /* One sample row, converted into dst and checked value by value. */
-static int msg__row_dec(const cJSON *row, size_t i, float *dst, size_t nch, char *err,
-			size_t errlen)
+static int msg__row_dec(const json_doc *doc, const json_node *row, size_t i, float *dst,
+			size_t nch, char *err, size_t errlen)
 {
-	const cJSON *it;
 	size_t j = 0;
-	if (!cJSON_IsArray(row))
+	if (!json_is(row, JSON_ARRAY))
 		return am_fail(err, errlen, AM_EFIELD, "samples[%zu]: not an array", i);
-	cJSON_ArrayForEach(it, row)
-	{
+	for (const json_node *it = json_child(doc, row); it; it = json_next(doc, it)) {
 		if (j < nch) {
 			double d;
-			if (!cJSON_IsNumber(it))
+			if (!json_is(it, JSON_NUMBER))
 				return am_fail(err, errlen, AM_EFIELD,
 					       "samples[%zu][%zu]: not a number", i, j);
-			d = it->valuedouble;
+			d = it->num;
 			if (!isfinite(d))
 				return am_fail(err, errlen, AM_EVALUE,
 					       "samples[%zu][%zu]: not finite", i, j);
@@ -187,30 +184,28 @@ static int msg__row_dec(const cJSON *row, size_t i, float *dst, size_t nch, char
 
 /* Count the rows against the caps, then convert them straight into out's
  * (reused) storage. */
-static int msg__samples_dec(const cJSON *arr, void *mv, char *err, size_t errlen)
+static int msg__samples_dec(const json_doc *d, const json_node *arr, void *mv, char *err,
+			    size_t errlen)
 {
 	msg_raw *out = mv;
-	const cJSON *row;
-	size_t rows = 0, nch = out->n_channels, i = 0;
+	size_t rows, nch = out->n_channels, i = 0;
 	int rc;
 
-	if (!cJSON_IsArray(arr))
+	if (!json_is(arr, JSON_ARRAY))
 		return am_fail(err, errlen, AM_EFIELD, "samples: not an array");
-	cJSON_ArrayForEach(row, arr)
-	{
-		if (++rows > MSG_MAX_SAMPLES)
-			return am_fail(err, errlen, AM_ETOOBIG, "samples: over %d rows",
-				       MSG_MAX_SAMPLES);
-	}
+	rows = arr->count;
+	if (rows > MSG_MAX_SAMPLES)
+		return am_fail(err, errlen, AM_ETOOBIG, "samples: over %d rows",
+			       MSG_MAX_SAMPLES);
 	if (rows * nch > MSG_MAX_VALUES)
 		return am_fail(err, errlen, AM_ETOOBIG, "samples: %zu values, max %d",
 			       rows * nch, MSG_MAX_VALUES);
 	rc = msg_raw_reserve(out, rows);
 	if (rc)
 		return am_fail(err, errlen, rc, "samples: %s", am_strerror(rc));
-	cJSON_ArrayForEach(row, arr)
-	{
-		if ((rc = msg__row_dec(row, i, out->samples + i * nch, nch, err, errlen)))
+	for (const json_node *row = json_child(d, arr); row; row = json_next(d, row)) {
+		if ((rc = msg__row_dec(d, row, i, out->samples + i * nch, nch, err,
+				       errlen)))
 			return rc;
 		i++;
 	}

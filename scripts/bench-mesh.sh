@@ -1,0 +1,170 @@
+#!/bin/bash
+# The whole mesh as deployed, against the broker-only ceiling of the same
+# topology, for growing N, in one run on this machine.
+#
+# Load: bin/scorer-load publishes N sensors at 50 Hz, 10 samples per raw
+# message (5 messages per sensor per second, evenly phased), at raw QoS
+# $BENCH_RAW_QOS (1, as ingest-bt publishes), and meters every prediction:
+# received vs expected (one per window: 200 samples, hop 10), and the lag
+# from the window's last sample (the scheduled publish of the raw message
+# holding it) to the prediction's arrival.
+#
+# For each N, each on a fresh broker (the loopback config `make run` uses):
+#   ceiling  the same flows with nothing but the wire: bin/mesh-standin in
+#            the scorer's place (subscribes raw, publishes one prediction-
+#            sized message per window at the scorer's QoS), in the
+#            archiver's (raw, prediction, alert: QoS 1, persistent session)
+#            and in the alerter's (prediction)
+#   mesh     bin/scorer --qos $BENCH_PRED_QOS, bin/archiver (SQLite on this
+#            machine's disk), bin/alerter; the archive is counted in the
+#            database after the archiver's clean stop
+# Per process: CPU (% of one core over the metered run) and peak RSS.
+# "ok" = every prediction arrived, the archive (or the archiver's stand-in)
+# holds every raw message sent, lag p99 <= $BENCH_P99_MS ms, and the
+# generator kept its schedule (behind < 50 ms). Prints the largest N
+# each managed and the ratio mesh / ceiling.
+#
+# Usage: scripts/bench-mesh.sh [N ...]   (default 1000 2000 3000 4000)
+# Env: BENCH_DURATION_S (10), BENCH_RAW_QOS (1), BENCH_PRED_QOS (1),
+#      BENCH_P99_MS (10), BENCH_MODES ("ceiling mesh"), BENCH_KEEP=1 keeps
+#      the temp dir.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+make --no-print-directory -s bin/scorer bin/archiver bin/alerter bin/scorer-load \
+	bin/mesh-standin >/dev/null || exit 1
+[ -f models/lpms-linacc.aem ] || { echo "models/lpms-linacc.aem missing: make models"; exit 1; }
+
+dur=${BENCH_DURATION_S:-10}
+rqos=${BENCH_RAW_QOS:-1}
+pqos=${BENCH_PRED_QOS:-1}
+p99max=${BENCH_P99_MS:-10}
+modes=${BENCH_MODES:-ceiling mesh}
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(1000 2000 3000 4000)
+dir=$(mktemp -d /tmp/bench-mesh.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$dir"
+}
+trap cleanup EXIT
+hz=$(getconf CLK_TCK)
+export ANOMESH_ROOT=bench ANOMESH_LOG_LEVEL=warn
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+hwm_mib() { awk '/VmHWM/{printf "%.0f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
+field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p"; }
+stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+
+start_broker() { # -> $port, $broker
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	mkdir -p "$dir/broker-$port"
+	scripts/broker-conf.sh "$port" "$dir/broker-$port" >"$dir/broker-$port/mosquitto.conf"
+	mosquitto -c "$dir/broker-$port/mosquitto.conf" >"$dir/broker-$port/log" 2>&1 &
+	broker=$!
+	pids+=("$broker")
+	for _ in $(seq 100); do
+		(exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break
+		sleep 0.1
+	done
+	export ANOMESH_BROKER=tcp://127.0.0.1:$port
+}
+
+echo "load: N sensors x 50 Hz, 10 samples/message (raw QoS $rqos), predictions at QoS $pqos, ${dur}s each; mosquitto $(mosquitto -h 2>/dev/null | head -1 | awk '{print $3}') on loopback"
+echo "machine load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-5s %-7s | %-15s | %-20s | %-13s | %-34s | %-24s | %s\n' N run "predictions" "lag p50/p99/max ms" "archived" \
+	"CPU % broker/scorer/arch/alert/load" "RSS MiB b/s/ar/al/load" verdict
+best_mesh=0
+best_ceiling=0
+for n in "${sizes[@]}"; do
+	for mode in $modes; do
+		start_broker
+		log="$dir/$mode-$n"
+		db="$dir/archive-$n.db"
+		if [ "$mode" = mesh ]; then
+			bin/scorer --instance "s$n" --qos "$pqos" >"$log.scorer" 2>&1 &
+			s1=$!
+			bin/archiver --instance "a$n" --db "$db" >"$log.archiver" 2>&1 &
+			s2=$!
+			bin/alerter --instance "l$n" --max-sensors $((n + 100)) >"$log.alerter" 2>&1 &
+			s3=$!
+		else
+			bin/mesh-standin --instance "s$n" --role relay --qos "$pqos" >"$log.scorer" 2>&1 &
+			s1=$!
+			bin/mesh-standin --instance "a$n" --role sink --kinds raw --kinds prediction --kinds alert \
+				--persistent 1 >"$log.archiver" 2>&1 &
+			s2=$!
+			bin/mesh-standin --instance "l$n" --role sink --kinds prediction >"$log.alerter" 2>&1 &
+			s3=$!
+		fi
+		pids+=("$s1" "$s2" "$s3")
+		procs=("$broker" "$s1" "$s2" "$s3")
+		t0=()
+		for p in "${procs[@]}"; do t0+=("$(cpu_ticks "$p")"); done
+		w0=$(date +%s.%N)
+		bin/scorer-load --mode score --qos "$rqos" --sensors "$n" --duration-s "$dur" \
+			--grace-s 3 --wait-online 3 >"$log.load" 2>"$log.load.err" &
+		lp=$!
+		# the generator's own CPU, read just before it exits
+		lt=0
+		while kill -0 "$lp" 2>/dev/null; do
+			x=$(cpu_ticks "$lp")
+			[ "$x" != 0 ] && lt=$x && lh=$(hwm_mib "$lp")
+			sleep 0.2
+		done
+		wait "$lp"
+		w1=$(date +%s.%N)
+		cpu=""
+		rss=""
+		i=0
+		for p in "${procs[@]}"; do
+			cpu="$cpu$(awk -v a="${t0[$i]}" -v b="$(cpu_ticks "$p")" -v s0="$w0" -v s1="$w1" -v hz="$hz" \
+				'BEGIN{printf "%.0f", 100 * (b - a) / hz / (s1 - s0)}')/"
+			rss="$rss$(hwm_mib "$p")/"
+			i=$((i + 1))
+		done
+		cpu="$cpu$(awk -v b="$lt" -v s0="$w0" -v s1="$w1" -v hz="$hz" 'BEGIN{printf "%.0f", 100 * b / hz / (s1 - s0)}')"
+		rss="$rss${lh:-?}"
+		out=$(cat "$log.load")
+		sent=$(echo "$out" | field sent)
+		stop "$s1"
+		stop "$s3"
+		stop "$s2"
+		if [ "$mode" = mesh ]; then
+			archived=$(sqlite3 "$db" 'select count(*) from messages' 2>/dev/null || echo 0)
+		else
+			archived=$(field raw <"$log.archiver")
+		fi
+		stop "$broker"
+		pred=$(echo "$out" | field predictions)
+		exp=$(echo "$out" | field expected)
+		p50=$(echo "$out" | field lag_p50_ms)
+		p99=$(echo "$out" | field lag_p99_ms)
+		pmax=$(echo "$out" | field lag_max_ms)
+		behind=$(echo "$out" | field behind_max_ms)
+		verdict=$(awk -v p="${pred:-0}" -v e="${exp:-1}" -v a="${archived:-0}" -v s="${sent:-1}" \
+			-v l="${p99:-1e9}" -v m="$p99max" -v b="${behind:-1e9}" 'BEGIN{
+			v = "";
+			if (b > 50) v = v " gen-behind";
+			if (p < e) v = v sprintf(" %.1f%%-pred-missing", 100 * (e - p) / e);
+			if (a < s) v = v sprintf(" %d-not-archived", s - a);
+			if (l > m) v = v " p99>" m "ms";
+			print v == "" ? "ok" : substr(v, 2)}')
+		printf '%-5s %-7s | %-15s | %-20s | %-13s | %-34s | %-24s | %s\n' "$n" "$mode" "$pred/$exp" \
+			"$p50/$p99/$pmax" "$archived/$sent" "$cpu" "$rss" "$verdict"
+		echo "  $mode N=$n: bin/scorer-load ... -> $out" >>"$dir/details.txt"
+		if [ "$verdict" = ok ]; then
+			[ "$mode" = mesh ] && [ "$n" -gt "$best_mesh" ] && best_mesh=$n
+			[ "$mode" = ceiling ] && [ "$n" -gt "$best_ceiling" ] && best_ceiling=$n
+		fi
+	done
+done
+echo "machine load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "largest N the whole mesh sustained: $best_mesh sensors at 50 Hz"
+echo "largest N the broker-only ceiling (same topology, same run) sustained: $best_ceiling"
+if [ "$best_ceiling" -gt 0 ]; then
+	awk -v m="$best_mesh" -v c="$best_ceiling" -v top="${sizes[${#sizes[@]}-1]}" 'BEGIN{
+		printf "mesh / ceiling: %.0f %%%s\n", 100 * m / c, c == top ? " (the ceiling reached the largest N tried: a lower bound of it)" : ""}'
+fi
+cat "$dir/details.txt"
