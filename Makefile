@@ -113,19 +113,27 @@ all: $(LIBCOMMON) $(LIBAE) $(PROG_BINS) $(UNIT_BINS) $(ITEST_BINS)
 progs: $(PROG_BINS)
 
 help:
-	@echo "make            build everything (bin/)"
+	@echo "make            build everything (bin/, build/release/t/)"
 	@echo "make run        install deps, build, start broker + the whole mesh on 127.0.0.1:\$$ANOMESH_PORT"
-	@echo "make run-fleet  the fleet tier: 3 NATS nodes, 2 gateways, the central archiver, the fleet view"
 	@echo "make test       install deps, build, run unit + integration tests, plain and under ASan/UBSan"
+	@echo "make run-fleet  the fleet tier: 3 NATS nodes, 2 gateways, the central archiver, the fleet view"
 	@echo "make check      the test suite once, for this variant (SAN=1 for sanitizers)"
+	@echo "make unit       the unit tests once"
+	@echo "make integration  the integration and script tests once"
 	@echo "make bench      benchmarks (figures, not pass/fail)"
+	@echo "make console    build the console page (build/console/)"
 	@echo "make eval-skab  SKAB protocol: F1/FAR/MAR, NAB, tuning/validation/all, PNGs (SKAB=dir OUT=dir)"
 	@echo "make eval-lpms  model on the seed recordings: FAILURE stretches, clean held-out tail, PNGs"
-	@echo "make models     rebuild models/lpms-linacc.aem from the normal recording"
-	@echo "make deps       install the Debian packages in scripts/packages.txt"
+	@echo "make models     rebuild models/arm-linacc.aem, and models/lpms-linacc.aem where the recordings are"
+	@echo "make fuzz       every parser under libFuzzer, FUZZ_SECONDS each (FUZZ_TARGETS=msg: one)"
+	@echo "make fuzz-smoke every parser under libFuzzer for 10 s (CI)"
 	@echo "make lint       clang-format check + cppcheck"
+	@echo "make format     clang-format the tracked C files"
 	@echo "make install    binaries, models, broker configs, systemd units (PREFIX, DESTDIR)"
 	@echo "make deb        build/anomesh_<version>_<arch>.deb from the same tree"
+	@echo "make deps       install the Debian packages in scripts/packages.txt"
+	@echo "make clean      remove build/ and bin/"
+	@echo "make help       this list"
 
 # Every object waits for the Debian packages: on a fresh machine any make
 # target first installs them (order-only: no rebuild when the stamp changes).
