@@ -12,45 +12,18 @@
 # 4322-, MQTT 4422-, monitoring 4522-), ANOMESH_PORT (1883: gw1, +1 gw2,
 # +2 the fleet view), ANOMESH_CONSOLE_PORT (8080: the fleet view's console).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 nats=${ANOMESH_FLEET_NATS:-4222}
 port=${ANOMESH_PORT:-1883}
 console_port=${ANOMESH_CONSOLE_PORT:-8080}
 plant=plant1
 dir=$(mktemp -d /tmp/anomesh-fleet.XXXXXX)
-pids=()
-names=()
-
-say() { printf '\033[1m[fleet]\033[0m %s\n' "$*" >&2; }
-alive() { [ -r "/proc/$1/stat" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
-stop_all() {
-	trap - INT TERM EXIT
-	say "stopping ${#pids[@]} processes"
-	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-		p=${pids[$i]}
-		kill -TERM "$p" 2>/dev/null
-		for _ in $(seq 150); do alive "$p" || break; sleep 0.1; done
-		alive "$p" && { say "${names[$i]} (pid $p) did not stop in 15 s; killing it"; kill -KILL "$p" 2>/dev/null; }
-	done
-	say "logs and archives kept in $dir"
-}
+say_tag=fleet
+start_quiet=1
+# shellcheck source=scripts/procs.sh
+source scripts/procs.sh
 trap stop_all EXIT
 trap 'exit 0' INT TERM
-start() { # name cmd...
-	local name=$1; shift
-	"$@" >"$dir/$name.log" 2>&1 &
-	pids+=($!)
-	names+=("$name")
-}
-wait_port() { # port seconds
-	local deadline=$((SECONDS + $2))
-	while ((SECONDS < deadline)); do
-		(exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
-}
-busy() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 for p in $nats $((nats + 1)) $((nats + 2)) $((nats + 200)) $((nats + 201)) $((nats + 202)) \
 	$port $((port + 1)) $((port + 2)) $console_port; do
 	busy "$p" && { say "port $p is in use; choose others: ANOMESH_FLEET_NATS=14222 ANOMESH_PORT=18830 ANOMESH_CONSOLE_PORT=18080 make run-fleet"; exit 1; }

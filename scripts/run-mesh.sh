@@ -8,65 +8,24 @@
 # show in the terminal. Ctrl-C stops every process this script started, by
 # pid, and waits for them. Needs nothing outside the repository.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 port=${ANOMESH_PORT:-1883}
 console_port=${ANOMESH_CONSOLE_PORT:-8080}
 shared=${ANOMESH_SHARED:-$(cd .. && pwd)/shared}
 recording=${ANOMESH_RECORDING:-$shared/data/lpms-b2/pre-fail_20170202_2234.csv}
 root=factory
 dir=$(mktemp -d /tmp/anomesh-run.XXXXXX)
-pids=()
-names=()
-
-say() { printf '\033[1m[run]\033[0m %s\n' "$*" >&2; }
-
-# alive PID: running (a zombie, already dead but not yet reaped, is not).
-alive() { [ -r "/proc/$1/stat" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
-
-stop_all() {
-	trap - INT TERM EXIT
-	say "stopping ${#pids[@]} processes"
-	# Newest first, one at a time: services shut down cleanly (final status,
-	# last commits) while the broker they talk to is still up.
-	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-		p=${pids[$i]}
-		kill -TERM "$p" 2>/dev/null
-		for _ in $(seq 150); do alive "$p" || break; sleep 0.1; done
-		if alive "$p"; then
-			say "${names[$i]} (pid $p) did not stop within 15 s; killing it"
-			kill -KILL "$p" 2>/dev/null
-		fi
-		# No `wait` here: inside a trap that interrupted `wait -n`, bash's
-		# wait for a reaped pid can block forever. Zombies left over are
-		# reaped by init once this script exits.
-	done
-	say "logs kept in $dir"
-}
+say_tag=run
+# shellcheck source=scripts/procs.sh
+source scripts/procs.sh
 trap stop_all EXIT
 trap 'exit 0' INT TERM
 
-start() { # name cmd...: start in the background, log to $dir/name.log
-	local name=$1; shift
-	"$@" >"$dir/$name.log" 2>&1 &
-	pids+=($!)
-	names+=("$name")
-	say "started $name (pid $!): $*"
-}
-
-wait_port() { # port seconds
-	local deadline=$((SECONDS + $2))
-	while ((SECONDS < deadline)); do
-		(exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
+if busy "$port"; then
 	say "port $port is already in use; choose another: ANOMESH_PORT=18830 make run"
 	exit 1
 fi
-if (exec 3<>/dev/tcp/127.0.0.1/"$console_port") 2>/dev/null; then
+if busy "$console_port"; then
 	say "console port $console_port is already in use; choose another: ANOMESH_CONSOLE_PORT=18080 make run"
 	exit 1
 fi
