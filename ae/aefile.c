@@ -7,6 +7,7 @@
 #include "file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -424,57 +425,22 @@ int aefile_save(const ae_model *m, const char *path, char *err, size_t errlen)
 	return rc;
 }
 
-/* Read at most cap + 1 bytes of f into a malloc'd buffer: one byte past
- * the cap proves the file too big without reading all of it. */
-static int aefile__slurp(FILE *f, size_t cap, unsigned char **out, size_t *len)
-{
-	size_t alloc = 1 << 16, n = 0;
-	unsigned char *buf = malloc(alloc);
-	if (!buf)
-		return AM_ENOMEM;
-	for (;;) {
-		if (n == alloc) {
-			if (alloc >= cap + 1)
-				break;
-			size_t na = alloc * 2 > cap + 1 ? cap + 1 : alloc * 2;
-			unsigned char *nb = realloc(buf, na);
-			if (!nb) {
-				free(buf);
-				return AM_ENOMEM;
-			}
-			buf = nb;
-			alloc = na;
-		}
-		size_t got = fread(buf + n, 1, alloc - n, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		free(buf);
-		return AM_EIO;
-	}
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 int aefile_load(const char *path, ae_model *m, char *err, size_t errlen)
 {
 	memset(m, 0, sizeof *m);
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		errno = e;
 		return AM_EIO;
 	}
 	size_t cap = AEFILE_MAX_BYTES + AEFILE__HEAD + 4;
-	unsigned char *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0;
-	int rc = aefile__slurp(f, cap, &buf, &len);
+	int rc = file_read_capped(fd, cap, &buf, &len);
 	int e = errno;
-	fclose(f);
+	close(fd);
 	if (rc == AM_ENOMEM) {
 		snprintf(err, errlen, "%s: out of memory", path);
 	} else if (rc) {
@@ -484,7 +450,7 @@ int aefile_load(const char *path, ae_model *m, char *err, size_t errlen)
 		rc = AM_EFORMAT;
 	} else {
 		char e2[256];
-		rc = aefile_decode(buf, len, m, e2, sizeof e2);
+		rc = aefile_decode((const unsigned char *)buf, len, m, e2, sizeof e2);
 		if (rc)
 			snprintf(err, errlen, "%s: %s", path, e2);
 	}

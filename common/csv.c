@@ -10,12 +10,15 @@
  * removed (quoted separators are not supported: none of our sources uses
  * them). Blank lines are skipped. */
 #include "csv.h"
+#include "file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* One cell of a line: a slice of the file buffer. */
 typedef struct csv__cell {
@@ -111,65 +114,28 @@ const char *csv_normalise_name(const char *header, char *out, size_t outlen)
 static int csv__slurp(const char *path, char **data, size_t *len, char *err,
 		      size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		int e = errno;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc, e;
+	if (fd < 0) {
+		e = errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		errno = e;
 		return AM_EIO;
 	}
-	size_t alloc = 1 << 16, n = 0;
-	char *b = malloc(alloc);
-	int rc = 0;
-	if (!b) {
-		rc = AM_ENOMEM;
-		goto out;
+	rc = file_read_capped(fd, CSV_MAX_BYTES, data, len);
+	e = errno;
+	close(fd);
+	if (rc == AM_ENOMEM)
+		snprintf(err, errlen, "%s: out of memory", path);
+	else if (rc)
+		snprintf(err, errlen, "%s: read: %s", path, strerror(e));
+	else if (*len > CSV_MAX_BYTES) {
+		snprintf(err, errlen, "%s: file over %zu bytes", path,
+			 (size_t)CSV_MAX_BYTES);
+		free(*data);
+		*data = NULL;
+		rc = AM_ETOOBIG;
 	}
-	for (;;) {
-		if (alloc - n < 2) {
-			if (alloc > CSV_MAX_BYTES) {
-				snprintf(err, errlen, "%s: file over %zu bytes", path,
-					 (size_t)CSV_MAX_BYTES);
-				rc = AM_ETOOBIG;
-				goto out;
-			}
-			char *nb = realloc(b, alloc * 2);
-			if (!nb) {
-				rc = AM_ENOMEM;
-				goto out;
-			}
-			b = nb;
-			alloc *= 2;
-		}
-		size_t got = fread(b + n, 1, alloc - n - 1, f);
-		n += got;
-		if (n > CSV_MAX_BYTES) {
-			snprintf(err, errlen, "%s: file over %zu bytes", path,
-				 (size_t)CSV_MAX_BYTES);
-			rc = AM_ETOOBIG;
-			goto out;
-		}
-		if (got == 0) {
-			if (ferror(f)) {
-				int e = errno;
-				snprintf(err, errlen, "%s: read: %s", path, strerror(e));
-				rc = AM_EIO;
-			}
-			break;
-		}
-	}
-out:
-	fclose(f);
-	if (rc) {
-		free(b);
-		if (rc == AM_ENOMEM)
-			snprintf(err, errlen, "%s: out of memory", path);
-		return rc;
-	}
-	b[n] = '\0';
-	*data = b;
-	*len = n;
-	return 0;
+	return rc;
 }
 
 /* Split one line into cells; returns the count, or -1 if over CSV_MAX_COLS. */

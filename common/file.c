@@ -1,13 +1,62 @@
-/* file — atomic whole-file writes (see file.h). The temporary name carries
- * the pid so that two processes writing the same target never share a
- * temporary file; rename(2) within one directory is atomic. */
+/* file — whole-file reads with a cap, atomic whole-file writes (see file.h). The
+ * temporary name carries the pid so that two processes writing the same target never
+ * share a temporary file; rename(2) within one directory is atomic. */
 #include "file.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+int file_read_capped(int fd, size_t cap, char **out, size_t *len)
+{
+	size_t alloc = 1 << 16, n = 0;
+	char *buf;
+
+	*out = NULL;
+	*len = 0;
+	if (cap < SIZE_MAX - 2 && alloc > cap + 2)
+		alloc = cap + 2; /* cap + 1 bytes and the NUL */
+	buf = malloc(alloc);
+	if (!buf)
+		return AM_ENOMEM;
+	for (;;) {
+		ssize_t got;
+		if (alloc - n < 2) {
+			size_t na;
+			char *nb;
+			if (n > cap)
+				break;
+			na = alloc * 2 > cap + 2 ? cap + 2 : alloc * 2;
+			nb = realloc(buf, na);
+			if (!nb) {
+				free(buf);
+				return AM_ENOMEM;
+			}
+			buf = nb;
+			alloc = na;
+		}
+		got = read(fd, buf + n, alloc - n - 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			int e = errno;
+			free(buf);
+			errno = e;
+			return AM_EIO;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
 
 int file_write_atomic(const char *path, const void *data, size_t len, int durable,
 		      char *err, size_t errlen)

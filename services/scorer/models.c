@@ -8,6 +8,7 @@
 #include "models.h"
 
 #include "aefile.h"
+#include "file.h"
 #include "text.h"
 
 #include <dirent.h>
@@ -141,7 +142,7 @@ int models_read_file(const char *path, ae_model *m, uint32_t *crc, uint64_t id[4
 		     char *err, size_t errlen)
 {
 	struct stat st;
-	unsigned char *data = NULL;
+	char *data = NULL;
 	size_t got = 0, size;
 	int rc = AM_EIO;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -164,33 +165,29 @@ int models_read_file(const char *path, ae_model *m, uint32_t *crc, uint64_t id[4
 		goto out;
 	}
 	size = (size_t)st.st_size;
-	data = malloc(size);
-	if (!data) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		rc = AM_ENOMEM;
+	rc = file_read_capped(fd, size, &data, &got);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", path,
+			 rc == AM_ENOMEM ? "out of memory" : strerror(errno));
 		goto out;
 	}
-	while (got < size) {
-		ssize_t n = read(fd, data + got, size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(err, errlen, "%s: %s", path,
-				 n < 0 ? strerror(errno) : "shrank while being read");
-			rc = n < 0 ? AM_EIO : AM_EFORMAT;
-			goto out;
-		}
-		got += (size_t)n;
+	if (got != size) { /* the bytes are not those fstat described */
+		snprintf(err, errlen, "%s: %s while being read", path,
+			 got < size ? "shrank" : "grew");
+		rc = AM_EFORMAT;
+		goto out;
 	}
-	rc = aefile_decode(data, size, m, err, errlen);
+	rc = aefile_decode((const unsigned char *)data, size, m, err, errlen);
 	if (rc != 0 && errlen > 0) {
 		char why[384];
 		snprintf(why, sizeof(why), "%s", err);
 		snprintf(err, errlen, "%s: %s", path, why);
 	}
 	if (rc == 0) /* the trailer, verified by decode */
-		*crc = (uint32_t)data[size - 4] | (uint32_t)data[size - 3] << 8 |
-		       (uint32_t)data[size - 2] << 16 | (uint32_t)data[size - 1] << 24;
+		*crc = (uint32_t)(unsigned char)data[size - 4] |
+		       (uint32_t)(unsigned char)data[size - 3] << 8 |
+		       (uint32_t)(unsigned char)data[size - 2] << 16 |
+		       (uint32_t)(unsigned char)data[size - 1] << 24;
 out:
 	free(data);
 	close(fd);
