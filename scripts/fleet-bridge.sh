@@ -11,9 +11,11 @@
 #                       and NATS tokens (no '.': NATS' separator)
 #   --cluster           the nodes' MQTT listeners (fleet-nats-conf.sh: BASE+200...)
 #   --root              the gateway's topic root (default factory)
-#   --cafile            TLS to the cluster, trusting this CA (the MQTT
-#                       listeners then need `tls {}`); --certfile/--keyfile:
-#                       the gateway's client certificate, if the cluster asks
+#   --cafile            TLS to the cluster, trusting this CA (the nodes then
+#                       have `tls {}`: fleet-nats-conf.sh --certfile);
+#                       --certfile/--keyfile: the gateway's client
+#                       certificate, if the cluster asks (--verify); the
+#                       broker reads the key as its user (mosquitto)
 #
 # Store-and-forward: the bridge keeps a persistent session at both ends
 # (cleansession false, local_cleansession false): while no node answers,

@@ -76,7 +76,8 @@ int fconsume_open(fconsume **out, const fconsume_options *o, char *err, size_t e
 	fc->o = *o;
 	fc->n = o->n_partitions;
 	memcpy(fc->parts, o->partitions, fc->n * sizeof(int));
-	rc = fnats_connect(&fc->nc, &fc->js, o->servers, "fleet-archiver", err, errlen);
+	rc = fnats_connect(&fc->nc, &fc->js, o->servers, "fleet-archiver", o->tls, err,
+			   errlen);
 	for (size_t i = 0; i < fc->n && !rc; i++)
 		rc = bind_partition(fc, i, err, errlen);
 	if (rc) {

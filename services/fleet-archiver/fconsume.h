@@ -33,6 +33,7 @@
 #define ANOMESH_FCONSUME_H
 
 #include "error.h"
+#include "fnats.h"
 #include "fsubject.h"
 
 #include <stddef.h>
@@ -40,6 +41,7 @@
 
 typedef struct fconsume_options {
 	const char *servers;        /* "nats://h:p,nats://h:p,..." */
+	const fnats_tls *tls;       /* NULL: plain (fnats.h) */
 	const char *durable_prefix; /* consumer names: <prefix>-p<N> */
 	const int *partitions;      /* owned partitions */
 	size_t n_partitions;

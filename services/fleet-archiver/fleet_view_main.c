@@ -6,7 +6,11 @@
  * "fleet/+/+" and groups its tiles by plant and gateway (console/README.md).
  * Read-only: acks stay on each gateway.
  *
- *   fleet-view --servers nats://h:p,... --broker tcp://127.0.0.1:1885 [options]
+ *   fleet-view --servers nats://h:p,... --broker tcp://127.0.0.1:1885
+ *              [--nats-cafile F [--nats-certfile F --nats-keyfile F]] [options]
+ *
+ * TLS to the cluster: --nats-cafile and its kin (fnats.h), since --cafile
+ * and its kin are the view broker's (svc.h), as for every service.
  *
  * main() only parses options, connects, and pulls messages from the
  * cluster on a short timer, handing them to the view broker. */
@@ -22,12 +26,22 @@
 #define V_TICK_MS 20
 #define V_PER_TICK 2000
 
-static char *v_servers;
+static char *v_servers, *v_cafile, *v_certfile, *v_keyfile, *v_tls_name;
 static long v_replicas;
 
 static const config_opt v_opts[] = {
     {"servers", CONFIG_STR, &v_servers, "nats://127.0.0.1:4222", 0, -1,
      "the cluster's NATS URLs, comma-separated", 0, 0},
+    {"nats-cafile", CONFIG_STR, &v_cafile, NULL, 0, -1,
+     "TLS to the cluster, trusting these CA certificates (PEM; tls:// URLs "
+     "without it: the system's). --cafile is the view broker's",
+     0, 0},
+    {"nats-certfile", CONFIG_STR, &v_certfile, NULL, 0, -1,
+     "client certificate (PEM), for a cluster that asks for one", 0, 0},
+    {"nats-keyfile", CONFIG_STR, &v_keyfile, NULL, 0, -1, "its private key (PEM)", 0, 0},
+    {"nats-tls-hostname", CONFIG_STR, &v_tls_name, NULL, 0, -1,
+     "the name every node's certificate must carry (default: the first URL's host)", 0,
+     0},
     {"replicas", CONFIG_INT, &v_replicas, "3", 1, 5,
      "replicas of the FLEET_STATES stream when this creates it", 0, 0},
 };
@@ -35,6 +49,7 @@ static const config_opt v_opts[] = {
 typedef struct v_state {
 	svc *sv;
 	fview *fv;
+	fnats_tls tls;
 	int64_t retry_at;
 	long long forwarded, dropped;
 	log_every down, bad;
@@ -49,7 +64,8 @@ static int64_t v_tick(void *ud)
 	if (!v->fv) {
 		if (clock_mono_ms() < v->retry_at)
 			return V_TICK_MS;
-		if (fview_open(&v->fv, v_servers, (int)v_replicas, err, sizeof(err))) {
+		if (fview_open(&v->fv, v_servers, &v->tls, (int)v_replicas, err,
+			       sizeof(err))) {
 			log_every_msg(&v->down, 10000, LOG_LVL_WARN, "cluster: %s", err);
 			v->retry_at = clock_mono_ms() + 1000;
 			return V_TICK_MS;
@@ -90,10 +106,20 @@ int main(int argc, char **argv)
 	    .n_opts = sizeof(v_opts) / sizeof(v_opts[0]),
 	};
 	v_state v = {0};
+	char err[512];
 	int rc = svc_init(&sv, &p, argc, argv), code = 1;
 	if (rc)
 		return svc_exit_code(rc);
 	v.sv = &sv;
+	v.tls.cafile = v_cafile;
+	v.tls.certfile = v_certfile;
+	v.tls.keyfile = v_keyfile;
+	v.tls.hostname = v_tls_name;
+	if (fnats_tls_check(&v.tls, err, sizeof(err))) {
+		log_error("%s", err);
+		code = 2;
+		goto out;
+	}
 	if (svc_watch_inbox(&sv, NULL, NULL) ||
 	    loop_timer_add(sv.loop, 0, v_tick, &v) < 0) {
 		log_error("out of memory");

@@ -67,7 +67,8 @@ static int ensure_stream(fview *fv, int replicas, char *err, size_t errlen)
 			    : fnats_fail(err, errlen, "stream " FVIEW_STREAM, s, jerr);
 }
 
-int fview_open(fview **out, const char *servers, int replicas, char *err, size_t errlen)
+int fview_open(fview **out, const char *servers, const fnats_tls *tls, int replicas,
+	       char *err, size_t errlen)
 {
 	fview *fv = calloc(1, sizeof(*fv));
 	jsSubOptions so;
@@ -77,7 +78,7 @@ int fview_open(fview **out, const char *servers, int replicas, char *err, size_t
 	*out = NULL;
 	if (!fv)
 		return am_fail(err, errlen, AM_ENOMEM, "fview: out of memory");
-	rc = fnats_connect(&fv->nc, &fv->js, servers, "fleet-view", err, errlen);
+	rc = fnats_connect(&fv->nc, &fv->js, servers, "fleet-view", tls, err, errlen);
 	if (!rc)
 		rc = ensure_stream(fv, replicas, err, errlen);
 	if (!rc) {

@@ -23,6 +23,7 @@
 #define ANOMESH_FVIEW_H
 
 #include "error.h"
+#include "fnats.h"
 
 #include <stddef.h>
 
@@ -39,9 +40,10 @@ typedef struct fview_msg {
 	void *nm;     /* the libnats message */
 } fview_msg;
 
-/* Connect, create (or keep) the FLEET_STATES stream with `replicas`
- * replicas, and subscribe. */
-int fview_open(fview **out, const char *servers, int replicas, char *err, size_t errlen);
+/* Connect (over TLS as tls says: fnats.h), create (or keep) the
+ * FLEET_STATES stream with `replicas` replicas, and subscribe. */
+int fview_open(fview **out, const char *servers, const fnats_tls *tls, int replicas,
+	       char *err, size_t errlen);
 void fview_close(fview *fv);
 
 /* The next message of any kind, waiting up to timeout_ms (0: none). */

@@ -7,7 +7,12 @@
  * redelivered rest harmless (fleet/README.md: the guarantees).
  *
  *   fleet-archiver --servers nats://h:p,... [--dir DIR] [--partitions all|0-3,6]
- *                  [--partition-count N] [--setup] [options]
+ *                  [--partition-count N] [--setup] [--cafile F [--certfile F
+ *                  --keyfile F]] [options]
+ *
+ * With --cafile (or tls:// URLs) it speaks TLS to the cluster and verifies
+ * every node's certificate and name (fnats.h); a refused handshake is
+ * logged with the reason, and retried like an absent cluster.
  *
  * main() only parses options and runs the loop: fetch (fconsume.h),
  * decode, store (fstores.h), commit, acknowledge. */
@@ -24,6 +29,7 @@
 #include <string.h>
 
 static char *f_servers, *f_dir, *f_parts, *f_prefix, *f_log_level;
+static char *f_cafile, *f_certfile, *f_keyfile, *f_tls_name;
 static long f_count, f_ack_wait_ms, f_max_ack_pending, f_batch, f_retry_ms, f_stats_s,
     f_max_db_mb;
 static double f_retention_days;
@@ -32,6 +38,16 @@ static int f_setup;
 static const config_opt f_opts[] = {
     {"servers", CONFIG_STR, &f_servers, "nats://127.0.0.1:4222", 0, -1,
      "the cluster's NATS URLs, comma-separated", 0, 0},
+    {"cafile", CONFIG_STR, &f_cafile, NULL, 0, -1,
+     "TLS to the cluster, trusting these CA certificates (PEM; tls:// URLs "
+     "without it: the system's)",
+     0, 0},
+    {"certfile", CONFIG_STR, &f_certfile, NULL, 0, -1,
+     "client certificate (PEM), for a cluster that asks for one", 0, 0},
+    {"keyfile", CONFIG_STR, &f_keyfile, NULL, 0, -1, "its private key (PEM)", 0, 0},
+    {"tls-hostname", CONFIG_STR, &f_tls_name, NULL, 0, -1,
+     "the name every node's certificate must carry (default: the first URL's host)", 0,
+     0},
     {"dir", CONFIG_STR, &f_dir, "fleet-archive", 0, -1,
      "archive root: DIR/<plant>/<gateway>/p<NN>.db", 0, 0},
     {"partitions", CONFIG_STR, &f_parts, "all", 0, -1,
@@ -167,6 +183,7 @@ int main(int argc, char **argv)
 	store_options so;
 	fstores *fs = NULL;
 	fconsume_options co = {0};
+	fnats_tls tls = {0};
 	int parts[FSUBJECT_PARTITIONS_MAX];
 	enum log_level lvl;
 	char err[512];
@@ -188,13 +205,18 @@ int main(int argc, char **argv)
 	}
 	log_init("fleet-archiver", lvl);
 	co.servers = f_servers;
+	tls.cafile = f_cafile;
+	tls.certfile = f_certfile;
+	tls.keyfile = f_keyfile;
+	tls.hostname = f_tls_name;
+	co.tls = &tls;
 	co.durable_prefix = f_prefix;
 	co.partitions = parts;
 	co.ack_wait_ms = (int)f_ack_wait_ms;
 	co.max_ack_pending = (int)f_max_ack_pending;
 	if (fsubject_partitions_parse(f_parts, (int)f_count, parts, &co.n_partitions, err,
 				      sizeof(err)) ||
-	    !fsubject_id_valid(f_prefix)) {
+	    fnats_tls_check(&tls, err, sizeof(err)) || !fsubject_id_valid(f_prefix)) {
 		log_error("%s", err[0] ? err : "--durable-prefix: [A-Za-z0-9_-]{1,32}");
 		code = 2;
 		goto out;

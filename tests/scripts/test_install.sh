@@ -9,7 +9,8 @@
 # and purges cleanly. anomesh-setup, run on an install under a temp prefix,
 # makes the certificates, the broker's password file (mode 0600, owned by
 # mosquitto) and puts each service's password in its env file (0600) and
-# nowhere in its own command lines.
+# nowhere in its own command lines. The fleet tier's programs, units, env
+# files and generators are in the package too.
 set -u
 # shellcheck source=tests/scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -38,7 +39,7 @@ check "dpkg --root installs it ($(grep -m1 -i error "$TMP/dpkg-i.log"))" \
 
 # ---- files where the units expect them -------------------------------------------------
 units=$(cd "$root/lib/systemd/system" && ls anomesh*)
-check "seven units: $(echo $units)" test "$(echo "$units" | wc -w)" = 7
+check "nine units: $(echo $units)" test "$(echo "$units" | wc -w)" = 9
 for u in $units; do
 	f=$root/lib/systemd/system/$u
 	for exe in $(sed -n 's/^Exec\(Start\|Reload\)=\([^ ]*\).*/\2/p' "$f"); do
@@ -63,6 +64,24 @@ check "scorer.env's default model installed" \
 	test -f "$root$(sed -n 's/^ANOMESH_MODEL=\*=//p' "$root/etc/anomesh/scorer.env")"
 check "LICENSE and NOTICE in the documentation" \
 	test -f "$root/usr/share/doc/anomesh/LICENSE" -a -f "$root/usr/share/doc/anomesh/NOTICE"
+# the fleet tier: its programs, units, env files and the cluster's generators
+for p in fleet-archiver fleet-view; do
+	check "$p installed, executable, a unit of its own, not in anomesh.target" bash -c \
+		"test -x '$root/usr/bin/$p' && test -f '$root/lib/systemd/system/anomesh-$p.service' &&
+		 ! grep -q 'anomesh-$p' '$root/lib/systemd/system/anomesh.target'"
+	check "$p --help runs (its libraries found)" bash -c "'$root/usr/bin/$p' --help >/dev/null"
+done
+check "the package depends on libnats (the fleet programs link it)" \
+	bash -c "dpkg-deb -f '$deb' Depends | grep -q libnats"
+renders() { # the installed generator finds its installed template
+	"$root/usr/share/anomesh/scripts/fleet-nats-conf.sh" --certfile /c --keyfile /k n1 1 /js |
+		grep -q 'cert_file: "/c"' &&
+		"$root/usr/share/anomesh/scripts/fleet-bridge.sh" --plant p --gateway g --cluster h:1 \
+			--cafile /ca | grep -q '^bridge_cafile /ca$'
+}
+check "fleet-nats-conf.sh and fleet-bridge.sh installed, rendering from the installed template" renders
+check "fleet-archiver.env: TLS to the cluster by default" \
+	grep -qx 'ANOMESH_CAFILE=/etc/anomesh/tls/ca.crt' "$root/etc/anomesh/fleet-archiver.env"
 
 # ---- systemd-analyze verify on every unit, in a root holding the package --------------------
 # and what the units need from the system (systemd's own units, the
@@ -94,6 +113,8 @@ for u in $units; do
 done
 check "archiver: only its archive writable (StateDirectory=anomesh/archive)" \
 	grep -qx 'StateDirectory=anomesh/archive' "$root/lib/systemd/system/anomesh-archiver.service"
+check "fleet-archiver: only its archive writable (StateDirectory=anomesh/fleet-archive)" \
+	grep -qx 'StateDirectory=anomesh/fleet-archive' "$root/lib/systemd/system/anomesh-fleet-archiver.service"
 
 # ---- make install DESTDIR= gives the same tree --------------------------------------------------
 inst=$TMP/inst

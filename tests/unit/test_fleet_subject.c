@@ -2,7 +2,9 @@
  * and builds it (services/fleet-archiver/fsubject.h): stored subjects of
  * NATS 2.9's MQTT listener after the cluster's partition mapping, ids that
  * may and may not be plants and gateways, consumer names and filters, the
- * archive's file layout, and partition lists. */
+ * archive's file layout, and partition lists; and the TLS choices of
+ * the connection (fnats.h): when it is TLS, which name the servers'
+ * certificates must carry, files checked before connecting. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -145,12 +147,50 @@ static void test_view_topics(void **state)
 			fail_msg("accepted '%s'", bad[i]);
 }
 
+static void test_nats_tls(void **state)
+{
+	char host[64], err[256];
+	fnats_tls t = {0};
+	(void)state;
+	assert_int_equal(fnats_first_host("nats://n1.fleet:4222,nats://n2.fleet:4222",
+					  host, sizeof(host)),
+			 0);
+	assert_string_equal(host, "n1.fleet");
+	assert_int_equal(fnats_first_host(" tls://u:p@10.0.0.7:4222", host, sizeof(host)),
+			 0);
+	assert_string_equal(host, "10.0.0.7");
+	assert_int_equal(fnats_first_host("tls://[fd00::7]:4222", host, sizeof(host)), 0);
+	assert_string_equal(host, "fd00::7");
+	assert_int_equal(fnats_first_host("localhost:4222", host, sizeof(host)), 0);
+	assert_string_equal(host, "localhost");
+	assert_int_equal(fnats_first_host("nats://:4222", host, sizeof(host)), AM_EINVAL);
+	assert_int_equal(
+	    fnats_first_host("nats://a-very-long-host-name.example:1", host, 8),
+	    AM_EINVAL);
+	/* TLS: asked for by a CA, a client certificate or a tls:// URL */
+	assert_false(fnats_tls_wanted("nats://h:1,nats://h:2", NULL));
+	assert_false(fnats_tls_wanted("nats://h:1", &t));
+	assert_true(fnats_tls_wanted("nats://h:1,tls://h:2", NULL));
+	t.cafile = "/etc/ssl/certs/ca-certificates.crt";
+	assert_true(fnats_tls_wanted("nats://h:1", &t));
+	/* files checked before any connection */
+	t.cafile = "/nonexistent/ca.crt";
+	assert_int_equal(fnats_tls_check(&t, err, sizeof(err)), AM_EINVAL);
+	assert_non_null(strstr(err, "/nonexistent/ca.crt"));
+	t.cafile = NULL;
+	t.keyfile = "/dev/null";
+	assert_int_equal(fnats_tls_check(&t, err, sizeof(err)), AM_EINVAL);
+	t.certfile = "/dev/null";
+	assert_int_equal(fnats_tls_check(&t, err, sizeof(err)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_stored), cmocka_unit_test(test_parse_refusals),
 	    cmocka_unit_test(test_ids),          cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_partitions),   cmocka_unit_test(test_view_topics),
+	    cmocka_unit_test(test_nats_tls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
