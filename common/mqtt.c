@@ -797,3 +797,9 @@ void mqtt_count_malformed(mqtt_client *c)
 const char *mqtt_root(const mqtt_client *c) { return c ? c->k.root : NULL; }
 
 const char *mqtt_svc_prefix(const mqtt_client *c) { return c ? c->k.prefix : NULL; }
+
+const char *mqtt_instance(const mqtt_client *c)
+{
+	const char *p = mqtt_svc_prefix(c), *slash = p ? strrchr(p, '/') : NULL;
+	return slash ? slash + 1 : p;
+}

@@ -188,8 +188,10 @@ void mqtt_count_malformed(mqtt_client *c);
  * Returns 0, or AM_ETIMEOUT if messages remained. */
 int mqtt_shutdown(mqtt_client *c, int timeout_ms);
 
-/* Topic root and "{root}/_svc/{service}/{instance}" prefix of this client. */
+/* Topic root and "{root}/_svc/{service}/{instance}" prefix of this client,
+ * and its instance id (the prefix's last level: --instance or the default). */
 const char *mqtt_root(const mqtt_client *c);
 const char *mqtt_svc_prefix(const mqtt_client *c);
+const char *mqtt_instance(const mqtt_client *c);
 
 #endif

@@ -131,13 +131,6 @@ static int64_t on_gauges(void *ud)
 	return sm->s.metrics_interval_ms > 0 ? sm->s.metrics_interval_ms : 1000;
 }
 
-/* This scorer's instance id: the last level of its _svc prefix. */
-static const char *instance_of(mqtt_client *c)
-{
-	const char *p = mqtt_svc_prefix(c), *slash = strrchr(p, '/');
-	return slash ? slash + 1 : p;
-}
-
 int main(int argc, char **argv)
 {
 	scorer_main sm;
@@ -206,7 +199,7 @@ int main(int argc, char **argv)
 		report_model(&mm, i, MODELS_ADDED, mm.slots[i].label);
 
 	o = (scorer_opts){.root = sm.s.root,
-			  .self = instance_of(sm.s.mqtt),
+			  .self = mqtt_instance(sm.s.mqtt),
 			  .group = group_name,
 			  .max_age_s = max_age_s,
 			  .max_gap_s = max_gap_s,
