@@ -54,9 +54,11 @@
  * thread, after deliveryComplete), onFailure5 when Paho gives the message
  * up (MQTTASYNC_OPERATION_INCOMPLETE when its session is cleaned on a
  * disconnect or on a reconnect without session). Both report to the queue
- * (outq_done). onSuccess5 then hands the next queued messages to Paho
- * itself: Paho documents every API call as usable from its callbacks (its
- * message-id code skips the process-wide mutex on its own threads), and
+ * (outq_done), which still holds the message: one given up with the
+ * session is sent again after the reconnect, in its place (at least once,
+ * never lost in transit), one refused by the broker is counted. onSuccess5 then hands the
+ * next queued messages to Paho itself: Paho documents every API call as usable from its
+ * callbacks (its message-id code skips the process-wide mutex on its own threads), and
  * that API call is what wakes Paho's send thread. onFailure5 must not call
  * Paho: it runs while Paho walks its own lists to clean a session; the
  * queue only wakes the inbox's eventfd so that the service loop's
@@ -181,10 +183,10 @@ static int paho_code(int rc)
 }
 
 /* MQTTAsync_sendMessage wrapper, the outbound queue's sender; returns an
- * AM_E* code. track: a QoS>0 publish in the queue's window, completed by
+ * AM_E* code. ticket: a QoS>0 publish in the queue's window, ended by
  * on_pub_ok/on_pub_fail. */
 static int send_msg(void *ud, const char *topic, const void *payload, size_t len, int qos,
-		    int retained, int track)
+		    int retained, outq_ticket *ticket)
 {
 	mqtt_client *c = ud;
 	MQTTAsync_message msg = MQTTAsync_message_initializer;
@@ -194,10 +196,10 @@ static int send_msg(void *ud, const char *topic, const void *payload, size_t len
 	msg.payloadlen = (int)len;
 	msg.qos = qos;
 	msg.retained = retained;
-	if (track) {
+	if (ticket) {
 		ro.onSuccess5 = on_pub_ok;
 		ro.onFailure5 = on_pub_fail;
-		ro.context = c;
+		ro.context = ticket;
 	}
 	api_enter(c);
 	rc = MQTTAsync_sendMessage(c->h, topic, &msg, &ro);
@@ -216,18 +218,20 @@ static void pump_wake(void *ud)
  * API calls from its callbacks; the call also wakes its send thread). */
 static void on_pub_ok(void *ctx, MQTTAsync_successData5 *r)
 {
-	mqtt_client *c = ctx;
 	(void)r;
-	outq_done(c->out, 1);
+	outq_done(ctx, OUTQ_ACKED);
 }
 
-/* Paho gave the message up (session cleaned, error PUBACK...). It may be
+/* Paho gave the message up. Refused by the broker (an error PUBACK, reason
+ * 0x80 and above): for good, counted. Anything else is the connection's
+ * fault, not the message's (measured: MQTTASYNC_OPERATION_INCOMPLETE when
+ * Paho cleans its session on a reconnect without one; MQTTASYNC_FAILURE,
+ * no packet, when the socket broke under a write): sent again. Paho may be
  * walking its own lists now: no Paho call from here, the loop pumps. */
 static void on_pub_fail(void *ctx, MQTTAsync_failureData5 *r)
 {
-	mqtt_client *c = ctx;
-	(void)r;
-	outq_done(c->out, 0);
+	int refused = r && r->reasonCode >= MQTTREASONCODE_UNSPECIFIED_ERROR;
+	outq_done(ctx, refused ? OUTQ_REFUSED : OUTQ_RETRY);
 }
 
 /* Receive thread, first successful connect only (measured): the broker's
@@ -460,6 +464,7 @@ static int make_queues(mqtt_client *c, metrics *m, char *err, size_t errlen)
 			   .out = metrics_get(m, "msgs_out"),
 			   .overflow = metrics_get(m, "overflow_dropped"),
 			   .failed = metrics_get(m, "publish_failed"),
+			   .resent = metrics_get(m, "publish_resent"),
 			   .queued = metrics_get(m, "outbound_queued")};
 	int rc;
 

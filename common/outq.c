@@ -4,10 +4,16 @@
  * hands the sender at most `window` QoS>0 publishes that are not yet
  * complete (inflight): window = the broker's Receive Maximum minus a margin
  * of 2 for the client's own status publish and SUBSCRIBEs, which also count
- * against it. A message the sender gave up (outq_done(q, 0)) is not queued
- * again: messages in flight across a disconnect are the network layer's to
- * resend (persistent session) or lost with the session, never duplicated
- * by us; the window bounds what is at stake.
+ * against it. A QoS>0 message handed over stays here (the in-flight list)
+ * until its end is reported: Paho gives up every message in flight when it
+ * cleans its session (a reconnect without one, measured: onFailure5 with
+ * MQTTASYNC_OPERATION_INCOMPLETE), and those are exactly the messages a
+ * broker restart or a network cut catches in transit; they go back into
+ * the queue by their sequence number, ahead of everything published after
+ * them, and are sent again once connected. A message may so arrive twice
+ * (the broker had it, its PUBACK was lost), never not at all: QoS 1's
+ * promise, which every consumer already handles (the archiver keys
+ * messages by (sensor, run, seq)).
  * One thread at a time hands queued messages over (pumping flag), so order
  * is kept even with outq_publish() called from several threads; the others
  * just leave their message queued and the pumping thread loops until
@@ -27,22 +33,30 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct outq_item {
-	struct outq_item *next;
+struct outq_item {
+	struct outq_item *next; /* queued: the next; in flight: the list's next */
+	struct outq_item *prev; /* in flight: the list's previous */
+	outq *q;
+	uint64_t seq; /* publish order: where a message given up goes back */
+	int sends;    /* handed to the sender so far */
 	size_t topic_len;
 	size_t len;
 	int qos;
 	int retained;
 	char data[]; /* topic NUL payload */
-} outq_item;
+};
+typedef struct outq_item outq_item;
 
 struct outq {
 	outq_options o;
 	pthread_mutex_t lock;
 	outq_item *head, *tail;
+	outq_item *flying; /* QoS>0 messages handed over, not ended */
+	uint64_t next_seq;
 	/* changed under lock, read without (outq_queued, outq_inflight) */
 	_Atomic int count;
 	_Atomic int inflight; /* tracked publishes handed over, not complete */
@@ -85,6 +99,10 @@ void outq_free(outq *q)
 		next = it->next;
 		free(it);
 	}
+	for (it = q->flying; it; it = next) {
+		next = it->next;
+		free(it);
+	}
 	pthread_mutex_destroy(&q->lock);
 	free(q);
 }
@@ -98,6 +116,43 @@ static int outq__may_send_locked(const outq *q, int qos)
 	return qos == 0 || q->inflight < q->window;
 }
 
+static void outq__fly_locked(outq *q, outq_item *it)
+{
+	it->prev = NULL;
+	it->next = q->flying;
+	if (q->flying)
+		q->flying->prev = it;
+	q->flying = it;
+	q->inflight++;
+}
+
+static void outq__land_locked(outq *q, outq_item *it)
+{
+	if (it->prev)
+		it->prev->next = it->next;
+	else
+		q->flying = it->next;
+	if (it->next)
+		it->next->prev = it->prev;
+	it->next = it->prev = NULL;
+	q->inflight--;
+}
+
+/* Put it back into the queue in publish order (the queue is in that order:
+ * it goes before the first message published after it). */
+static void outq__requeue_locked(outq *q, outq_item *it)
+{
+	outq_item **pp = &q->head;
+	while (*pp && (*pp)->seq < it->seq)
+		pp = &(*pp)->next;
+	it->next = *pp;
+	*pp = it;
+	if (!it->next)
+		q->tail = it;
+	q->count++;
+	metrics_set(q->o.queued, q->count);
+}
+
 /* Hand queued messages over while the window allows, oldest first. Caller
  * holds q->lock and pumping is clear; returns with q->lock held. */
 static void outq__pump_locked(outq *q)
@@ -105,32 +160,30 @@ static void outq__pump_locked(outq *q)
 	q->pumping = 1;
 	while (q->head && outq__may_send_locked(q, q->head->qos)) {
 		outq_item *it = q->head;
-		int rc;
+		int rc, tracked = it->qos > 0;
 		q->head = it->next;
 		if (!q->head)
 			q->tail = NULL;
 		q->count--;
 		metrics_set(q->o.queued, q->count);
-		if (it->qos > 0)
-			q->inflight++;
+		if (tracked) /* before the send: its end may be reported at once */
+			outq__fly_locked(q, it);
+		it->sends++;
 		pthread_mutex_unlock(&q->lock);
 		rc = q->o.send(q->o.send_ud, it->data, it->data + it->topic_len + 1,
-			       it->len, it->qos, it->retained, it->qos > 0);
+			       it->len, it->qos, it->retained, tracked ? it : NULL);
 		pthread_mutex_lock(&q->lock);
 		if (rc == 0) {
-			free(it);
+			if (!tracked)
+				free(it);
 			continue;
 		}
-		if (it->qos > 0)
-			q->inflight--;
+		if (tracked)
+			outq__land_locked(q, it);
 		if (rc == AM_EOVERFLOW) {
 			/* the sender's own buffer is full: keep it first, retry later */
-			it->next = q->head;
-			q->head = it;
-			if (!q->tail)
-				q->tail = it;
-			q->count++;
-			metrics_set(q->o.queued, q->count);
+			it->sends--; /* not sent */
+			outq__requeue_locked(q, it);
 			break;
 		}
 		metrics_add(q->o.failed, 1); /* refused for good: not retried */
@@ -160,17 +213,13 @@ int outq_publish(outq *q, const char *topic, const void *payload, size_t len, in
 		metrics_add(q->o.overflow, 1);
 		return AM_EOVERFLOW;
 	}
-	if (!q->head && !q->pumping && outq__may_send_locked(q, qos)) {
-		/* nothing ahead of it: straight to the sender, no copy */
+	if (qos == 0 && !q->head && !q->pumping && outq__may_send_locked(q, qos)) {
+		/* QoS 0, nothing ahead of it: straight to the sender, no copy */
 		q->pumping = 1;
-		if (qos > 0)
-			q->inflight++;
 		pthread_mutex_unlock(&q->lock);
 		rc = q->o.send(q->o.send_ud, topic, len ? payload : "", len, qos,
-			       retained, qos > 0);
+			       retained, NULL);
 		pthread_mutex_lock(&q->lock);
-		if (rc != 0 && qos > 0)
-			q->inflight--;
 		q->pumping = 0;
 		outq__pump_locked(q); /* what others queued meanwhile */
 		pthread_mutex_unlock(&q->lock);
@@ -185,7 +234,9 @@ int outq_publish(outq *q, const char *topic, const void *payload, size_t len, in
 	it = malloc(sizeof(*it) + tlen + 1 + len);
 	if (!it)
 		return AM_ENOMEM;
-	it->next = NULL;
+	it->next = it->prev = NULL;
+	it->q = q;
+	it->sends = 0;
 	it->topic_len = tlen;
 	it->len = len;
 	it->qos = qos;
@@ -201,6 +252,7 @@ int outq_publish(outq *q, const char *topic, const void *payload, size_t len, in
 		metrics_add(q->o.overflow, 1);
 		return AM_EOVERFLOW;
 	}
+	it->seq = q->next_seq++;
 	if (q->tail)
 		q->tail->next = it;
 	else
@@ -229,16 +281,25 @@ void outq_set_window(outq *q, int window)
 	pthread_mutex_unlock(&q->lock);
 }
 
-void outq_done(outq *q, int ok)
+void outq_done(outq_ticket *t, enum outq_end end)
 {
+	outq_item *it = t;
+	outq *q = it->q;
 	int wake = 0;
 	pthread_mutex_lock(&q->lock);
-	if (q->inflight > 0)
-		q->inflight--;
-	if (ok) {
+	outq__land_locked(q, it);
+	if (end == OUTQ_ACKED) {
+		free(it);
 		if (!q->pumping)
 			outq__pump_locked(q);
 	} else {
+		if (end == OUTQ_RETRY && it->sends < OUTQ_MAX_SENDS) {
+			outq__requeue_locked(q, it);
+			metrics_add(q->o.resent, 1);
+		} else {
+			metrics_add(q->o.failed, 1);
+			free(it);
+		}
 		wake = q->head != NULL;
 	}
 	pthread_mutex_unlock(&q->lock);

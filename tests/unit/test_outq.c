@@ -3,8 +3,9 @@
  * the sender never entered twice at once), everything queued while
  * disconnected (QoS 0 too) and drained on reconnect, the max_buffered bound
  * with overflow counted, "sender full" keeping the message first, a
- * refusal for good counted as failed, and a failure report waking the
- * owner instead of sending. */
+ * refusal for good counted as failed, a failure report waking the owner
+ * instead of sending, and a message given up with the network layer's
+ * session sent again in its original place (nothing lost in transit). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,7 +30,9 @@ typedef struct fake {
 	char topics[SENT_MAX][24];
 	int qos[SENT_MAX];
 	int track[SENT_MAX];
+	outq_ticket *ticket[SENT_MAX];
 	size_t n;
+	size_t ended;     /* tickets before this index have been ended */
 	int full_next;    /* answer AM_EOVERFLOW this many times */
 	int refuse_topic; /* answer AM_EINVAL for topics starting with 'x' */
 	atomic_int inside;
@@ -39,7 +42,7 @@ typedef struct fake {
 } fake;
 
 static int fake_send(void *ud, const char *topic, const void *payload, size_t len,
-		     int qos, int retained, int track)
+		     int qos, int retained, outq_ticket *ticket)
 {
 	fake *f = ud;
 	int rc = 0;
@@ -58,12 +61,31 @@ static int fake_send(void *ud, const char *topic, const void *payload, size_t le
 		assert_true(f->n < SENT_MAX);
 		snprintf(f->topics[f->n], sizeof(f->topics[0]), "%s", topic);
 		f->qos[f->n] = qos;
-		f->track[f->n] = track;
+		f->track[f->n] = ticket != NULL;
+		f->ticket[f->n] = ticket;
 		f->n++;
 	}
 	pthread_mutex_unlock(&f->lock);
 	atomic_fetch_sub(&f->inside, 1);
 	return rc;
+}
+
+/* The network layer ends the oldest tracked publish not yet ended, as a
+ * PUBACK (OUTQ_ACKED) or a failure report would; returns its index. */
+static size_t end_next(fake *f, enum outq_end e)
+{
+	outq_ticket *t = NULL;
+	size_t i;
+	pthread_mutex_lock(&f->lock);
+	for (i = f->ended; i < f->n && !f->ticket[i]; i++)
+		;
+	assert_true(i < f->n);
+	t = f->ticket[i];
+	f->ticket[i] = NULL;
+	f->ended = i + 1;
+	pthread_mutex_unlock(&f->lock);
+	outq_done(t, e);
+	return i;
 }
 
 static void fake_wake(void *ud)
@@ -87,6 +109,7 @@ static outq *make(fake *f, int max_buffered, int window)
 	o.out = metrics_get(f->m, "msgs_out");
 	o.overflow = metrics_get(f->m, "overflow_dropped");
 	o.failed = metrics_get(f->m, "publish_failed");
+	o.resent = metrics_get(f->m, "publish_resent");
 	o.queued = metrics_get(f->m, "outbound_queued");
 	assert_int_equal(outq_new(&q, &o), 0);
 	return q;
@@ -151,7 +174,7 @@ static void test_window_honoured(void **state)
 	assert_int_equal(metric(&f, "outbound_queued"), 7);
 	assert_int_equal(metric(&f, "msgs_out"), 10);
 	for (int k = 0; k < 7; k++) {
-		outq_done(q, 1);
+		end_next(&f, OUTQ_ACKED);
 		assert_int_equal(f.n, (size_t)(4 + k));
 		assert_int_equal(outq_inflight(q), 3);
 	}
@@ -179,7 +202,7 @@ static void test_qos0_keeps_order(void **state)
 	pub(q, "b", 1, 0); /* window full: queued */
 	pub(q, "c", 0, 0); /* behind b */
 	assert_int_equal(f.n, 1);
-	outq_done(q, 1);
+	end_next(&f, OUTQ_ACKED);
 	assert_int_equal(f.n, 3);
 	assert_string_equal(f.topics[1], "b");
 	assert_string_equal(f.topics[2], "c");
@@ -217,7 +240,7 @@ static void test_disconnected_and_bound(void **state)
 	assert_int_equal(metric(&f, "overflow_dropped"), 3);
 	/* disconnect again: nothing handed over even when a slot frees */
 	outq_set_connected(q, 0);
-	outq_done(q, 1);
+	end_next(&f, OUTQ_ACKED);
 	assert_int_equal(f.n, 5);
 	done(&f, q);
 }
@@ -280,7 +303,7 @@ static void test_failure_wakes(void **state)
 	pub(q, "a", 1, 0);
 	pub(q, "b", 1, 0);
 	assert_int_equal(f.n, 1);
-	outq_done(q, 0);
+	end_next(&f, OUTQ_REFUSED);
 	assert_int_equal(f.n, 1);
 	assert_int_equal(atomic_load(&f.wakes), 1);
 	assert_int_equal(outq_inflight(q), 0);
@@ -288,7 +311,7 @@ static void test_failure_wakes(void **state)
 	assert_int_equal(f.n, 2);
 	assert_string_equal(f.topics[1], "b");
 	/* nothing queued: no wake */
-	outq_done(q, 0);
+	end_next(&f, OUTQ_REFUSED);
 	assert_int_equal(atomic_load(&f.wakes), 1);
 	/* closed: nothing more handed over */
 	outq_close(q);
@@ -297,6 +320,78 @@ static void test_failure_wakes(void **state)
 	assert_int_equal(f.n, 2);
 	assert_int_equal(outq_queued(q), 1);
 	done(&f, q); /* frees what is still queued */
+}
+
+/* The network layer loses its session with publishes in flight (a broker
+ * restart): each is given up (OUTQ_RETRY), counted as resent, and goes
+ * out again once connected, in its original place: before what was
+ * queued behind it, after what had been acknowledged. A refusal for good
+ * among them is dropped, not retried. */
+static void test_given_up_sent_again(void **state)
+{
+	fake f;
+	outq *q = make(&f, 100, 3);
+	char t[32];
+	(void)state;
+	outq_set_connected(q, 1);
+	for (int i = 0; i < 6; i++) {
+		snprintf(t, sizeof(t), "t/%d", i);
+		pub(q, t, 1, 0);
+	}
+	assert_int_equal(f.n, 3); /* t/0..2 in flight, t/3..5 queued */
+	assert_int_equal(end_next(&f, OUTQ_ACKED), 0);
+	assert_int_equal(f.n, 4); /* t/3 went */
+	/* the connection drops: the three in flight are given up, out of
+	 * order of their ends (t/3 first), one of them refused for good */
+	outq_set_connected(q, 0);
+	{
+		outq_ticket *t1 = f.ticket[1], *t2 = f.ticket[2], *t3 = f.ticket[3];
+		f.ended = f.n;
+		outq_done(t3, OUTQ_RETRY);
+		outq_done(t2, OUTQ_REFUSED);
+		outq_done(t1, OUTQ_RETRY);
+	}
+	assert_int_equal(outq_inflight(q), 0);
+	assert_int_equal(outq_queued(q), 4); /* t/1, t/3, t/4, t/5 */
+	assert_int_equal(metric(&f, "publish_resent"), 2);
+	assert_int_equal(metric(&f, "publish_failed"), 1);
+	assert_true(atomic_load(&f.wakes) >= 1);
+	assert_int_equal(f.n, 4); /* disconnected: nothing handed over */
+	/* reconnected: the given-up ones first, in publish order */
+	outq_set_connected(q, 1);
+	outq_pump(q);
+	assert_int_equal(f.n, 7);
+	assert_string_equal(f.topics[4], "t/1");
+	assert_string_equal(f.topics[5], "t/3");
+	assert_string_equal(f.topics[6], "t/4");
+	while (outq_inflight(q) > 0)
+		end_next(&f, OUTQ_ACKED);
+	assert_int_equal(f.n, 8);
+	assert_string_equal(f.topics[7], "t/5");
+	assert_int_equal(outq_queued(q) + outq_inflight(q), 0);
+	/* a message given up OUTQ_MAX_SENDS times is dropped and counted: it
+	 * must not hold the queue up for ever */
+	pub(q, "poison", 1, 0);
+	pub(q, "next", 1, 0);
+	{
+		outq_ticket *nx = f.ticket[f.n - 1]; /* "next" acknowledged */
+		f.ticket[f.n - 1] = NULL;
+		outq_done(nx, OUTQ_ACKED);
+	}
+	for (int k = 1; k <= OUTQ_MAX_SENDS; k++) {
+		size_t i = end_next(&f, OUTQ_RETRY); /* the poison given up */
+		assert_string_equal(f.topics[i], "poison");
+		outq_pump(q);
+		if (k < OUTQ_MAX_SENDS)
+			assert_string_equal(f.topics[f.n - 1], "poison"); /* sent again */
+	}
+	assert_int_equal(outq_queued(q) + outq_inflight(q), 0); /* dropped */
+	assert_int_equal(metric(&f, "publish_failed"), 2);
+	assert_int_equal(metric(&f, "publish_resent"), 2 + OUTQ_MAX_SENDS - 1);
+	/* a message in flight at outq_free is freed with the queue */
+	pub(q, "last", 1, 0);
+	assert_true(outq_inflight(q) >= 1);
+	done(&f, q);
 }
 
 #define N_THREADS 4
@@ -337,7 +432,7 @@ static void *acker_run(void *ud)
 		n = a->f->n;
 		pthread_mutex_unlock(&a->f->lock);
 		if (acked < n) {
-			outq_done(a->q, 1);
+			end_next(a->f, OUTQ_ACKED);
 			acked++;
 		} else {
 			sched_yield();
@@ -400,6 +495,7 @@ int main(void)
 	    cmocka_unit_test(test_sender_full_keeps_first),
 	    cmocka_unit_test(test_refused_counted),
 	    cmocka_unit_test(test_failure_wakes),
+	    cmocka_unit_test(test_given_up_sent_again),
 	    cmocka_unit_test(test_concurrent_order),
 	};
 	return cmocka_run_group_tests_name("outq", tests, NULL, NULL);
