@@ -460,6 +460,7 @@ static int make_queues(mqtt_client *c, metrics *m, char *err, size_t errlen)
 			   .out = metrics_get(m, "msgs_out"),
 			   .overflow = metrics_get(m, "overflow_dropped"),
 			   .failed = metrics_get(m, "publish_failed"),
+			   .given_up = metrics_get(m, "publish_given_up"),
 			   .queued = metrics_get(m, "outbound_queued")};
 	int rc;
 

@@ -239,6 +239,7 @@ void outq_done(outq *q, int ok)
 		if (!q->pumping)
 			outq__pump_locked(q);
 	} else {
+		metrics_add(q->o.given_up, 1); /* lost: never queued again */
 		wake = q->head != NULL;
 	}
 	pthread_mutex_unlock(&q->lock);

@@ -11,7 +11,9 @@
  *  - max_buffered bounds the queue plus the QoS>0 publishes in flight;
  *    beyond it a publish is refused (AM_EOVERFLOW) and counted;
  *  - a sender answering "full" (AM_EOVERFLOW) keeps the message first in
- *    line for a later pump; any other refusal drops it, counted as failed.
+ *    line for a later pump; any other refusal drops it, counted as failed;
+ *  - a tracked publish the sender later gives up (outq_done(q, 0)) is
+ *    lost, counted as given_up: no drop is silent.
  *
  * Threads: every function may be called from any thread. The sender is
  * called without the queue's lock held, by one thread at a time.
@@ -50,8 +52,10 @@ typedef struct outq_options {
 	void (*wake)(void *ud);
 	void *wake_ud;
 	/* Counters (NULL: not counted): publishes accepted, refused for lack
-	 * of room, refused for good by the sender later; gauge of the queue. */
-	metrics_slot *out, *overflow, *failed, *queued;
+	 * of room, refused for good by the sender later, given up by the
+	 * network layer after it took them (outq_done(q, 0)); gauge of the
+	 * queue. */
+	metrics_slot *out, *overflow, *failed, *given_up, *queued;
 } outq_options;
 
 typedef struct outq outq;
@@ -78,8 +82,9 @@ void outq_set_connected(outq *q, int connected);
 void outq_set_window(outq *q, int window);
 
 /* A tracked publish completed: ok 1 (acknowledged: room in the window,
- * pumped here) or 0 (given up: the owner's loop is woken to pump, as the
- * sender may not be called from where failures are reported). */
+ * pumped here) or 0 (given up, counted in given_up: the message is lost,
+ * never queued again; the owner's loop is woken to pump, as the sender may
+ * not be called from where failures are reported). */
 void outq_done(outq *q, int ok);
 
 /* Hand queued publishes over while the window allows, oldest first. A

@@ -3,8 +3,8 @@
  * the sender never entered twice at once), everything queued while
  * disconnected (QoS 0 too) and drained on reconnect, the max_buffered bound
  * with overflow counted, "sender full" keeping the message first, a
- * refusal for good counted as failed, and a failure report waking the
- * owner instead of sending. */
+ * refusal for good counted as failed, and a failure report counted as
+ * given up and waking the owner instead of sending. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,6 +87,7 @@ static outq *make(fake *f, int max_buffered, int window)
 	o.out = metrics_get(f->m, "msgs_out");
 	o.overflow = metrics_get(f->m, "overflow_dropped");
 	o.failed = metrics_get(f->m, "publish_failed");
+	o.given_up = metrics_get(f->m, "publish_given_up");
 	o.queued = metrics_get(f->m, "outbound_queued");
 	assert_int_equal(outq_new(&q, &o), 0);
 	return q;
@@ -281,20 +282,28 @@ static void test_failure_wakes(void **state)
 	pub(q, "b", 1, 0);
 	assert_int_equal(f.n, 1);
 	outq_done(q, 0);
+	assert_int_equal(metric(&f, "publish_given_up"), 1); /* a loss, counted */
+	assert_int_equal(metric(&f, "publish_failed"), 0);
 	assert_int_equal(f.n, 1);
 	assert_int_equal(atomic_load(&f.wakes), 1);
 	assert_int_equal(outq_inflight(q), 0);
 	outq_pump(q);
 	assert_int_equal(f.n, 2);
 	assert_string_equal(f.topics[1], "b");
-	/* nothing queued: no wake */
+	/* nothing queued: no wake, still counted */
 	outq_done(q, 0);
 	assert_int_equal(atomic_load(&f.wakes), 1);
+	assert_int_equal(metric(&f, "publish_given_up"), 2);
+	/* an acknowledgement is no loss */
+	pub(q, "d", 1, 0);
+	assert_int_equal(f.n, 3);
+	outq_done(q, 1);
+	assert_int_equal(metric(&f, "publish_given_up"), 2);
 	/* closed: nothing more handed over */
 	outq_close(q);
 	pub(q, "c", 1, 0);
 	outq_pump(q);
-	assert_int_equal(f.n, 2);
+	assert_int_equal(f.n, 3);
 	assert_int_equal(outq_queued(q), 1);
 	done(&f, q); /* frees what is still queued */
 }
