@@ -8,7 +8,8 @@
  * --csv file. Timestamps are the wall clock, so a scorer with --max-age-s
  * treats them as live.
  *
- *   --mode score: subscribes {root}/+/prediction and reports predictions
+ *   --mode score: subscribes {root}/+/prediction (on a connection of its
+ *     own, like a dashboard's, not the publisher's) and reports predictions
  *     received against the windows the scorer should have produced, the
  *     scorer's own latency_ms (p50/p99/max) and the end-to-end lag (arrival
  *     here minus the window's last sample time t, p50/p99).
@@ -105,7 +106,8 @@ static int wait_online(load *l, long n, double timeout_s)
 	snprintf(filter, sizeof(filter), "%s/_svc/+/+/status", l->s.root);
 	if (mqtt_subscribe(l->s.mqtt, filter, 1))
 		return -1;
-	while ((long)l->n_online < n + 1 + (l->in != l->s.mqtt)) {
+	while ((long)l->n_online <
+	       n + 1) { /* its own status too; the subscriber has none */
 		if (clock_mono_ms() > end || signals_stop_requested())
 			return -1;
 		mqtt_poll(l->s.mqtt, 50, on_status, l);
@@ -224,18 +226,20 @@ int main(int argc, char **argv)
 	if (channels.n == 0 || channels.n > MSG_MAX_CHANNELS ||
 	    (csv && load_csv(csv, &channels, &csv_rows, &csv_n)))
 		goto out;
-	l.in = l.s.mqtt;
-	if (l.count_mode) {
-		/* the counter is a client of its own, subscribed like a scorer
-		 * (QoS 1), so the broker does for it what it does for a scorer */
+	{
+		/* the subscriber is a client of its own, as a dashboard or a
+		 * headset is not ingest-bt's connection: the counter subscribes
+		 * raw like a scorer, the meter predictions (both QoS 1). One
+		 * connection for both ways made the publisher's PUBACKs wait
+		 * behind the predictions on one Paho receive thread. */
 		mqtt_options o;
 		svc_mqtt_options(&l.s, &p, &o);
-		o.service = "scorer-load-count";
+		o.service = l.count_mode ? "scorer-load-count" : "scorer-load-meter";
 		o.persistent = 0;
 		o.metrics_interval_ms = 0;
 		l.in = mqtt_new(&o, l.s.metrics, err, sizeof(err));
 		if (!l.in) {
-			log_error("counter: %s", err);
+			log_error("%s: %s", l.count_mode ? "counter" : "meter", err);
 			goto out;
 		}
 	}

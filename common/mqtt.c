@@ -482,6 +482,29 @@ static int make_queues(mqtt_client *c, metrics *m, char *err, size_t errlen)
 	return rc;
 }
 
+/* Paho's trace level, once per process, after its first MQTTAsync_create
+ * (which reads MQTT_C_CLIENT_TRACE*): unless someone asked for Paho's trace
+ * through that environment, only errors. Paho's default level formats a
+ * protocol trace line (vsnprintf, payload excerpt included) into its
+ * in-memory ring for every packet sent and received, under a process-wide
+ * mutex: measured, printf_positional and that mutex were the top libc
+ * symbols on Paho's receive thread at 2,000 sensors. Nobody reads that ring
+ * (no trace callback is set). */
+static void quiet_paho_trace_once(void)
+{
+	const char *t = getenv("MQTT_C_CLIENT_TRACE"),
+		   *l = getenv("MQTT_C_CLIENT_TRACE_LEVEL");
+	if ((t && *t) || (l && *l))
+		return;
+	MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
+}
+
+static void quiet_paho_trace(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, quiet_paho_trace_once);
+}
+
 mqtt_client *mqtt_new(const mqtt_options *o, metrics *m, char *err, size_t errlen)
 {
 	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
@@ -519,6 +542,7 @@ mqtt_client *mqtt_new(const mqtt_options *o, metrics *m, char *err, size_t errle
 		goto fail;
 	}
 	c->have_handle = 1;
+	quiet_paho_trace();
 	if (MQTTAsync_setCallbacks(c->h, c, on_connection_lost, on_message, NULL) !=
 		MQTTASYNC_SUCCESS ||
 	    MQTTAsync_setConnected(c->h, c, on_connected) != MQTTASYNC_SUCCESS ||

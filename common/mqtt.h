@@ -124,7 +124,11 @@ typedef int (*mqtt_handler)(void *ud, const mqtt_message *msg);
  * malformed_dropped (bumped by services via mqtt_count_malformed),
  * overflow_dropped, inbox_full, reconnects, connected, outbound_queued
  * (gauge: publishes in the module's queue, not yet handed to Paho) and
- * publish_failed (queued publishes Paho later refused for good).
+ * publish_failed (publishes refused for good: by Paho, or by the broker
+ * with an error reason code in the PUBACK, or given up OUTQ_MAX_SENDS
+ * times) and publish_resent (QoS>0 publishes Paho took and gave up with
+ * the connection, a session cleaned on a reconnect: sent again, in their
+ * place, so at least once).
  * Returns NULL on failure with a reason in err. */
 mqtt_client *mqtt_new(const mqtt_options *o, metrics *m, char *err, size_t errlen);
 void mqtt_free(mqtt_client *c);

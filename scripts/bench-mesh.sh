@@ -21,7 +21,10 @@
 # Per process: CPU (% of one core over the metered run) and peak RSS.
 # "ok" = every prediction arrived, the archive (or the archiver's stand-in)
 # holds every raw message sent, lag p99 <= $BENCH_P99_MS ms, and the
-# generator kept its schedule (behind < 50 ms). Prints the largest N
+# generator kept its schedule (behind < 50 ms) and published every raw
+# message (N-gen-refused: its outbound queue refused N at QoS 1; each is a
+# sequence gap that restarts the sensor's window at the scorer, so
+# predictions go missing because of the generator). Prints the largest N
 # each managed and the ratio mesh / ceiling.
 #
 # Usage: scripts/bench-mesh.sh [N ...]   (default 1000 2000 3000 4000)
@@ -142,10 +145,12 @@ for n in "${sizes[@]}"; do
 		p99=$(echo "$out" | field lag_p99_ms)
 		pmax=$(echo "$out" | field lag_max_ms)
 		behind=$(echo "$out" | field behind_max_ms)
+		refused=$(echo "$out" | field pub_failed)
 		verdict=$(awk -v p="${pred:-0}" -v e="${exp:-1}" -v a="${archived:-0}" -v s="${sent:-1}" \
-			-v l="${p99:-1e9}" -v m="$p99max" -v b="${behind:-1e9}" 'BEGIN{
+			-v l="${p99:-1e9}" -v m="$p99max" -v b="${behind:-1e9}" -v r="${refused:-0}" 'BEGIN{
 			v = "";
 			if (b > 50) v = v " gen-behind";
+			if (r > 0) v = v sprintf(" %d-gen-refused", r);
 			if (p < e) v = v sprintf(" %.1f%%-pred-missing", 100 * (e - p) / e);
 			if (a < s) v = v sprintf(" %d-not-archived", s - a);
 			if (l > m) v = v " p99>" m "ms";

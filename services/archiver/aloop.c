@@ -10,16 +10,20 @@
 typedef struct aloop {
 	svc *sv;
 	intake *in;
+	spool *sp;
 	repair *rp;
 	long wake; /* timer: the latest the steps want to run again */
 } aloop;
 
-/* The spool has new messages: only wakes the loop, al__step does the work. */
+/* The spool has new messages: only wakes the loop, al__step does the work
+ * (now, or when the intake's read_ms rest ends: the eventfd is taken so
+ * that the loop sleeps till then). */
 static void al__spooled(void *ud, int fd, short revents)
 {
-	(void)ud;
+	aloop *al = ud;
 	(void)fd;
 	(void)revents;
+	spool_take_wake(al->sp);
 }
 
 static int64_t al__wake(void *ud)
@@ -45,7 +49,7 @@ static void al__step(void *ud)
 
 int aloop_run(svc *sv, intake *in, spool *sp, repair *rp)
 {
-	aloop al = {sv, in, rp, 0};
+	aloop al = {sv, in, sp, rp, 0};
 	al.wake = loop_timer_add(sv->loop, 0, al__wake, &al);
 	/* everything goes through the arrival hook: the inbox stays empty */
 	if (al.wake < 0 || svc_watch_inbox(sv, NULL, NULL) ||

@@ -333,20 +333,27 @@ int intake_step(intake *in)
 	spool_record r;
 	spool_pos last = spool_tell(in->sp);
 	char err[256];
-	int rc, wait;
+	int rc, wait, more = 1; /* stopped at commit_max: the spool may hold more */
+	int rest = now_ms < in->read_at_ms; /* read dry a moment ago: let it fill */
 
 	if (in->failed && now_ms < in->retry_at_ms)
 		return (int)(in->retry_at_ms - now_ms);
-	while (in->pending < in->o.commit_max) {
+	if (rest)
+		more = 0;
+	while (!rest && in->pending < in->o.commit_max) {
 		rc = spool_next(in->sp, &r, err, sizeof(err));
 		if (rc < 0) {
 			metrics_add(in->m.spool_errors, 1);
 			log_every_msg(&intake__log_spool, INTAKE_LOG_MS, LOG_LVL_ERROR,
 				      "%s", err);
+			more = 0;
 			break;
 		}
-		if (rc == 0)
+		if (rc == 0) {
+			more = 0;
+			in->read_at_ms = now_ms + in->o.read_ms;
 			break;
+		}
 		if (!in->pending)
 			in->batch_start_ms = now_ms;
 		in->pending++;
@@ -363,12 +370,20 @@ int intake_step(intake *in)
 	}
 	intake__shrink_spool(in);
 	intake__retention(in, clock_mono_ms());
+	/* the spool's eventfd only wakes a reader that has read everything
+	 * (spool_next() returned 0): otherwise run again at once */
+	if (more)
+		return 0;
 	if (in->pending) {
 		wait = (int)(in->batch_start_ms + in->o.commit_ms - clock_mono_ms());
-		return wait > 0 ? wait : 0;
+		wait = wait > 0 ? wait : 0;
+	} else {
+		wait = (int)(in->retention_at_ms - clock_mono_ms());
+		wait = wait < 0 ? 0 : wait > 1000 ? 1000 : wait;
 	}
-	wait = (int)(in->retention_at_ms - clock_mono_ms());
-	return wait < 0 ? 0 : wait > 1000 ? 1000 : wait;
+	if (rest && in->read_at_ms - clock_mono_ms() < wait)
+		wait = (int)(in->read_at_ms - clock_mono_ms());
+	return wait > 0 ? wait : 0;
 }
 
 int intake_flush(intake *in)

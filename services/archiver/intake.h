@@ -33,12 +33,20 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+/* The archiver's read_ms: at most this much between a message's spooling
+ * (its PUBACK) and the loop reading it, when the loop is idle. */
+#define INTAKE_READ_MS 10
+
 typedef struct intake_options {
 	const char *root;        /* topic root */
 	int commit_max;          /* messages per transaction (1000) */
 	int commit_ms;           /* max age of an open batch (200) */
 	int retry_ms;            /* pause after a failed commit (2000) */
 	int retention_ms;        /* min interval between retention steps (1000) */
+	int read_ms;             /* after the spool ran dry, read it again no
+				  * sooner than this (0: at once): one wake-up of
+				  * the loop per batch of arrivals, not per
+				  * message; the PUBACK does not wait for it */
 	const char *cursor_file; /* CSV-only mode: where the cursor is kept */
 } intake_options;
 
@@ -54,6 +62,7 @@ typedef struct intake {
 	int failed;             /* last commit failed: paused until retry_at */
 	int64_t retry_at_ms;
 	int64_t retention_at_ms;
+	int64_t read_at_ms; /* the spool ran dry: next read no sooner */
 	int retention_busy; /* last step deleted something: step again soon */
 	atomic_int spool_blocked;
 	struct {

@@ -128,6 +128,7 @@ int main(int argc, char **argv)
 	io.commit_max = (int)a_commit_max;
 	io.commit_ms = (int)a_commit_ms;
 	io.retry_ms = (int)a_retry_ms;
+	io.read_ms = INTAKE_READ_MS;
 	io.cursor_file = cursor;
 	if (intake_init(&in, &io, st, csv, sv.metrics, &from, err, sizeof(err))) {
 		log_error("%s", err);

@@ -5,7 +5,18 @@
  * the known end under a mutex and publishes the new end only afterwards, so
  * the reader never sees half a record of the live file; a failed or short
  * write is cut back with ftruncate(). The reader works with pread() on its
- * own descriptor and needs the mutex only to learn the writer's position. */
+ * own descriptor and needs the mutex only to learn the writer's position.
+ *
+ * Costs per message (measured with strace -c on the archiver at 1,000
+ * sensors: 2 pread + 1 eventfd read in the reader, 1 pwritev + 1 eventfd
+ * write in the writer). The reader reads ahead: one pread of up to
+ * SPOOL_READAHEAD bytes below the readable limit serves the records in it
+ * (bytes below the limit never change: the writer publishes its end only
+ * after a whole record is written, and cuts back only above it). The
+ * eventfd is written only when the reader has said it is going to sleep
+ * (rwait, set under the mutex after a last look at the writer's end), so
+ * a reader that keeps up with a stream costs the writer no second syscall
+ * and itself no read of the eventfd per record. */
 #include "spool.h"
 
 #include "crc32.h"
@@ -25,6 +36,7 @@
 
 #define SPOOL_MAGIC 0x31505341u /* "ASP1" */
 #define SPOOL_HDR 12
+#define SPOOL_READAHEAD (256 * 1024)
 
 struct spool {
 	char dir[PATH_MAX - 32];
@@ -34,11 +46,16 @@ struct spool {
 	int64_t wgen, wend, rotate;
 	int64_t max;   /* cap on total (0: none) */
 	int64_t total; /* bytes of all generation files */
+	int rwait;     /* the reader found nothing: wake it (eventfd) */
 	/* reader */
 	int rfd;
 	int64_t rfd_gen, rgen, roff;
 	char *buf;
 	size_t cap;
+	char *ra;       /* read-ahead: bytes [ra_off, ra_off + ra_len) */
+	int64_t ra_gen; /* of generation ra_gen (-1: empty) */
+	int64_t ra_off;
+	size_t ra_len;
 	char topic[SPOOL_TOPIC_MAX + 1];
 	int64_t torn;
 	int efd;
@@ -137,6 +154,8 @@ int spool_open(spool **out, const char *dir, spool_pos from, int64_t rotate_byte
 	pthread_mutex_init(&sp->mu, NULL);
 	sp->wfd = sp->rfd = -1;
 	sp->rfd_gen = -1;
+	sp->ra_gen = -1;
+	sp->rwait = 1;
 	sp->rotate = rotate_bytes > 0 ? rotate_bytes : 64ll << 20;
 	sp->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (sp->efd < 0) {
@@ -179,6 +198,7 @@ void spool_close(spool *sp)
 		close(sp->efd);
 	pthread_mutex_destroy(&sp->mu);
 	free(sp->buf);
+	free(sp->ra);
 	free(sp);
 }
 
@@ -208,7 +228,7 @@ int spool_append(spool *sp, const char *topic, const void *payload, size_t len, 
 	struct iovec iov[4];
 	size_t total;
 	ssize_t w;
-	int rc = 0;
+	int rc = 0, wake = 0;
 	uint64_t one = 1;
 
 	if (tlen > SPOOL_TOPIC_MAX || 2 + tlen + len > SPOOL_BODY_MAX) {
@@ -252,9 +272,11 @@ int spool_append(spool *sp, const char *topic, const void *payload, size_t len, 
 	}
 	sp->wend += (int64_t)total;
 	sp->total += (int64_t)total;
+	wake = sp->rwait;
+	sp->rwait = 0;
 out:
 	pthread_mutex_unlock(&sp->mu);
-	if (!rc && write(sp->efd, &one, sizeof(one)) < 0) {
+	if (wake && write(sp->efd, &one, sizeof(one)) < 0) {
 		/* counter saturated: the reader is woken anyway */
 	}
 	return rc;
@@ -272,23 +294,72 @@ static int spool__advance(spool *sp, int64_t wgen)
 	return 1;
 }
 
-int spool_next(spool *sp, spool_record *rec, char *err, size_t errlen)
+/* n bytes at off of the reader's generation (off + n <= limit, the bytes
+ * below which are final), through the read-ahead. Returns 0 or errno. */
+static int spool__pread(spool *sp, void *dst, size_t n, int64_t off, int64_t limit)
+{
+	if (sp->ra_gen != sp->rgen || off < sp->ra_off ||
+	    off + (int64_t)n > sp->ra_off + (int64_t)sp->ra_len) {
+		size_t want = (size_t)(limit - off);
+		ssize_t r;
+		if (want > SPOOL_READAHEAD)
+			want = SPOOL_READAHEAD;
+		if (want < n)
+			want = n;
+		if (!sp->ra) {
+			sp->ra = malloc(SPOOL_READAHEAD);
+			if (!sp->ra)
+				return ENOMEM;
+		}
+		if (want > SPOOL_READAHEAD) /* a record larger than the read-ahead */
+			return pread(sp->rfd, dst, n, off) == (ssize_t)n ? 0
+			       : errno                                   ? errno
+									 : EIO;
+		sp->ra_gen = -1;
+		r = pread(sp->rfd, sp->ra, want, off);
+		if (r < (ssize_t)n)
+			return r < 0 && errno ? errno : EIO;
+		sp->ra_gen = sp->rgen;
+		sp->ra_off = off;
+		sp->ra_len = (size_t)r;
+	}
+	memcpy(dst, sp->ra + (off - sp->ra_off), n);
+	return 0;
+}
+
+/* Nothing more to read: arm the wake-up. The eventfd is drained first, then
+ * rwait set under the mutex with a last look at the writer's position: an
+ * append after that sees rwait and writes the eventfd after the drain; one
+ * before it moved the position. Returns 1 when the position moved. */
+static int spool__sleep(spool *sp, int64_t wgen, int64_t wend)
 {
 	uint64_t drain;
-	int64_t wgen, wend, limit;
-	uint32_t hdr[3];
-	uint16_t tlen;
-
+	int moved;
 	if (read(sp->efd, &drain, sizeof(drain)) < 0) {
 		/* nothing signalled: fine */
 	}
+	pthread_mutex_lock(&sp->mu);
+	moved = sp->wgen != wgen || sp->wend != wend;
+	sp->rwait = 1;
+	pthread_mutex_unlock(&sp->mu);
+	return moved;
+}
+
+int spool_next(spool *sp, spool_record *rec, char *err, size_t errlen)
+{
+	int64_t wgen, wend, limit;
+	uint32_t hdr[3];
+	uint16_t tlen;
+	int e, looked = 0;
+
+again:
 	pthread_mutex_lock(&sp->mu);
 	wgen = sp->wgen;
 	wend = sp->wend;
 	pthread_mutex_unlock(&sp->mu);
 	for (;;) {
 		if (sp->rgen <= 0 && !spool__advance(sp, wgen))
-			return 0;
+			goto none;
 		if (sp->rfd_gen != sp->rgen) {
 			char path[PATH_MAX];
 			if (sp->rfd >= 0)
@@ -301,7 +372,7 @@ int spool_next(spool *sp, spool_record *rec, char *err, size_t errlen)
 					return spool__err(errno, path, err, errlen);
 				if (sp->rgen < wgen && spool__advance(sp, wgen))
 					continue;
-				return 0;
+				goto none;
 			}
 			sp->rfd_gen = sp->rgen;
 		}
@@ -320,10 +391,11 @@ int spool_next(spool *sp, spool_record *rec, char *err, size_t errlen)
 				if (spool__advance(sp, wgen))
 					continue;
 			}
-			return 0;
+			goto none;
 		}
-		if (pread(sp->rfd, hdr, sizeof(hdr), sp->roff) != (ssize_t)sizeof(hdr))
-			return spool__err(errno ? errno : EIO, "read", err, errlen);
+		e = spool__pread(sp, hdr, sizeof(hdr), sp->roff, limit);
+		if (e)
+			return spool__err(e, "read", err, errlen);
 		if (hdr[0] != SPOOL_MAGIC || hdr[1] < 2 || hdr[1] > SPOOL_BODY_MAX ||
 		    sp->roff + SPOOL_HDR + hdr[1] > limit)
 			goto torn;
@@ -336,9 +408,9 @@ int spool_next(spool *sp, spool_record *rec, char *err, size_t errlen)
 			sp->buf = b;
 			sp->cap = (size_t)hdr[1] + 1;
 		}
-		if (pread(sp->rfd, sp->buf, hdr[1], sp->roff + SPOOL_HDR) !=
-		    (ssize_t)hdr[1])
-			return spool__err(errno ? errno : EIO, "read", err, errlen);
+		e = spool__pread(sp, sp->buf, hdr[1], sp->roff + SPOOL_HDR, limit);
+		if (e)
+			return spool__err(e, "read", err, errlen);
 		if (crc32_update(0, sp->buf, hdr[1]) != hdr[2])
 			goto torn;
 		memcpy(&tlen, sp->buf, 2);
@@ -363,6 +435,17 @@ int spool_next(spool *sp, spool_record *rec, char *err, size_t errlen)
 			 (long long)sp->roff);
 		return AM_EIO;
 	}
+none:
+	if (spool__sleep(sp, wgen, wend)) {
+		uint64_t one = 1;
+		if (!looked++)
+			goto again;
+		/* appended meanwhile and not read: stay readable */
+		if (write(sp->efd, &one, sizeof(one)) < 0) {
+			/* counter saturated: readable anyway */
+		}
+	}
+	return 0;
 }
 
 int spool_seek(spool *sp, spool_pos pos)
@@ -427,6 +510,14 @@ int64_t spool_bytes(spool *sp)
 }
 
 int spool_fd(const spool *sp) { return sp->efd; }
+
+void spool_take_wake(spool *sp)
+{
+	uint64_t drain;
+	if (read(sp->efd, &drain, sizeof(drain)) < 0) {
+		/* nothing signalled: fine */
+	}
+}
 
 int64_t spool_backlog(spool *sp)
 {

@@ -111,8 +111,11 @@ int spool_rotate(spool *sp, int64_t min_bytes, spool_pos *pos, char *err, size_t
 void spool_release(spool *sp, spool_pos pos);
 
 /* Readable while appends have happened since the last spool_next() that
- * returned 0 (an eventfd), for poll(). */
+ * returned 0 (an eventfd), for poll(). spool_take_wake() makes it
+ * unreadable again without reading (a loop that reads later, on a timer);
+ * the next spool_next() that returns 0 re-arms it. */
 int spool_fd(const spool *sp);
+void spool_take_wake(spool *sp);
 
 /* Bytes appended but not yet read (across generations), and torn records
  * skipped so far. */

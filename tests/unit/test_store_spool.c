@@ -1,7 +1,9 @@
 /* Unit tests for services/archiver/spool: records read back in order,
  * seek back to a cursor, rotation and release of generations, a reopen
  * that resumes at a cursor in an old generation, a torn tail skipped, a
- * concurrent writer thread losing nothing, a size cap that refuses
+ * concurrent writer thread losing nothing, the wake-up eventfd (set only
+ * after a dry read, never lost against a writer thread), records across
+ * and larger than the read-ahead, a size cap that refuses
  * records as a full disk does until committed files are released, and a
  * spool whose files are gone (a power cut) under a saved cursor. */
 #include <setjmp.h>
@@ -16,6 +18,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,6 +263,91 @@ static void test_concurrent(void **state)
 	spool_close(sp);
 }
 
+static int fd_readable(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return poll(&p, 1, ms) == 1;
+}
+
+/* The wake-up: spool_fd() readable after an append that follows a dry
+ * read, not before; spool_take_wake() clears it; records beyond the
+ * read-ahead (larger than it, and many small ones) read back whole. */
+static void test_wake_and_readahead(void **state)
+{
+	spool *sp;
+	spool_pos zero = {0, 0};
+	spool_record r;
+	char err[128], *big;
+	int expect = 0;
+	size_t big_len = 300 * 1024;
+	(void)state;
+
+	assert_int_equal(spool_open(&sp, t_dir, zero, 64ll << 20, err, sizeof(err)), 0);
+	assert_false(fd_readable(spool_fd(sp), 0));
+	append_n(sp, 0, 1);
+	assert_true(fd_readable(spool_fd(sp), 0));
+	assert_int_equal(read_all(sp, &expect, NULL), 1);
+	assert_false(fd_readable(spool_fd(sp), 0)); /* the dry read took it */
+	append_n(sp, 1, 2);
+	assert_true(fd_readable(spool_fd(sp), 0));
+	spool_take_wake(sp);
+	assert_false(fd_readable(spool_fd(sp), 0));
+	append_n(sp, 3, 1); /* no dry read since: no second wake-up */
+	assert_false(fd_readable(spool_fd(sp), 0));
+	assert_int_equal(read_all(sp, &expect, NULL), 3);
+	/* many records: several read-ahead windows, read while appending */
+	append_n(sp, 4, 5000);
+	assert_int_equal(read_all(sp, &expect, NULL), 5000);
+	append_n(sp, 5004, 996);
+	assert_int_equal(read_all(sp, &expect, NULL), 996);
+	/* one record larger than the read-ahead, between small ones */
+	big = malloc(big_len + 1);
+	assert_non_null(big);
+	memset(big, 'x', big_len);
+	big[0] = '"';
+	big[big_len - 1] = '"';
+	big[big_len] = 0;
+	assert_int_equal(spool_append(sp, "f/s/raw", big, big_len, err, sizeof(err)), 0);
+	append_n(sp, 6000, 1);
+	assert_int_equal(spool_next(sp, &r, err, sizeof(err)), 1);
+	assert_int_equal(r.len, big_len);
+	assert_memory_equal(r.payload, big, big_len);
+	assert_int_equal(r.payload[big_len], 0);
+	expect = 6000;
+	assert_int_equal(read_all(sp, &expect, NULL), 1);
+	free(big);
+	assert_int_equal(spool_torn(sp), 0);
+	spool_close(sp);
+}
+
+/* A reader that only ever sleeps in poll() on spool_fd() against a writer
+ * thread: every record arrives (a lost wake-up would leave it asleep past
+ * the 5 s poll timeout). */
+static void test_wake_concurrent(void **state)
+{
+	spool *sp;
+	spool_pos zero = {0, 0};
+	char err[128];
+	int expect = 0;
+	pthread_t th;
+	struct writer w;
+	(void)state;
+
+	assert_int_equal(spool_open(&sp, t_dir, zero, 1 << 20, err, sizeof(err)), 0);
+	w.sp = sp;
+	w.n = 50000;
+	assert_int_equal(pthread_create(&th, NULL, writer_main, &w), 0);
+	while (expect < w.n) {
+		read_all(sp, &expect, NULL);
+		if (expect < w.n)
+			assert_true(fd_readable(spool_fd(sp), 5000));
+	}
+	pthread_join(th, NULL);
+	assert_int_equal(expect, w.n);
+	assert_int_equal(spool_torn(sp), 0);
+	spool_close(sp);
+}
+
 static void test_rotate_when_read(void **state)
 {
 	spool *sp;
@@ -392,6 +480,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_files_lost, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wake_and_readahead, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wake_concurrent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rotate_when_read, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cap_full_until_released, setup,
 					    teardown),
