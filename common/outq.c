@@ -10,7 +10,10 @@
  * MQTTASYNC_OPERATION_INCOMPLETE), and those are exactly the messages a
  * broker restart or a network cut catches in transit; they go back into
  * the queue by their sequence number, ahead of everything published after
- * them, and are sent again once connected. A message may so arrive twice
+ * them, and are sent again once connected and once every other message
+ * in flight has ended too (so that one given up early, a write that broke
+ * the socket, does not overtake those Paho gives up at the reconnect).
+ * A message may so arrive twice
  * (the broker had it, its PUBACK was lost), never not at all: QoS 1's
  * promise, which every consumer already handles (the archiver keys
  * messages by (sensor, run, seq)).
@@ -62,6 +65,8 @@ struct outq {
 	_Atomic int inflight; /* tracked publishes handed over, not complete */
 	int window;           /* most inflight allowed */
 	int pumping;          /* a thread is handing queued messages over */
+	int hold;             /* a message was given up: send nothing more until
+				 every one in flight has ended (order) */
 	int connected;        /* the sender may be called */
 	int closed;           /* shutting down: hand nothing more */
 };
@@ -108,11 +113,19 @@ void outq_free(outq *q)
 }
 
 /* May a message of this QoS go to the sender now? Not while disconnected,
- * even QoS 0: the queue is then the whole offline buffer. */
-static int outq__may_send_locked(const outq *q, int qos)
+ * even QoS 0: the queue is then the whole offline buffer. Not after a
+ * message was given up while others are still in flight: they end soon
+ * (acknowledged, or given up too with the same connection), and only then
+ * is the queue back in publish order to send from. */
+static int outq__may_send_locked(outq *q, int qos)
 {
 	if (q->closed || !q->connected)
 		return 0;
+	if (q->hold) {
+		if (q->inflight > 0)
+			return 0;
+		q->hold = 0;
+	}
 	return qos == 0 || q->inflight < q->window;
 }
 
@@ -295,6 +308,7 @@ void outq_done(outq_ticket *t, enum outq_end end)
 	} else {
 		if (end == OUTQ_RETRY && it->sends < OUTQ_MAX_SENDS) {
 			outq__requeue_locked(q, it);
+			q->hold = 1;
 			metrics_add(q->o.resent, 1);
 		} else {
 			metrics_add(q->o.failed, 1);

@@ -394,6 +394,38 @@ static void test_given_up_sent_again(void **state)
 	done(&f, q);
 }
 
+/* A message given up while older ones are still in flight (a write broke
+ * the socket before Paho cleans its session) does not overtake them:
+ * nothing is sent until all in flight have ended, then in publish order. */
+static void test_given_up_keeps_order(void **state)
+{
+	fake f;
+	outq *q = make(&f, 100, 3);
+	(void)state;
+	outq_set_connected(q, 1);
+	pub(q, "t/0", 1, 0);
+	pub(q, "t/1", 1, 0);
+	pub(q, "t/2", 1, 0);
+	pub(q, "t/3", 1, 0); /* queued: window full */
+	{
+		outq_ticket *t2 = f.ticket[2];
+		f.ticket[2] = NULL;
+		outq_done(t2, OUTQ_RETRY); /* t/2 first */
+	}
+	outq_pump(q);
+	assert_int_equal(f.n, 3); /* held: t/0 and t/1 still in flight */
+	assert_int_equal(end_next(&f, OUTQ_RETRY), 0);
+	outq_pump(q);
+	assert_int_equal(f.n, 3);
+	assert_int_equal(end_next(&f, OUTQ_ACKED), 1); /* the last in flight */
+	outq_pump(q);
+	assert_int_equal(f.n, 6);
+	assert_string_equal(f.topics[3], "t/0");
+	assert_string_equal(f.topics[4], "t/2");
+	assert_string_equal(f.topics[5], "t/3");
+	done(&f, q);
+}
+
 #define N_THREADS 4
 #define N_EACH 1000
 
@@ -496,6 +528,7 @@ int main(void)
 	    cmocka_unit_test(test_refused_counted),
 	    cmocka_unit_test(test_failure_wakes),
 	    cmocka_unit_test(test_given_up_sent_again),
+	    cmocka_unit_test(test_given_up_keeps_order),
 	    cmocka_unit_test(test_concurrent_order),
 	};
 	return cmocka_run_group_tests_name("outq", tests, NULL, NULL);
