@@ -8,6 +8,8 @@
  * MQTT_SSL_VERSION_DEFAULT. */
 #include "mqtt_connect.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MQTT_WILL_QOS 1
@@ -64,4 +66,27 @@ int mqtt_connect_opts(mqtt_connect *m, const mqtt_conf *k, MQTTProperties *props
 		m->cn.ssl = &m->ssl;
 	}
 	return 0;
+}
+
+/* Paho's trace level, once per process, after its first MQTTAsync_create
+ * (which reads MQTT_C_CLIENT_TRACE*): unless someone asked for Paho's trace
+ * through that environment, only errors. Paho's default level formats a
+ * protocol trace line (vsnprintf, payload excerpt included) into its
+ * in-memory ring for every packet sent and received, under a process-wide
+ * mutex: measured, printf_positional and that mutex were the top libc
+ * symbols on Paho's receive thread at 2,000 sensors. Nobody reads that ring
+ * (no trace callback is set). */
+static void quiet_paho_trace_once(void)
+{
+	const char *t = getenv("MQTT_C_CLIENT_TRACE"),
+		   *l = getenv("MQTT_C_CLIENT_TRACE_LEVEL");
+	if ((t && *t) || (l && *l))
+		return;
+	MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
+}
+
+void mqtt_connect_quiet_trace(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, quiet_paho_trace_once);
 }

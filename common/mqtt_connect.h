@@ -31,4 +31,8 @@ int mqtt_connect_opts(mqtt_connect *m, const mqtt_conf *k, MQTTProperties *props
 		      int (*ssl_error_cb)(const char *str, size_t len, void *u), void *ud,
 		      char *err, size_t errlen);
 
+/* Paho's trace at errors only, once per process, unless MQTT_C_CLIENT_TRACE
+ * or MQTT_C_CLIENT_TRACE_LEVEL asks for more (why: mqtt_connect.c). */
+void mqtt_connect_quiet_trace(void);
+
 #endif

@@ -31,7 +31,42 @@
  * the first costs the same.
  *
  * The sender is always called without q->lock held: it may take locks of
- * its own whose holders call back into outq_done(). */
+ * its own whose holders call back into outq_done().
+ *
+ * Why, with Paho (common/mqtt.c is the sender). Paho 1.3.12 honours the
+ * broker's Receive Maximum (CONNACK; mosquitto announces its
+ * max_inflight_messages, default 20, HiveMQ 10, EMQX 32) by leaving further
+ * QoS>0 publishes in its command queue, but a PUBACK does not wake its send
+ * thread: only a new API call does, or a 1 s timeout. Handing Paho a burst
+ * therefore drains it at about Receive Maximum messages per second
+ * (measured: 200 QoS 1 publishes plus mqtt_shutdown 9.0 s, 2000 took 90 s,
+ * against a default mosquitto). So the queue hands Paho at most a window of
+ * QoS>0 publishes that are not yet complete, sized from the broker's
+ * Receive Maximum from the first CONNACK (connect onSuccess5; absent means
+ * 65535).
+ * Measured: Paho calls the connect onSuccess5 for the first successful
+ * connect only, never for automatic reconnects (nor for a first connect
+ * that succeeds on a retry, broker down at start): then the last value is
+ * kept, or OUTQ_RECV_MAX_UNKNOWN (10, the lowest default among common
+ * brokers) when none was ever seen. A publish handed to Paho carries
+ * per-message onSuccess5/onFailure5; measured, exactly one of them runs for
+ * every QoS>0 publish Paho accepted: onSuccess5 on PUBACK/PUBCOMP (receive
+ * thread, after deliveryComplete), onFailure5 when Paho gives the message
+ * up (MQTTASYNC_OPERATION_INCOMPLETE when its session is cleaned on a
+ * disconnect or on a reconnect without session). Both report to the queue
+ * (outq_done), which still holds the message: one given up with the
+ * session is sent again after the reconnect, in its place (at least once,
+ * never lost in transit), one refused by the broker is counted. onSuccess5 then hands the
+ * next queued messages to Paho itself: Paho documents every API call as usable from its
+ * callbacks (its message-id code skips the process-wide mutex on its own threads), and
+ * that API call is what wakes Paho's send thread. onFailure5 must not call
+ * Paho: it runs while Paho walks its own lists to clean a session; the
+ * queue only wakes the inbox's eventfd so that the service loop's
+ * mqtt_dispatch() pumps it on its thread (on_connected pumps as well, after
+ * a reconnect). Paho's own maxBufferedMessages stays as a backstop.
+ * mqtt_shutdown() waits for the queue and for Paho's pending tokens.
+ * Measured after (same test): 200 QoS 1 publishes plus mqtt_shutdown in
+ * 62 ms, 2000 in 126 ms. */
 #include "outq.h"
 
 #include <pthread.h>
