@@ -40,6 +40,7 @@
 
 #include "clock.h"
 #include "inbox.h"
+#include "log.h"
 #include "mqtt_conf.h"
 #include "mqtt_connect.h"
 #include "outq.h"
@@ -217,6 +218,8 @@ static void on_connect_ok(void *ctx, MQTTAsync_successData5 *r)
 			rm = OUTQ_RECV_MAX_UNKNOWN; /* protocol error: be careful */
 	}
 	outq_set_window(c->out, outq_window_for(rm));
+	log_debug("broker's Receive Maximum %ld: at most %d QoS 1 publishes in flight",
+		  rm, outq_window_for(rm));
 }
 
 /* ---- Paho callbacks (Paho's threads: only record and queue) ------------- */
@@ -260,6 +263,7 @@ static void on_connected(void *ctx, char *cause)
 	int again;
 	(void)cause;
 
+	mqtt_connect_nodelay();
 	pthread_mutex_lock(&c->lock);
 	again = c->ever_connected;
 	c->ever_connected = 1;

@@ -35,4 +35,9 @@ int mqtt_connect_opts(mqtt_connect *m, const mqtt_conf *k, MQTTProperties *props
  * or MQTT_C_CLIENT_TRACE_LEVEL asks for more (why: mqtt_connect.c). */
 void mqtt_connect_quiet_trace(void);
 
+/* TCP_NODELAY on every connected TCP socket of the process (Paho's among
+ * them, which Paho leaves with Nagle's algorithm on; why: mqtt_connect.c).
+ * Call after each connect. Returns how many sockets it set. */
+int mqtt_connect_nodelay(void);
+
 #endif
