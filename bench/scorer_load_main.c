@@ -14,7 +14,9 @@
  *     scorer's own latency_ms (p50/p99/max) and the end-to-end lag (arrival
  *     here minus the window's last sample time t, p50/p99).
  *   --mode count: subscribes {root}/+/raw itself and only counts: the
- *     broker-only ceiling, measured the same way.
+ *     broker-only ceiling, measured the same way; the lag there is the
+ *     raw message's (arrival minus its last sample's time), the first
+ *     hop alone.
  *
  * Prints one line "key=value ..." (easy to grep in the bench script) and
  * exits 0; it never judges, the bench script does. */
@@ -44,7 +46,25 @@ typedef struct load {
 	size_t n_online;
 	double *lat, *lag; /* scorer latency_ms, end-to-end lag ms */
 	size_t n_lat, cap_lat;
+	msg_raw raw; /* count mode: the arriving raw message */
 } load;
+
+/* Room for one more latency and lag; 0 or -1. */
+static int room(load *l)
+{
+	if (l->n_lat == l->cap_lat) {
+		size_t cap = l->cap_lat ? 2 * l->cap_lat : 65536;
+		double *a = realloc(l->lat, cap * sizeof(*a));
+		double *b = a ? realloc(l->lag, cap * sizeof(*b)) : NULL;
+		if (a)
+			l->lat = a;
+		if (!a || !b)
+			return -1;
+		l->lag = b;
+		l->cap_lat = cap;
+	}
+	return 0;
+}
 
 static int on_message(void *ud, const mqtt_message *m)
 {
@@ -54,22 +74,21 @@ static int on_message(void *ud, const mqtt_message *m)
 
 	if (l->count_mode) {
 		l->n_raw_seen++;
+		if (msg_raw_decode(m->payload, m->len, &l->raw, err, sizeof(err)) != 0 ||
+		    l->raw.n_samples == 0 || room(l))
+			return 0;
+		l->lat[l->n_lat] = 0;
+		l->lag[l->n_lat++] =
+		    (clock_now() -
+		     (l->raw.t0 + (double)(l->raw.n_samples - 1) / l->raw.rate_hz)) *
+		    1e3;
 		return 0;
 	}
 	if (msg_prediction_decode(m->payload, m->len, &p, err, sizeof(err)) != 0)
 		return 0;
 	l->n_pred++;
-	if (l->n_lat == l->cap_lat) {
-		size_t cap = l->cap_lat ? 2 * l->cap_lat : 65536;
-		double *a = realloc(l->lat, cap * sizeof(*a));
-		double *b = a ? realloc(l->lag, cap * sizeof(*b)) : NULL;
-		if (a)
-			l->lat = a;
-		if (!a || !b)
-			return 0;
-		l->lag = b;
-		l->cap_lat = cap;
-	}
+	if (room(l))
+		return 0;
 	l->lat[l->n_lat] = p.latency_ms;
 	l->lag[l->n_lat] = (clock_now() - p.t) * 1e3;
 	l->n_lat++;
@@ -219,6 +238,7 @@ int main(int argc, char **argv)
 
 	memset(&l, 0, sizeof(l));
 	msg_raw_init(&r);
+	msg_raw_init(&l.raw);
 	rc = svc_init(&l.s, &p, argc, argv);
 	if (rc)
 		return svc_exit_code(rc);
@@ -341,10 +361,13 @@ int main(int argc, char **argv)
 	}
 	if (l.count_mode)
 		printf("mode=count sensors=%ld rate_hz=%g per_msg=%ld sent=%zu "
-		       "pub_failed=%zu received=%zu ratio=%.4f msgs_per_s=%.0f "
+		       "pub_failed=%zu received=%zu ratio=%.4f lag_p50_ms=%.2f "
+		       "lag_p99_ms=%.2f lag_max_ms=%.2f msgs_per_s=%.0f "
 		       "behind_max_ms=%.1f\n",
 		       sensors, rate, per_msg, sent, pub_failed, l.n_raw_seen,
 		       sent ? (double)l.n_raw_seen / (double)sent : 0,
+		       quantile(l.lag, l.n_lat, 0.5), quantile(l.lag, l.n_lat, 0.99),
+		       quantile(l.lag, l.n_lat, 1.0),
 		       play_s > 0 ? (double)sent / play_s : 0, behind_max * 1e3);
 	else
 		printf("mode=score sensors=%ld rate_hz=%g per_msg=%ld sent=%zu "
@@ -369,6 +392,7 @@ out:
 	free(csv_rows);
 	free(l.lat);
 	free(l.lag);
+	msg_raw_cleanup(&l.raw);
 	msg_raw_cleanup(&r);
 	svc_cleanup(&l.s);
 	return code;
