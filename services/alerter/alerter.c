@@ -17,6 +17,10 @@
 #include <string.h>
 
 #define ALERTER_LOG_EVERY_MS 10000
+/* Mosquitto's count of the messages it dropped since it started: a
+ * subscriber's queue full (max_queued_messages, max_queued_bytes), every
+ * $SYS interval (10 s by default) when it changed. */
+#define ALERTER_BROKER_DROPPED "$SYS/broker/publish/messages/dropped"
 
 struct alerter {
 	svc *s;
@@ -24,8 +28,10 @@ struct alerter {
 	tracker *t;
 	notify *n;
 	metrics_slot *m_in, *m_bad, *m_order, *m_sensors, *m_refused, *m_transitions,
-	    *m_alerts, *m_acks, *m_acks_ignored, *m_restored, *m_pub_failed, *m_ready;
+	    *m_alerts, *m_acks, *m_acks_ignored, *m_restored, *m_pub_failed, *m_ready,
+	    *m_broker_dropped;
 	log_every le_bad, le_order, le_ack, le_full, le_pub;
+	long long broker_dropped; /* last count the broker reported; -1: none yet */
 };
 
 void alerter_options_default(alerter_options *o)
@@ -216,11 +222,47 @@ static void alerter__status(alerter *a, const topic_ref *t, const mqtt_message *
 		log_info("scorer %s is online", t->instance);
 }
 
+/* The broker's drop count: the gauge broker_dropped, and a warning when
+ * it rose since the last report (a restarted broker starts again at 0). */
+static void alerter__broker_dropped(alerter *a, const mqtt_message *m)
+{
+	char num[24], *end;
+	long long n, d;
+
+	if (m->len == 0 || m->len >= sizeof(num)) {
+		alerter__bad(a, m->topic, "not a count");
+		return;
+	}
+	memcpy(num, m->payload, m->len);
+	num[m->len] = '\0';
+	n = strtoll(num, &end, 10);
+	if (*end || end == num || n < 0) {
+		alerter__bad(a, m->topic, "not a count");
+		return;
+	}
+	metrics_set(a->m_broker_dropped, n);
+	/* a count below the last one: the broker restarted, counting from 0 */
+	d = a->broker_dropped >= 0 && n >= a->broker_dropped ? n - a->broker_dropped : n;
+	if (d > 0)
+		log_warn(
+		    "the broker reports %lld more dropped message(s) (%lld since "
+		    "it started): a subscriber's queue was full "
+		    "(max_queued_messages); a consumer is too slow or was away too "
+		    "long. The archiver asks ingest for the raw it misses; predictions "
+		    "and alerts dropped there are lost to that subscriber",
+		    d, n);
+	a->broker_dropped = n;
+}
+
 static int alerter__handle(void *ud, const mqtt_message *m)
 {
 	alerter *a = ud;
 	topic_ref t;
 
+	if (strcmp(m->topic, ALERTER_BROKER_DROPPED) == 0) {
+		alerter__broker_dropped(a, m);
+		return 0;
+	}
 	switch (topic_parse(m->topic, mqtt_root(a->s->mqtt), &t)) {
 	case TOPIC_PREDICTION:
 		alerter__prediction(a, t.sensor, m);
@@ -281,6 +323,8 @@ alerter *alerter_new(svc *s, const alerter_options *o, char *err, size_t errlen)
 	a->m_restored = metrics_get(m, "states_restored");
 	a->m_pub_failed = metrics_get(m, "publish_failed");
 	a->m_ready = metrics_get(m, "ready");
+	a->m_broker_dropped = metrics_get(m, "broker_dropped");
+	a->broker_dropped = -1;
 	a->t = tracker_new(&o->tp, alerter__emit, a, err, errlen);
 	if (!a->t)
 		goto fail;
@@ -327,9 +371,11 @@ static int alerter__subscribe(alerter *a)
 			return -1;
 	}
 	if (topic_filter(filter, sizeof(filter), mqtt_root(a->s->mqtt), TOPIC_SVC_STATUS,
-			 NULL) < 0)
+			 NULL) < 0 ||
+	    mqtt_subscribe(a->s->mqtt, filter, 1))
 		return -1;
-	return mqtt_subscribe(a->s->mqtt, filter, 1) ? -1 : 0;
+	/* QoS 0: the next report carries the whole count again */
+	return mqtt_subscribe(a->s->mqtt, ALERTER_BROKER_DROPPED, 0) ? -1 : 0;
 }
 
 /* restore_ms after the broker came: the retained states are in; start

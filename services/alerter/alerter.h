@@ -15,7 +15,10 @@
  * Metrics (besides mqtt's and notify's): predictions_in, predictions_bad,
  * predictions_out_of_order, sensors, sensors_refused, transitions, alerts,
  * acks, acks_ignored, states_restored, publish_failed, ready (1 once the
- * retained states are collected and states are being published).
+ * retained states are collected and states are being published),
+ * broker_dropped (the broker's own count of the messages it dropped since it
+ * started, from $SYS/broker/publish/messages/dropped: a subscriber's queue
+ * full; each rise is logged as a warning).
  *
  * Ownership: alerter_new() borrows the svc (its mqtt client and metrics
  * must outlive the alerter) and copies the options; alerter_free() waits up

@@ -9,7 +9,9 @@
  *    is down, state messages still prompt meanwhile, delivered once it is up;
  *  - a silent sensor goes STALE and recovers;
  *  - a restart mid-failure: no duplicate alert, the retained state right,
- *    the old alert still ackable.
+ *    the old alert still ackable;
+ *  - messages the broker drops (a subscriber's queue full) reported as the
+ *    broker_dropped metric and a warning.
  * Label times are synthetic (0.2 s apart, published in bursts): the state
  * logic runs on label time, staleness on arrival time. Processing is
  * confirmed through the alerter's metrics message, never by sleeping. */
@@ -43,6 +45,7 @@ typedef struct ctx ctx;
 static void wait_metric(ctx *c, const char *name, long long want);
 
 struct ctx {
+	harness_broker *b; /* F.broker unless a test brings its own */
 	const char *root;
 	harness_sub *sub; /* {root}/# */
 	pid_t alerter;
@@ -81,7 +84,7 @@ static void alerter_start(ctx *c, const char *const extra[])
 
 	argv[n++] = harness_bin("alerter");
 	argv[n++] = "--broker";
-	argv[n++] = F.broker.uri;
+	argv[n++] = c->b->uri;
 	argv[n++] = "--root";
 	argv[n++] = c->root;
 	argv[n++] = "--instance";
@@ -110,17 +113,25 @@ static void alerter_stop(ctx *c)
 	c->alerter = 0;
 }
 
-static void ctx_init(ctx *c, const char *root, const char *const extra[])
+/* Start the alerter for root on broker b, with its subscriber. */
+static void ctx_init_on(ctx *c, harness_broker *b, const char *root,
+			const char *const extra[])
 {
 	char filter[64];
 
 	memset(c, 0, sizeof(*c));
+	c->b = b;
 	c->root = root;
 	c->t = 1764151200.0;
 	snprintf(filter, sizeof(filter), "%s/#", root);
-	c->sub = harness_sub_new(F.broker.uri, filter, NULL, 0);
+	c->sub = harness_sub_new(b->uri, filter, NULL, 0);
 	assert_non_null(c->sub);
 	alerter_start(c, extra);
+}
+
+static void ctx_init(ctx *c, const char *root, const char *const extra[])
+{
+	ctx_init_on(c, &F.broker, root, extra);
 }
 
 static void ctx_cleanup(ctx *c)
@@ -138,8 +149,8 @@ static FILE *pub_open(const ctx *c, const char *sensor, const char *kind)
 	char cmd[256];
 	FILE *f;
 	snprintf(cmd, sizeof(cmd),
-		 "exec mosquitto_pub -h 127.0.0.1 -p %d -q 1 -l -t %s/%s/%s",
-		 F.broker.port, c->root, sensor, kind);
+		 "exec mosquitto_pub -h 127.0.0.1 -p %d -q 1 -l -t %s/%s/%s", c->b->port,
+		 c->root, sensor, kind);
 	f = popen(cmd, "w");
 	assert_non_null(f);
 	return f;
@@ -254,7 +265,7 @@ static cJSON *retained_state(ctx *c, const char *sensor)
 	cJSON *j;
 
 	topic_of(topic, sizeof(topic), c, sensor, "state");
-	s = harness_sub_new(F.broker.uri, topic, NULL, 0);
+	s = harness_sub_new(c->b->uri, topic, NULL, 0);
 	assert_non_null(s);
 	assert_int_equal(harness_sub_wait(s, NULL, NULL, 1, WAIT_MS), 0);
 	assert_int_equal(harness_sub_get(s, 0, &m), 0);
@@ -479,6 +490,34 @@ static void test_restart_mid_failure(void **state)
 	ctx_cleanup(&c);
 }
 
+/* A subscriber away with a queue of 5 while 30 predictions go to it: the
+ * broker drops 25 and says so in $SYS; the alerter reports that count. */
+static void test_broker_drops_reported(void **state)
+{
+	harness_broker b;
+	harness_sub *away;
+	char topic[64];
+	long long v = -1;
+	ctx c;
+	(void)state;
+
+	assert_int_equal(
+	    harness_broker_start(&b, "max_queued_messages 5\nsys_interval 1\n"), 0);
+	away = harness_sub_new(b.uri, "itd/+/prediction", "it-away", 1);
+	assert_non_null(away);
+	harness_sub_free(away); /* gone; its session and queue stay */
+	ctx_init_on(&c, &b, "itd", NULL);
+	predict(&c, "m1", 30, all_good); /* the alerter itself takes all 30 */
+	snprintf(topic, sizeof(topic), "itd/_svc/alerter/itest/metrics");
+	if (harness_sub_wait_metric(c.sub, topic, "broker_dropped", 25, WAIT_MS, &v) != 0)
+		fail_msg("broker_dropped %lld, want 25; alerter log: %s", v, c.log);
+	assert_int_equal(v, 25);
+	if (harness_wait_file_count(c.log, "more dropped message(s)", 1, WAIT_MS))
+		fail_msg("no warning on the broker's drops; log %s", c.log);
+	ctx_cleanup(&c);
+	harness_broker_stop(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -486,6 +525,7 @@ int main(void)
 	    cmocka_unit_test(test_webhook_retried_mqtt_unaffected),
 	    cmocka_unit_test(test_stale_and_recovery),
 	    cmocka_unit_test(test_restart_mid_failure),
+	    cmocka_unit_test(test_broker_drops_reported),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -191,6 +191,12 @@ pub archiver factory/s1/state forged-state -r
 check "archiver cannot overwrite the retained state" \
 	test "$(sub_once archiver factory/s1/state)" = "factory/s1/state state-1"
 
+# the broker's drop count: the alerter reports it (broker_dropped), no one else reads $SYS
+check "alerter reads the broker's count of dropped messages" \
+	test "$(sub_once alerter '$SYS/broker/publish/messages/dropped')" = '$SYS/broker/publish/messages/dropped 0'
+check "headset cannot read the broker's \$SYS topics" \
+	test -z "$(sub_once headset '$SYS/broker/publish/messages/dropped')"
+
 pub scorer factory/_svc/scorer/t1/status online -r
 check "alerter reads the scorer's retained service status" \
 	test "$(sub_once alerter 'factory/_svc/+/+/status')" = "factory/_svc/scorer/t1/status online"
