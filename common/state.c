@@ -64,8 +64,9 @@ int state_init(state_machine *m, const state_params *p, char *err, size_t errlen
 		snprintf(err, errlen, "state: %s", bad);
 		return AM_EINVAL;
 	}
-	m->t = malloc(q->capacity * sizeof *m->t);
-	m->a = malloc(q->capacity);
+	m->cap = q->capacity < STATE_RING_MIN ? q->capacity : STATE_RING_MIN;
+	m->t = malloc(m->cap * sizeof *m->t);
+	m->a = malloc(m->cap);
 	if (!m->t || !m->a) {
 		state_cleanup(m);
 		snprintf(err, errlen, "state: out of memory");
@@ -83,13 +84,13 @@ void state_cleanup(state_machine *m)
 	free(m->a);
 	m->t = NULL;
 	m->a = NULL;
-	m->n = m->head = m->n_anom = 0;
+	m->cap = m->n = m->head = m->n_anom = 0;
 }
 
 static void state__drop_oldest(state_machine *m)
 {
 	m->n_anom -= m->a[m->head];
-	m->head = (m->head + 1) % m->p.capacity;
+	m->head = (m->head + 1) % m->cap;
 	m->n--;
 }
 
@@ -105,7 +106,7 @@ int state_has_evidence(const state_machine *m)
 	double span;
 	if (m->n < m->p.min_windows || m->n == 0)
 		return 0;
-	span = m->t[(m->head + m->n - 1) % m->p.capacity] - m->t[m->head];
+	span = m->t[(m->head + m->n - 1) % m->cap] - m->t[m->head];
 	return span >= m->p.min_span * m->p.window_s;
 }
 
@@ -124,18 +125,48 @@ static int state__move(state_machine *m, state_kind to, double t, state_transiti
 	return 1;
 }
 
+/* Twice the room (at most capacity), the labels moved to its start in
+ * order. 0 or AM_ENOMEM (the ring unchanged). */
+static int state__grow(state_machine *m)
+{
+	size_t cap = m->cap * 2 < m->p.capacity ? m->cap * 2 : m->p.capacity;
+	double *t = malloc(cap * sizeof *t);
+	unsigned char *a = malloc(cap);
+	if (!t || !a) {
+		free(t);
+		free(a);
+		return AM_ENOMEM;
+	}
+	for (size_t k = 0; k < m->n; k++) {
+		t[k] = m->t[(m->head + k) % m->cap];
+		a[k] = m->a[(m->head + k) % m->cap];
+	}
+	free(m->t);
+	free(m->a);
+	m->t = t;
+	m->a = a;
+	m->cap = cap;
+	m->head = 0;
+	return 0;
+}
+
 int state_push(state_machine *m, double t, int anomaly, state_transition *tr)
 {
 	if (!isfinite(t))
 		return AM_EINVAL;
 	if (m->n > 0) {
-		double last = m->t[(m->head + m->n - 1) % m->p.capacity];
+		double last = m->t[(m->head + m->n - 1) % m->cap];
 		if (t < last)
 			return AM_EORDER;
 	}
+	/* labels that left the window make room before the ring grows */
+	while (m->n > 0 && m->t[m->head] <= t - m->p.window_s)
+		state__drop_oldest(m);
+	if (m->n == m->cap && m->cap < m->p.capacity && state__grow(m))
+		return AM_ENOMEM;
 	if (m->n == m->p.capacity)
 		state__drop_oldest(m);
-	size_t i = (m->head + m->n) % m->p.capacity;
+	size_t i = (m->head + m->n) % m->cap;
 	m->t[i] = t;
 	m->a[i] = anomaly ? 1 : 0;
 	m->n++;

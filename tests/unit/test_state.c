@@ -164,6 +164,39 @@ static void test_capacity_bounds_memory(void **state)
 	state_cleanup(&m);
 }
 
+/* The ring holds what the window holds, not the capacity: 40 labels (4
+ * windows/s over the default 10 s) stay in the first STATE_RING_MIN; 333 make it
+ * grow to 512, in order (the rate over the window is the brute-force one
+ * at every step, across each growth). */
+static void test_ring_follows_window(void **state)
+{
+	(void)state;
+	state_machine m;
+	char err[128];
+	assert_int_equal(state_init(&m, NULL, err, sizeof err), 0);
+	for (int i = 0; i < 5000; i++)
+		assert_true(state_push(&m, i * DT, i % 7 == 0, NULL) >= 0);
+	assert_int_equal(state_count(&m), 40);
+	assert_int_equal(m.cap, STATE_RING_MIN);
+	state_cleanup(&m);
+
+	assert_int_equal(state_init(&m, NULL, err, sizeof err), 0);
+	for (int i = 0; i < 2000; i++) {
+		const double dt = 0.03, now = i * dt;
+		int want = 0, n = 0;
+		assert_true(state_push(&m, now, i % 3 == 0, NULL) >= 0);
+		for (int j = 0; j <= i; j++)
+			if (j * dt > now - m.p.window_s) {
+				n++;
+				want += j % 3 == 0;
+			}
+		assert_int_equal(state_count(&m), n);
+		assert_true(fabs(state_rate(&m) - (double)want / n) < 1e-12);
+	}
+	assert_int_equal(m.cap, 512);
+	state_cleanup(&m);
+}
+
 static void test_stale_and_restore(void **state)
 {
 	(void)state;
@@ -200,6 +233,7 @@ int main(void)
 	    cmocka_unit_test(test_sustained_enters_and_hysteresis),
 	    cmocka_unit_test(test_time_window_expires),
 	    cmocka_unit_test(test_capacity_bounds_memory),
+	    cmocka_unit_test(test_ring_follows_window),
 	    cmocka_unit_test(test_stale_and_restore),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
