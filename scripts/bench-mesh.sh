@@ -27,7 +27,7 @@
 # predictions go missing because of the generator). Prints the largest N
 # each managed and the ratio mesh / ceiling.
 #
-# Usage: scripts/bench-mesh.sh [N ...]   (default 1000 2000 3000 4000)
+# Usage: scripts/bench-mesh.sh [N ...]   (default 250 500 750 1000 1500 2000 3000)
 # Env: BENCH_DURATION_S (10), BENCH_RAW_QOS (1), BENCH_PRED_QOS (1),
 #      BENCH_P99_MS (10), BENCH_MODES ("ceiling mesh"), BENCH_KEEP=1 keeps
 #      the temp dir.
@@ -43,35 +43,11 @@ pqos=${BENCH_PRED_QOS:-1}
 p99max=${BENCH_P99_MS:-10}
 modes=${BENCH_MODES:-ceiling mesh}
 sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(1000 2000 3000 4000)
-dir=$(mktemp -d /tmp/bench-mesh.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$dir"
-}
-trap cleanup EXIT
+[ ${#sizes[@]} -gt 0 ] || sizes=(250 500 750 1000 1500 2000 3000)
+. scripts/bench-lib.sh
+bench_init bench-mesh
 hz=$(getconf CLK_TCK)
 export ANOMESH_ROOT=bench ANOMESH_LOG_LEVEL=warn
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-hwm_mib() { awk '/VmHWM/{printf "%.0f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
-field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p"; }
-stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-
-start_broker() { # -> $port, $broker
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	mkdir -p "$dir/broker-$port"
-	scripts/broker-conf.sh "$port" "$dir/broker-$port" >"$dir/broker-$port/mosquitto.conf"
-	mosquitto -c "$dir/broker-$port/mosquitto.conf" >"$dir/broker-$port/log" 2>&1 &
-	broker=$!
-	pids+=("$broker")
-	for _ in $(seq 100); do
-		(exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break
-		sleep 0.1
-	done
-	export ANOMESH_BROKER=tcp://127.0.0.1:$port
-}
 
 echo "load: N sensors x 50 Hz, 10 samples/message (raw QoS $rqos), predictions at QoS $pqos, ${dur}s each; mosquitto $(mosquitto -h 2>/dev/null | head -1 | awk '{print $3}') on loopback"
 echo "machine load at start: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -21,7 +21,7 @@
 #
 # Usage: scripts/bench-scorer.sh [N ...]   (default 100 250 500 1000 1500 2000 3000)
 # Env: BENCH_DURATION_S (default 8); BENCH_RAW_QOS (default 1, as ingest
-# publishes; the generator itself tops out near 7,500 QoS 1 messages/s on 2
+# publishes; the generator itself tops out near 11,700 QoS 1 messages/s on 2
 # cores, BENCH_RAW_QOS=0 lifts that to measure the scorer further);
 # BENCH_KEEP=1 keeps the temp dir.
 set -u
@@ -33,27 +33,10 @@ dur=${BENCH_DURATION_S:-8}
 qos=${BENCH_RAW_QOS:-1}
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(100 250 500 1000 1500 2000 3000)
-dir=$(mktemp -d /tmp/bench-scorer.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$dir"
-}
-trap cleanup EXIT
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-scripts/broker-conf.sh "$port" "$dir" >"$dir/mosquitto.conf"
-mosquitto -c "$dir/mosquitto.conf" >"$dir/mosquitto.log" 2>&1 &
-broker=$!
-pids+=("$broker")
-for _ in $(seq 100); do
-	(exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break
-	sleep 0.1
-done
-export ANOMESH_BROKER=tcp://127.0.0.1:$port ANOMESH_ROOT=bench ANOMESH_LOG_LEVEL=warn
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p"; }
+. scripts/bench-lib.sh
+bench_init bench-scorer
+start_broker
+export ANOMESH_ROOT=bench ANOMESH_LOG_LEVEL=warn
 
 echo "model: $(bin/ae-train --describe models/lpms-linacc.aem 2>/dev/null | grep -m1 -i 'layers' || echo models/lpms-linacc.aem)"
 echo "load: N sensors x 50 Hz, 10 samples/message (raw QoS $qos), ${dur}s each; broker mosquitto $(mosquitto -h 2>/dev/null | head -1 | awk '{print $3}') on loopback"
