@@ -159,7 +159,8 @@ int state_push(state_machine *m, double t, int anomaly, state_transition *tr)
 		if (t < last)
 			return AM_EORDER;
 	}
-	/* labels that left the window make room before the ring grows */
+	/* labels that left the window go first, so they make room before the
+	 * ring grows (the new label itself is always inside the window) */
 	while (m->n > 0 && m->t[m->head] <= t - m->p.window_s)
 		state__drop_oldest(m);
 	if (m->n == m->cap && m->cap < m->p.capacity && state__grow(m))
@@ -171,8 +172,6 @@ int state_push(state_machine *m, double t, int anomaly, state_transition *tr)
 	m->a[i] = anomaly ? 1 : 0;
 	m->n++;
 	m->n_anom += m->a[i];
-	while (m->n > 0 && m->t[m->head] <= t - m->p.window_s)
-		state__drop_oldest(m);
 
 	if (m->cur == STATE_STALE || !state_has_evidence(m))
 		return 0;
