@@ -217,9 +217,10 @@ static void on_connect_ok(void *ctx, MQTTAsync_successData5 *r)
 		if (rm < 1 || rm > OUTQ_RECV_MAX_DEFAULT)
 			rm = OUTQ_RECV_MAX_UNKNOWN; /* protocol error: be careful */
 	}
-	outq_set_window(c->out, outq_window_for(rm));
+	int window = outq_window_for(rm);
+	outq_set_window(c->out, window);
 	log_debug("broker's Receive Maximum %ld: at most %d QoS 1 publishes in flight",
-		  rm, outq_window_for(rm));
+		  rm, window);
 }
 
 /* ---- Paho callbacks (Paho's threads: only record and queue) ------------- */
