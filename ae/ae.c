@@ -13,6 +13,7 @@
 #include <string.h>
 
 #define AE__SCORE_CHUNK 64
+#define AE__GEMV_BELOW 4
 
 static const char *const ae__act_names[] = {"linear", "tanh", "relu", "sigmoid"};
 
@@ -282,7 +283,11 @@ static void ae__activate(enum ae_act a, float *x, size_t n)
 }
 
 /* Bias rows are written first so the sgemm accumulates onto them (beta = 1);
- * act[0] is not used: the input is x. */
+ * act[0] is not used: the input is x. A batch of fewer than
+ * AE__GEMV_BELOW windows goes through sgemv, a window at a time: sgemm
+ * packs the whole weight matrix on every call, which for one window costs
+ * four times the arithmetic (the live scorer mostly sees one or two
+ * windows a flush; scripts/bench-model.sh). */
 void ae_forward(const ae_model *m, const float *x, size_t n, ae_work *w)
 {
 	const float *in = x;
@@ -291,8 +296,15 @@ void ae_forward(const ae_model *m, const float *x, size_t n, ae_work *w)
 		float *out = w->act[l + 1];
 		for (size_t i = 0; i < n; i++)
 			memcpy(out + i * o, m->b[l], o * sizeof *out);
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)o,
-			    (int)k, 1.0f, in, (int)k, m->w[l], (int)o, 1.0f, out, (int)o);
+		if (n < AE__GEMV_BELOW)
+			for (size_t i = 0; i < n; i++)
+				cblas_sgemv(CblasRowMajor, CblasTrans, (int)k, (int)o,
+					    1.0f, m->w[l], (int)o, in + i * k, 1, 1.0f,
+					    out + i * o, 1);
+		else
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n,
+				    (int)o, (int)k, 1.0f, in, (int)k, m->w[l], (int)o,
+				    1.0f, out, (int)o);
 		ae__activate(m->act[l], out, n * o);
 		in = out;
 	}

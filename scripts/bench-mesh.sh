@@ -35,7 +35,9 @@
 #
 # Usage: scripts/bench-mesh.sh [N ...]   (default 250 500 750 1000 1500 2000 3000)
 # Env: BENCH_DURATION_S (10), BENCH_RAW_QOS (1), BENCH_PRED_QOS (1),
-#      BENCH_P99_MS (10), BENCH_MODES ("ceiling mesh"), BENCH_ROUNDS (1),
+#      BENCH_P99_MS (10), BENCH_MODES ("ceiling mesh"; also scorer, archiver
+#      or alerter: that service real, the other two stand-ins, to see what
+#      each adds to the ceiling), BENCH_ROUNDS (1),
 #      BENCH_KEEP=1 keeps the temp dir.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -58,34 +60,40 @@ export ANOMESH_ROOT=bench ANOMESH_LOG_LEVEL=warn
 
 echo "load: N sensors x 50 Hz, 10 samples/message (raw QoS $rqos), predictions at QoS $pqos, ${dur}s each; mosquitto $(mosquitto -h 2>/dev/null | head -1 | awk '{print $3}') on loopback"
 echo "machine load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-3s %-5s %-7s | %-15s | %-20s | %-13s | %-34s | %-24s | %s\n' rnd N run "predictions" "lag p50/p99/max ms" "archived" \
+printf '%-3s %-5s %-8s | %-15s | %-20s | %-13s | %-34s | %-24s | %s\n' rnd N run "predictions" "lag p50/p99/max ms" "archived" \
 	"CPU % broker/scorer/arch/alert/load" "RSS MiB b/s/ar/al/load" verdict
+# real SERVICE: the row's mode runs SERVICE itself (mesh: all three), not
+# its stand-in
+real() { [ "$mode" = mesh ] || [ "$mode" = "$1" ]; }
 summary=()
 for round in $(seq "$rounds"); do
 	order=$modes
 	[ $((round % 2)) = 0 ] && order=$(echo "$modes" | tr ' ' '\n' | tac | tr '\n' ' ')
-	declare -A best=([mesh]=0 [ceiling]=0) broken=([mesh]=0 [ceiling]=0)
+	declare -A best=() broken=()
 	for n in "${sizes[@]}"; do
 		for mode in $order; do
 			start_broker
 			log="$dir/$mode-$n"
-			db="$dir/archive-$round-$n.db"
-			if [ "$mode" = mesh ]; then
+			db="$dir/archive-$mode-$round-$n.db"
+			if real scorer; then
 				bin/scorer --instance "s$n" --qos "$pqos" >"$log.scorer" 2>&1 &
-				s1=$!
-				bin/archiver --instance "a$n" --db "$db" >"$log.archiver" 2>&1 &
-				s2=$!
-				bin/alerter --instance "l$n" --max-sensors $((n + 100)) >"$log.alerter" 2>&1 &
-				s3=$!
 			else
 				bin/mesh-standin --instance "s$n" --role relay --qos "$pqos" >"$log.scorer" 2>&1 &
-				s1=$!
+			fi
+			s1=$!
+			if real archiver; then
+				bin/archiver --instance "a$n" --db "$db" >"$log.archiver" 2>&1 &
+			else
 				bin/mesh-standin --instance "a$n" --role sink --kinds raw --kinds prediction --kinds alert \
 					--persistent 1 >"$log.archiver" 2>&1 &
-				s2=$!
-				bin/mesh-standin --instance "l$n" --role sink --kinds prediction >"$log.alerter" 2>&1 &
-				s3=$!
 			fi
+			s2=$!
+			if real alerter; then
+				bin/alerter --instance "l$n" --max-sensors $((n + 100)) >"$log.alerter" 2>&1 &
+			else
+				bin/mesh-standin --instance "l$n" --role sink --kinds prediction >"$log.alerter" 2>&1 &
+			fi
+			s3=$!
 			pids+=("$s1" "$s2" "$s3")
 			procs=("$broker" "$s1" "$s2" "$s3")
 			t0=()
@@ -119,7 +127,7 @@ for round in $(seq "$rounds"); do
 			stop "$s1"
 			stop "$s3"
 			stop "$s2"
-			if [ "$mode" = mesh ]; then
+			if real archiver; then
 				archived=$(sqlite3 "$db" 'select count(*) from messages' 2>/dev/null || echo 0)
 			else
 				archived=$(field raw <"$log.archiver")
@@ -141,17 +149,17 @@ for round in $(seq "$rounds"); do
 				if (a < s) v = v sprintf(" %d-not-archived", s - a);
 				if (l > m) v = v " p99>" m "ms";
 				print v == "" ? "ok" : substr(v, 2)}')
-			printf '%-3s %-5s %-7s | %-15s | %-20s | %-13s | %-34s | %-24s | %s\n' "r$round" "$n" "$mode" "$pred/$exp" \
+			printf '%-3s %-5s %-8s | %-15s | %-20s | %-13s | %-34s | %-24s | %s\n' "r$round" "$n" "$mode" "$pred/$exp" \
 				"$p50/$p99/$pmax" "$archived/$sent" "$cpu" "$rss" "$verdict"
 			echo "  r$round $mode N=$n: bin/scorer-load ... -> $out" >>"$dir/details.txt"
-			if [ "$verdict" = ok ] && [ "${broken[$mode]}" = 0 ]; then
+			if [ "$verdict" = ok ] && [ "${broken[$mode]:-0}" = 0 ]; then
 				best[$mode]=$n
 			else
 				broken[$mode]=1
 			fi
 		done
 	done
-	summary+=("${best[mesh]} ${best[ceiling]}")
+	summary+=("${best[mesh]:-0} ${best[ceiling]:-0}")
 done
 echo "machine load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo

@@ -69,10 +69,15 @@ static void test_inference_matches_reference(void **state)
 			double r = aeref_score(&m, x + i * in);
 			assert_true(fabs(scores[i] - r) <= 1e-5 * fmax(1.0, fabs(r)));
 		}
-		/* batch of 1 gives the same scores as the big batch */
-		float one;
+		/* batches of 1 and 3 (sgemv, a window at a time) give the same
+		 * scores as the big batch (sgemm) */
+		float one, three[3];
 		ae_score_batch(&m, x + 5 * in, 1, &one, &w);
 		assert_true(fabs(one - scores[5]) <= 1e-6 * fmax(1.0, fabs(scores[5])));
+		ae_score_batch(&m, x + 5 * in, 3, three, &w);
+		for (size_t i = 0; i < 3; i++)
+			assert_true(fabs(three[i] - scores[5 + i]) <=
+				    1e-6 * fmax(1.0, fabs(scores[5 + i])));
 		ae_work_cleanup(&w);
 		ae_work_cleanup(&w);
 		free(x);
