@@ -21,6 +21,17 @@ bench_cleanup() {
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 hwm_mib() { awk '/VmHWM/{printf "%.0f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 rss_kib() { awk '/VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# The machine's cpu line of /proc/stat; machine_pct A B: what of the time
+# between two such lines went to idle and to steal (another guest of the
+# host running on our cores: a noisy neighbour), as "idle/steal" %.
+machine_ticks() { head -1 /proc/stat; }
+machine_pct() {
+	awk -v a="$1" -v b="$2" 'BEGIN{
+		n = split(a, x, " "); split(b, y, " "); t = 0
+		for (i = 2; i <= n; i++) t += y[i] - x[i]
+		if (t <= 0) t = 1
+		printf "%.0f/%.0f", 100 * (y[5] - x[5]) / t, 100 * (y[9] - x[9]) / t}'
+}
 # field KEY: the value of KEY=value on stdin.
 field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p"; }
 stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }

@@ -18,7 +18,9 @@
 #   mesh     bin/scorer --qos $BENCH_PRED_QOS, bin/archiver (SQLite on this
 #            machine's disk), bin/alerter; the archive is counted in the
 #            database after the archiver's clean stop
-# Per process: CPU (% of one core over the metered run) and peak RSS.
+# Per process: CPU (% of one core over the metered run) and peak RSS; for
+# the machine, the share of its time idle and stolen by the host for other
+# guests (a steal above a few % means a noisy neighbour: rerun that row).
 # "ok" = every prediction arrived, the archive (or the archiver's stand-in)
 # holds every raw message sent, lag p99 <= $BENCH_P99_MS ms, and the
 # generator kept its schedule (behind < 50 ms) and published every raw
@@ -60,8 +62,8 @@ export ANOMESH_ROOT=bench ANOMESH_LOG_LEVEL=warn
 
 echo "load: N sensors x 50 Hz, 10 samples/message (raw QoS $rqos), predictions at QoS $pqos, ${dur}s each; mosquitto $(mosquitto -h 2>/dev/null | head -1 | awk '{print $3}') on loopback"
 echo "machine load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-3s %-5s %-8s | %-15s | %-20s | %-13s | %-34s | %-24s | %s\n' rnd N run "predictions" "lag p50/p99/max ms" "archived" \
-	"CPU % broker/scorer/arch/alert/load" "RSS MiB b/s/ar/al/load" verdict
+printf '%-3s %-5s %-8s | %-15s | %-20s | %-13s | %-34s | %-24s | %-10s | %s\n' rnd N run "predictions" "lag p50/p99/max ms" "archived" \
+	"CPU % broker/scorer/arch/alert/load" "RSS MiB b/s/ar/al/load" "idle/steal" verdict
 # real SERVICE: the row's mode runs SERVICE itself (mesh: all three), not
 # its stand-in
 real() { [ "$mode" = mesh ] || [ "$mode" = "$1" ]; }
@@ -99,6 +101,7 @@ for round in $(seq "$rounds"); do
 			t0=()
 			for p in "${procs[@]}"; do t0+=("$(cpu_ticks "$p")"); done
 			w0=$(date +%s.%N)
+			m0=$(machine_ticks)
 			bin/scorer-load --mode score --qos "$rqos" --sensors "$n" --duration-s "$dur" \
 				--grace-s 3 --wait-online 3 >"$log.load" 2>"$log.load.err" &
 			lp=$!
@@ -111,6 +114,7 @@ for round in $(seq "$rounds"); do
 			done
 			wait "$lp"
 			w1=$(date +%s.%N)
+			mpct=$(machine_pct "$m0" "$(machine_ticks)")
 			cpu=""
 			rss=""
 			i=0
@@ -149,8 +153,8 @@ for round in $(seq "$rounds"); do
 				if (a < s) v = v sprintf(" %d-not-archived", s - a);
 				if (l > m) v = v " p99>" m "ms";
 				print v == "" ? "ok" : substr(v, 2)}')
-			printf '%-3s %-5s %-8s | %-15s | %-20s | %-13s | %-34s | %-24s | %s\n' "r$round" "$n" "$mode" "$pred/$exp" \
-				"$p50/$p99/$pmax" "$archived/$sent" "$cpu" "$rss" "$verdict"
+			printf '%-3s %-5s %-8s | %-15s | %-20s | %-13s | %-34s | %-24s | %-10s | %s\n' "r$round" "$n" \
+				"$mode" "$pred/$exp" "$p50/$p99/$pmax" "$archived/$sent" "$cpu" "$rss" "$mpct" "$verdict"
 			echo "  r$round $mode N=$n: bin/scorer-load ... -> $out" >>"$dir/details.txt"
 			if [ "$verdict" = ok ] && [ "${broken[$mode]:-0}" = 0 ]; then
 				best[$mode]=$n
