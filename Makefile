@@ -39,9 +39,7 @@ endif
 # Debian's paths, written out rather than asked of pkg-config: the Makefile is
 # parsed before `make deps` has installed anything on a fresh machine.
 PKG_CFLAGS := -I/usr/include/cjson
-# libnats (the fleet tier's JetStream client) is linked as needed: only the
-# programs and tests that call it (fleet-archiver, its tests) depend on it.
-PKG_LIBS := -lsqlite3 -lcurl -Wl,--as-needed -lnats -Wl,--no-as-needed
+PKG_LIBS := -lsqlite3 -lcurl -lnats
 
 ifeq ($(SAN),1)
 B := build/san
@@ -58,7 +56,10 @@ endif
 CPPFLAGS += -D_GNU_SOURCE -Icommon -Iae -I/usr/include/x86_64-linux-gnu/openblas-pthread \
             -I/usr/include/openblas $(PKG_CFLAGS)
 CFLAGS += -std=c11 $(OPT) $(WARN) -MMD -MP
-LDFLAGS += $(LDSAN)
+# --as-needed: a program records only the libraries it calls: libnats only
+# in the fleet tier's programs, OpenBLAS only in those that score (its
+# constructor starts a thread pool in every process that loads it).
+LDFLAGS += $(LDSAN) -Wl,--as-needed
 LDLIBS += -lpaho-mqtt3as -lssl -lcrypto $(PKG_LIBS) -lcjson -lopenblas -lbluetooth -lutil -lpthread -lm
 
 # ---- sources ---------------------------------------------------------------

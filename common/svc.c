@@ -11,6 +11,7 @@
 #include "signals.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,29 @@ int svc_wait_connected(svc *s, int timeout_ms)
 	return mqtt_is_connected(s->mqtt) ? 0 : AM_ETIMEOUT;
 }
 
+/* --cpu-class, set before any thread exists (Paho's start in mqtt_new) so
+ * that every thread inherits it. A refusal (a seccomp profile, say) is
+ * logged and the service runs on at the normal class. Returns -1 only for
+ * a value that is not a class. */
+static int svc__cpu_class(const svc *s)
+{
+	struct sched_param sp = {.sched_priority = 0};
+
+	if (strcmp(s->cpu_class, "normal") == 0)
+		return 0;
+	if (strcmp(s->cpu_class, "batch") != 0) {
+		log_error("--cpu-class: '%s' is not one of normal, batch", s->cpu_class);
+		return -1;
+	}
+	if (sched_setscheduler(0, SCHED_BATCH, &sp))
+		log_warn("--cpu-class batch: cannot set SCHED_BATCH (%s); running at the "
+			 "normal class",
+			 strerror(errno));
+	else
+		log_debug("cpu class: batch (SCHED_BATCH)");
+	return 0;
+}
+
 int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 {
 	config_opt all[SVC_OPTS_MAX];
@@ -133,6 +157,11 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 		     "publishes kept while the broker is unreachable (beyond: dropped, "
 		     "counted)",
 		     0, 0},
+		    {"cpu-class", CONFIG_STR, &s->cpu_class,
+		     p->cpu_class ? p->cpu_class : "normal", 0, -1,
+		     "normal, or batch: SCHED_BATCH, never preempting the prediction "
+		     "path on waking (same CPU share)",
+		     0, 0},
 		};
 		const config_opt always[] = {
 		    {"log-level", CONFIG_STR, &s->log_level, "info", 0, -1,
@@ -181,6 +210,10 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 	}
 	log_init(p->name, lvl);
 	if ((!p->no_mqtt || p->defer_mqtt) && svc__password(s, argc, argv)) {
+		svc_cleanup(s);
+		return AM_EUSAGE;
+	}
+	if ((!p->no_mqtt || p->defer_mqtt) && svc__cpu_class(s)) {
 		svc_cleanup(s);
 		return AM_EUSAGE;
 	}

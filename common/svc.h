@@ -16,6 +16,7 @@
  *   --cafile F  --capath D  --certfile F  --keyfile F   (TLS: ssl:// URIs;
  *                  the broker's certificate and name are always verified)
  *   --metrics-interval MS (10000)  --offline-buffer N (10000 messages)
+ *   --cpu-class normal|batch (the service's default: svc_params.cpu_class)
  *   --shutdown-deadline S (10)     --config FILE
  * Tools and the emulator (no_mqtt) get only --log-level and
  * --shutdown-deadline.
@@ -46,6 +47,7 @@ typedef struct svc {
 	char *password_buf; /* read from password_file (secret.h) */
 	char *cafile, *capath, *certfile, *keyfile;
 	char *log_level;
+	char *cpu_class;
 	long metrics_interval_ms;
 	long offline_buffer;
 	long shutdown_deadline_s;
@@ -72,9 +74,14 @@ typedef struct svc_params {
 	size_t inbox_max; /* 0: mqtt default */
 	int max_buffered; /* 0: mqtt default */
 	int no_mqtt;      /* 1: options/log/signals only (tools, emulator) */
-	int defer_mqtt;   /* 1: MQTT options parsed, but the service starts its client
-			     itself with svc_mqtt_options() and svc_connect() (the
-			     archiver: its spool must exist before anything arrives) */
+	/* "batch": the process runs at SCHED_BATCH (its threads inherit it): a
+	 * consumer that must keep up on average but not within milliseconds
+	 * (the archiver) then never preempts the prediction path when it wakes,
+	 * and keeps its full share of the CPU. NULL: "normal". */
+	const char *cpu_class;
+	int defer_mqtt; /* 1: MQTT options parsed, but the service starts its client
+			   itself with svc_mqtt_options() and svc_connect() (the
+			   archiver: its spool must exist before anything arrives) */
 } svc_params;
 
 /* Parse options, set up log, signals, metrics, the loop and (unless no_mqtt

@@ -14,7 +14,8 @@
 #            the scorer's place (subscribes raw, publishes one prediction-
 #            sized message per window at the scorer's QoS), in the
 #            archiver's (raw, prediction, alert: QoS 1, persistent session)
-#            and in the alerter's (prediction)
+#            and in the alerter's (prediction); the archiver's stand-in
+#            at the archiver's --cpu-class (batch)
 #   mesh     bin/scorer --qos $BENCH_PRED_QOS, bin/archiver (SQLite on this
 #            machine's disk), bin/alerter; the archive is counted in the
 #            database after the archiver's clean stop
@@ -87,7 +88,7 @@ for round in $(seq "$rounds"); do
 				bin/archiver --instance "a$n" --db "$db" >"$log.archiver" 2>&1 &
 			else
 				bin/mesh-standin --instance "a$n" --role sink --kinds raw --kinds prediction --kinds alert \
-					--persistent 1 >"$log.archiver" 2>&1 &
+					--persistent 1 --cpu-class batch >"$log.archiver" 2>&1 &
 			fi
 			s2=$!
 			if real alerter; then

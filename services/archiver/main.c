@@ -78,6 +78,9 @@ int main(int argc, char **argv)
 	    .n_opts = sizeof(a_opts) / sizeof(a_opts[0]),
 	    .defer_mqtt = 1, /* the client needs the spool first: made below */
 	    .persistent = 1,
+	    /* it must keep up, not answer within milliseconds: waking, it
+	     * never preempts the scorer's or the broker's prediction path */
+	    .cpu_class = "batch",
 	};
 	store *st = NULL;
 	csvsink *csv = NULL;

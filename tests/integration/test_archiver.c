@@ -10,10 +10,15 @@
  *    predicts with;
  *  - a broker restart (persistence on) while streaming: the same;
  *  - predictions and alerts from the broker stored (replays dropped), raw
- *    samples into daily CSV files besides SQLite, and CSV-only (--db '').
+ *    samples into daily CSV files besides SQLite, and CSV-only (--db '');
+ *  - every thread at SCHED_BATCH by default, at the normal class with
+ *    --cpu-class normal.
  * A full disk: test_archiver_full.c. The real chain (lpms-emu -> ingest-bt
  * -> archiver): test_archiver_chain.c. */
 #include "test_archiver_pub.h"
+
+#include <dirent.h>
+#include <sched.h>
 
 #define T_PER 10        /* samples per message, as ingest-bt sends at 100 Hz */
 #define T_SCORE_MSGS 20 /* raw messages at most offered to the scorer */
@@ -220,9 +225,79 @@ static void test_predictions_alerts_and_csv(void **state)
 	harness_broker_stop(&b);
 }
 
+/* The scheduling policy of every thread of pid (field 41 of
+ * /proc/pid/task/tid/stat): the same for all, or -1 when they differ or
+ * cannot be read. *threads: how many were read. */
+static int thread_policy(pid_t pid, int *threads)
+{
+	char path[64], line[1024];
+	int policy = -2;
+	DIR *d;
+	struct dirent *e;
+
+	*threads = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if (!(d = opendir(path)))
+		return -1;
+	while ((e = readdir(d))) {
+		char tp[352], *p;
+		FILE *f;
+		int v = -1;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(tp, sizeof(tp), "%s/%s/stat", path, e->d_name);
+		if (!(f = fopen(tp, "r")))
+			continue;
+		if (fgets(line, sizeof(line), f) && (p = strrchr(line, ')'))) {
+			/* after ")": field 3 on; the policy is field 41 */
+			int field = 2;
+			for (char *t = strtok(p + 1, " "); t; t = strtok(NULL, " "))
+				if (++field == 41)
+					v = atoi(t);
+		}
+		fclose(f);
+		if (policy != -2 && v != policy)
+			policy = -1;
+		else if (policy == -2)
+			policy = v;
+		++*threads;
+	}
+	closedir(d);
+	return policy == -2 ? -1 : policy;
+}
+
+/* The archiver runs at SCHED_BATCH by default, every thread (Paho's too):
+ * waking, it does not preempt the prediction path; --cpu-class normal
+ * keeps the normal class. */
+static void test_cpu_class(void **state)
+{
+	harness_broker b = {0};
+	const char *normal[] = {"--cpu-class", "normal", NULL};
+	arch a;
+	char db[512];
+	int threads;
+	(void)state;
+
+	assert_int_equal(harness_broker_start(&b, broker_conf), 0);
+	snprintf(db, sizeof(db), "%s/cpu-class.db", harness_tmpdir());
+	arch_init(&a, &b, db);
+	arch_start(&a);
+	assert_int_equal(thread_policy(a.pid, &threads), SCHED_BATCH);
+	assert_true(threads >= 3); /* the loop and Paho's send and receive threads */
+	arch_stop(&a);
+	a.extra = normal;
+	arch_start(&a);
+	assert_int_equal(thread_policy(a.pid, &threads), SCHED_OTHER);
+	assert_true(threads >= 3);
+	arch_stop(&a);
+	harness_sub_free(a.status);
+	harness_broker_stop(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cpu_class),
 	    cmocka_unit_test(test_kill9_five_times),
 	    cmocka_unit_test(test_broker_restart),
 	    cmocka_unit_test(test_predictions_alerts_and_csv),
