@@ -36,7 +36,8 @@
 # ok; the summary prints each round's mesh and ceiling, their ratio, and the
 # median ratio over the rounds.
 #
-# Usage: scripts/bench-mesh.sh [N ...]   (default 250 500 750 1000 1500 2000 3000)
+# Usage: scripts/bench-mesh.sh [N ...]   (default 250 400 450 500 550 750 1000 2000 3000:
+#        50-sensor steps around the 2-core knee, then the scale)
 # Env: BENCH_DURATION_S (10), BENCH_RAW_QOS (1), BENCH_PRED_QOS (1),
 #      BENCH_P99_MS (10), BENCH_MODES ("ceiling mesh"; also scorer, archiver
 #      or alerter: that service real, the other two stand-ins, to see what
@@ -55,7 +56,7 @@ p99max=${BENCH_P99_MS:-10}
 modes=${BENCH_MODES:-ceiling mesh}
 rounds=${BENCH_ROUNDS:-1}
 sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(250 500 750 1000 1500 2000 3000)
+[ ${#sizes[@]} -gt 0 ] || sizes=(250 400 450 500 550 750 1000 2000 3000)
 . scripts/bench-lib.sh
 bench_init bench-mesh
 hz=$(getconf CLK_TCK)
