@@ -250,9 +250,13 @@ static void gw_finish(gw *g, const char *name, long long held_before,
 	msg_raw *sent = NULL;
 	size_t n_sent;
 
-	/* repairs are asked for and answered while ingest still runs */
+	/* repairs are asked for and answered while ingest still runs: wait for
+	 * every message ingest has reported and for no gap left open (its
+	 * metric can be a message or two behind, and the archive can reach
+	 * that count while the newest gap's repair is still on its way) */
 	while (harness_now_ms() < deadline &&
-	       db_messages(g->db) < held_before + gw_metric(g, "raw_published"))
+	       (db_messages(g->db) < held_before + gw_metric(g, "raw_published") ||
+		db_int(g->db, "SELECT count(*) FROM gaps WHERE lost IS NULL") > 0))
 		harness_nap_ms(100);
 	gw_ingest_stop(g, &t);
 	if (wait_messages(g->db, held_before + t.published, 5000))
