@@ -115,6 +115,8 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 	enum log_level lvl;
 	const char *port = getenv("ANOMESH_PORT");
 	long portn = port ? strtol(port, NULL, 10) : 1883;
+	/* a daemon with an MQTT client (now or deferred), not a tool */
+	int has_mqtt = !p->no_mqtt || p->defer_mqtt;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
@@ -171,7 +173,7 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 		     0},
 		};
 		size_t n = 0;
-		if (!p->no_mqtt || p->defer_mqtt)
+		if (has_mqtt)
 			for (size_t i = 0;
 			     i < sizeof(mqtt_shared) / sizeof(mqtt_shared[0]); i++)
 				all[n++] = mqtt_shared[i];
@@ -209,11 +211,11 @@ int svc_init(svc *s, const svc_params *p, int argc, char **argv)
 		return AM_EUSAGE;
 	}
 	log_init(p->name, lvl);
-	if ((!p->no_mqtt || p->defer_mqtt) && svc__password(s, argc, argv)) {
+	if (has_mqtt && svc__password(s, argc, argv)) {
 		svc_cleanup(s);
 		return AM_EUSAGE;
 	}
-	if ((!p->no_mqtt || p->defer_mqtt) && svc__cpu_class(s)) {
+	if (has_mqtt && svc__cpu_class(s)) {
 		svc_cleanup(s);
 		return AM_EUSAGE;
 	}
