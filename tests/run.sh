@@ -10,9 +10,13 @@
 # case with the reasons its program printed, so a green run can never hide
 # an untested guarantee. With ANOMESH_NO_SKIP=1 (CI, where every optional
 # input exists) any skip fails the run.
+#
+# The closing lines also repeat why each failed program failed (cmocka's
+# ERROR/LINE/FAILED lines, a script's "not ok" lines, a sanitizer's report
+# line, else its last lines): CI hands back only the tail of its output.
 set -u
 limit=${ANOMESH_TEST_TIMEOUT:-300}
-pass=0; fail=0; skipped=0; failed=(); skips=()
+pass=0; fail=0; skipped=0; failed=(); skips=(); why=()
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for t in "$@"; do
@@ -43,8 +47,12 @@ for t in "$@"; do
 	else
 		fail=$((fail + 1)); failed+=("$t")
 		[ $rc -eq 124 ] && echo "--- FAIL $t: timed out after ${own:-$limit}s" || echo "--- FAIL $t (exit $rc, ${dur}s)"
+		lines=$(grep -E '^\[ +(ERROR|LINE|FAILED) +\]|^not ok|ERROR: [A-Za-z]+Sanitizer|runtime error:' "$out" | head -n 20)
+		[ -n "$lines" ] || lines=$(tail -n 8 "$out")
+		why+=("$t (exit $rc, ${dur}s):" "$lines")
 	fi
 done
+for w in "${why[@]+"${why[@]}"}"; do echo "$w"; done
 for f in "${failed[@]+"${failed[@]}"}"; do echo "failed: $f"; done
 for s in "${skips[@]+"${skips[@]}"}"; do echo "skipped: $s"; done
 echo "$pass passed, $fail failed, $skipped skipped"
