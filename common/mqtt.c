@@ -84,7 +84,8 @@ struct mqtt_client {
 	mqtt_conf k; /* the options, copied (immutable after mqtt_new) */
 	MQTTProperties connect_props;
 
-	metrics_slot *s_in, *s_malformed, *s_inbox_full, *s_reconnects, *s_connected;
+	metrics_slot *s_in, *s_malformed, *s_inbox_full, *s_reconnects, *s_connected,
+	    *s_failed; /* the queue's publish_failed too */
 	inbox *in;
 	outq *out;
 
@@ -443,6 +444,7 @@ static int make_queues(mqtt_client *c, metrics *m, char *err, size_t errlen)
 	int rc;
 
 	c->s_in = metrics_get(m, "msgs_in");
+	c->s_failed = qo.failed;
 	c->s_malformed = metrics_get(m, "malformed_dropped");
 	c->s_inbox_full = metrics_get(m, "inbox_full");
 	c->s_reconnects = metrics_get(m, "reconnects");
@@ -656,16 +658,26 @@ int mqtt_subscribe(mqtt_client *c, const char *filter, int qos)
 	return rc == MQTTASYNC_SUCCESS ? 0 : AM_EBROKER; /* kept: retried on reconnect */
 }
 
+/* A publish refused before the queue: counted, like every refusal the
+ * module returns, so a caller never counts it again. */
+static int publish_refused(mqtt_client *c, int rc)
+{
+	metrics_add(c->s_failed, 1);
+	return rc;
+}
+
 int mqtt_publish(mqtt_client *c, const char *topic, const void *payload, size_t len,
 		 int qos, int retained)
 {
 	/* topic checked here (well-formed UTF-8, no wildcard) because a queued
 	 * message can no longer report Paho's refusal */
-	if (!c || !topic_name_valid(topic) || qos < 0 || qos > 2 || (len && !payload) ||
-	    len > MQTT_PAYLOAD_MAX)
+	if (!c)
 		return AM_EINVAL;
+	if (!topic_name_valid(topic) || qos < 0 || qos > 2 || (len && !payload) ||
+	    len > MQTT_PAYLOAD_MAX)
+		return publish_refused(c, AM_EINVAL);
 	if (atomic_load(&c->stopping))
-		return AM_ESTOPPED;
+		return publish_refused(c, AM_ESTOPPED);
 	return outq_publish(c->out, topic, payload, len, qos, retained ? 1 : 0);
 }
 
@@ -681,7 +693,7 @@ int mqtt_publish_sensor(mqtt_client *c, const char *sensor, const char *kind,
 		if (strcmp(topic_kind_name((enum topic_kind)k), kind) == 0)
 			break;
 	if (topic_sensor(topic, sizeof(topic), c->k.root, sensor, (enum topic_kind)k) < 0)
-		return AM_EINVAL; /* also an unknown kind: k is past the sensor kinds */
+		return publish_refused(c, AM_EINVAL); /* also an unknown kind */
 	return mqtt_publish(c, topic, payload, len, qos, retained);
 }
 

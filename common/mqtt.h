@@ -143,7 +143,9 @@ int mqtt_subscribe(mqtt_client *c, const char *filter, int qos);
  * sent in order later; max_buffered bounds that queue plus the QoS>0
  * publishes awaiting acknowledgement; beyond that the message is dropped
  * and counted, and AM_EOVERFLOW returned. The topic must be valid UTF-8
- * without wildcards (else AM_EINVAL). */
+ * without wildcards (else AM_EINVAL). Every refusal is counted once, by
+ * the module (overflow_dropped for AM_EOVERFLOW, publish_failed for any
+ * other), so the caller logs it but does not count it again. */
 int mqtt_publish(mqtt_client *c, const char *topic, const void *payload, size_t len,
 		 int qos, int retained);
 

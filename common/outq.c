@@ -273,15 +273,17 @@ int outq_publish(outq *q, const char *topic, const void *payload, size_t len, in
 		pthread_mutex_unlock(&q->lock);
 		if (rc == 0)
 			metrics_add(q->o.out, 1);
-		else if (rc == AM_EOVERFLOW)
-			metrics_add(q->o.overflow, 1);
+		else
+			metrics_add(rc == AM_EOVERFLOW ? q->o.overflow : q->o.failed, 1);
 		return rc;
 	}
 	pthread_mutex_unlock(&q->lock);
 
 	it = malloc(sizeof(*it) + tlen + 1 + len);
-	if (!it)
+	if (!it) {
+		metrics_add(q->o.failed, 1);
 		return AM_ENOMEM;
+	}
 	it->next = it->prev = NULL;
 	it->q = q;
 	it->sends = 0;

@@ -76,7 +76,9 @@ int outq_window_for(long recv_max);
 
 /* Send or queue one publish (topic NUL-terminated, checked by the caller).
  * Returns 0 (sent or queued, counted in `out`), AM_EOVERFLOW (no room,
- * counted), AM_ENOMEM, or the sender's refusal of a direct send. */
+ * counted in `overflow`), or AM_ENOMEM or the sender's refusal of a direct
+ * send (counted in `failed`): every refusal is counted once, here, so a
+ * caller never counts it again. */
 int outq_publish(outq *q, const char *topic, const void *payload, size_t len, int qos,
 		 int retained);
 

@@ -28,8 +28,7 @@ struct alerter {
 	tracker *t;
 	notify *n;
 	metrics_slot *m_in, *m_bad, *m_order, *m_sensors, *m_refused, *m_transitions,
-	    *m_alerts, *m_acks, *m_acks_ignored, *m_restored, *m_pub_failed, *m_ready,
-	    *m_broker_dropped;
+	    *m_alerts, *m_acks, *m_acks_ignored, *m_restored, *m_ready, *m_broker_dropped;
 	log_every le_bad, le_order, le_ack, le_full, le_pub;
 	long long broker_dropped; /* last count the broker reported; -1: none yet */
 };
@@ -55,8 +54,7 @@ static void alerter__publish(alerter *a, const char *sensor, const char *kind,
 			     const char *json, size_t len, int retained)
 {
 	int rc = mqtt_publish_sensor(a->s->mqtt, sensor, kind, json, len, 1, retained);
-	if (rc) {
-		metrics_add(a->m_pub_failed, 1);
+	if (rc) { /* counted by the mqtt module (overflow_dropped, publish_failed) */
 		log_every_msg(&a->le_pub, ALERTER_LOG_EVERY_MS, LOG_LVL_WARN,
 			      "cannot publish %s/%s/%s (%s); the broker buffer is full?",
 			      mqtt_root(a->s->mqtt), sensor, kind, am_strerror(rc));
@@ -321,7 +319,6 @@ alerter *alerter_new(svc *s, const alerter_options *o, char *err, size_t errlen)
 	a->m_acks = metrics_get(m, "acks");
 	a->m_acks_ignored = metrics_get(m, "acks_ignored");
 	a->m_restored = metrics_get(m, "states_restored");
-	a->m_pub_failed = metrics_get(m, "publish_failed");
 	a->m_ready = metrics_get(m, "ready");
 	a->m_broker_dropped = metrics_get(m, "broker_dropped");
 	a->broker_dropped = -1;

@@ -69,9 +69,9 @@ typedef struct sc_counters {
 	metrics_slot *raw_in, *not_owned, *no_model, *malformed, *oversized, *duplicates,
 	    *gaps_seq, *gaps_frame, *gaps_time, *run_changes, *out_of_order,
 	    *rate_changes, *channel_mismatch, *restarts, *windows, *batches, *pred_out,
-	    *pub_failed, *nonfinite, *stale, *known, *over_cap, *active, *owned, *members,
-	    *ghosts, *expired, *ho_in, *ho_out, *reload_ok, *reload_failed, *p50, *p99,
-	    *pmax, *rate_refused, *resampled, *replays;
+	    *encode_failed, *nonfinite, *stale, *known, *over_cap, *active, *owned,
+	    *members, *ghosts, *expired, *ho_in, *ho_out, *reload_ok, *reload_failed,
+	    *p50, *p99, *pmax, *rate_refused, *resampled, *replays;
 } sc_counters;
 
 struct scorer {
@@ -93,7 +93,7 @@ struct scorer {
 	sc_counters c;
 	uint64_t hist[SC_HIST_BUCKETS];
 	uint64_t hist_n, hist_max_us;
-	log_every le_malformed, le_channels, le_cap;
+	log_every le_malformed, le_channels, le_cap, le_encode;
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -155,7 +155,7 @@ static void sc__counters(scorer *sc, metrics *m)
 	c->windows = metrics_get(m, "windows_scored");
 	c->batches = metrics_get(m, "batches");
 	c->pred_out = metrics_get(m, "predictions_out");
-	c->pub_failed = metrics_get(m, "publish_failed");
+	c->encode_failed = metrics_get(m, "encode_failed");
 	c->nonfinite = metrics_get(m, "score_nonfinite");
 	c->stale = metrics_get(m, "stale_skipped");
 	c->known = metrics_get(m, "sensors_known");
@@ -424,11 +424,15 @@ static size_t sc__flush_slot(scorer *sc, size_t i)
 		lat = clock_mono_ns() - p->arrival_ns;
 		pr.latency_ms = (double)lat / 1e6;
 		if (msg_prediction_encode(&pr, payload, sizeof(payload), &len, err,
-					  sizeof(err)) != 0 ||
-		    sc->pub(sc->pub_ud, pr.sensor, payload, len) != 0) {
-			metrics_add(sc->c.pub_failed, 1);
+					  sizeof(err)) != 0) {
+			metrics_add(sc->c.encode_failed, 1);
+			log_every_msg(&sc->le_encode, SC_LOG_EVERY_MS, LOG_LVL_ERROR,
+				      "prediction for %s not encoded: %s", pr.sensor,
+				      err);
 			continue;
 		}
+		if (sc->pub(sc->pub_ud, pr.sensor, payload, len) != 0)
+			continue; /* counted by the publisher (scorer_publish_fn) */
 		sc__record_latency(sc, lat);
 		out++;
 	}

@@ -63,7 +63,9 @@ typedef struct scorer_opts {
 	int64_t heartbeat_ms, member_timeout_ms;
 } scorer_opts;
 
-/* Publish one prediction payload for sensor. Returns 0 or negative. */
+/* Publish one prediction payload for sensor. Returns 0 or negative; the
+ * publisher counts its own refusals (the mqtt module does: overflow_dropped
+ * or publish_failed), the scorer does not count them again. */
 typedef int (*scorer_publish_fn)(void *ud, const char *sensor, const char *payload,
 				 size_t len);
 

@@ -82,6 +82,9 @@ static void test_roundtrip(void **state)
 	assert_int_equal(mqtt_publish(pub, "factory/\xed\xa0\x80/raw", "{}", 2, 1, 0),
 			 AM_EINVAL);
 	assert_int_equal(mqtt_publish(pub, "factory/caf\xc3\xa9/raw", "{}", 2, 1, 0), 0);
+	/* each refusal counted once, by the module: the caller need not */
+	assert_int_equal(metric(f->m, "publish_failed"), 6);
+	assert_int_equal(metric(f->m, "overflow_dropped"), 0);
 
 	mqtt_free(cons);
 	mqtt_free(pub);
@@ -212,6 +215,7 @@ static void test_buffer_across_restart(void **state)
 	assert_int_equal(ok, 50);
 	assert_int_equal(over, 30);
 	assert_int_equal(metric(f->m, "overflow_dropped"), 30);
+	assert_int_equal(metric(f->m, "publish_failed"), 0); /* not twice */
 	harness_sub_clear(sub);
 
 	assert_int_equal(harness_broker_up(&f->broker), 0);

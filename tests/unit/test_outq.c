@@ -268,6 +268,7 @@ static void test_sender_full_keeps_first(void **state)
 	f.full_next = 1;
 	pub(q, "c", 0, AM_EOVERFLOW);
 	assert_int_equal(metric(&f, "overflow_dropped"), 1);
+	assert_int_equal(metric(&f, "publish_failed"), 0);
 	done(&f, q);
 }
 
@@ -287,8 +288,11 @@ static void test_refused_counted(void **state)
 	assert_string_equal(f.topics[1], "b");
 	assert_int_equal(metric(&f, "publish_failed"), 1);
 	assert_int_equal(outq_inflight(q), 2);
-	/* a direct send refused for good returns the sender's code */
+	/* a direct send refused for good returns the sender's code, counted
+	 * once, here (the caller does not count it again) */
 	pub(q, "x-direct", 0, AM_EINVAL);
+	assert_int_equal(metric(&f, "publish_failed"), 2);
+	assert_int_equal(metric(&f, "overflow_dropped"), 0);
 	done(&f, q);
 }
 
