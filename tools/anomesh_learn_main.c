@@ -22,92 +22,11 @@
 
 #include "ae_cli.h"
 #include "aefile.h"
-#include "clock.h"
 #include "learn.h"
+#include "learn_record.h"
 #include "log.h"
 #include "svc.h"
 #include "text.h"
-
-typedef struct learn_main {
-	svc s;
-	learn_data d;
-	const char *sensor;
-	size_t want; /* rows to record */
-	double timeout_s;
-	int64_t last_data_ms, started_ms;
-	int failed; /* AM_E* once recording cannot go on */
-	char err[256];
-} learn_main;
-
-static int on_raw(void *ud, const mqtt_message *msg)
-{
-	learn_main *lm = ud;
-	msg_raw r;
-	char err[MSG_ERR_MAX];
-	msg_raw_init(&r);
-	if (lm->failed || lm->d.n >= lm->want)
-		goto out;
-	if (msg_raw_decode(msg->payload, msg->len, &r, err, sizeof(err)) == 0 &&
-	    strcmp(r.sensor, lm->sensor) == 0) {
-		lm->last_data_ms = clock_mono_ms();
-		if (!lm->d.started)
-			log_info("recording %s at %g Hz: %zu samples wanted", lm->sensor,
-				 r.rate_hz,
-				 lm->want = (size_t)((double)lm->want * r.rate_hz));
-		lm->failed = learn_data_add(&lm->d, &r, lm->err, sizeof(lm->err));
-		if (lm->failed || lm->d.n >= lm->want)
-			loop_stop(lm->s.loop);
-	}
-out:
-	msg_raw_cleanup(&r);
-	return 0;
-}
-
-static int64_t on_tick(void *ud)
-{
-	learn_main *lm = ud;
-	int64_t now = clock_mono_ms();
-	if (now - lm->last_data_ms > (int64_t)(lm->timeout_s * 1000)) {
-		lm->failed = AM_ETIMEOUT;
-		snprintf(lm->err, sizeof(lm->err),
-			 "no data from %s for %g s (is it streaming? --timeout-s)",
-			 lm->sensor, lm->timeout_s);
-		loop_stop(lm->s.loop);
-	} else if (lm->d.started) {
-		fprintf(stderr,
-			"recording %s: %5.1f %% (%.0f of %.0f s of data), %zu gaps\n",
-			lm->sensor, 100.0 * (double)lm->d.n / (double)lm->want,
-			learn_data_seconds(&lm->d), (double)lm->want / lm->d.rate_hz,
-			lm->d.n_gaps);
-	}
-	return 5000;
-}
-
-/* Record live; returns 0 with the data in lm->d, or an AM_E* (lm->err). */
-static int record(learn_main *lm, const svc_params *p, double minutes)
-{
-	mqtt_options o;
-	char topic[TOPIC_MAX + 1];
-	lm->want = (size_t)(minutes * 60.0); /* x rate once the first message says it */
-	svc_mqtt_options(&lm->s, p, &o);
-	if (svc_connect(&lm->s, &o) ||
-	    topic_sensor(topic, sizeof(topic), lm->s.root, lm->sensor, TOPIC_RAW) < 0 ||
-	    mqtt_subscribe(lm->s.mqtt, topic, 1) || svc_watch_inbox(&lm->s, on_raw, lm) ||
-	    loop_timer_add(lm->s.loop, 5000, on_tick, lm) < 0) {
-		snprintf(lm->err, sizeof(lm->err), "cannot subscribe to %.200s", topic);
-		return AM_EBROKER;
-	}
-	log_info("waiting for %s (%g min of data)", topic, minutes);
-	lm->last_data_ms = lm->started_ms = clock_mono_ms();
-	loop_run(lm->s.loop);
-	if (!lm->failed && lm->d.n < lm->want) {
-		lm->failed = AM_ESTOPPED;
-		snprintf(lm->err, sizeof(lm->err), "stopped after %.0f s of data",
-			 learn_data_seconds(&lm->d));
-	}
-	svc_disconnect(&lm->s);
-	return lm->failed;
-}
 
 /* The model serving the sensor now, as the scorer's directory would pick
  * it: its own file, else default.aem; "none" or no file: NULL. */
@@ -129,7 +48,8 @@ static int load_reference(const char *dir, const char *sensor, const char *given
 
 int main(int argc, char **argv)
 {
-	learn_main lm;
+	svc s;
+	learn_data d;
 	learn_params lp;
 	learn_result res;
 	ae_model m, ref;
@@ -138,12 +58,13 @@ int main(int argc, char **argv)
 	char *sensor = NULL, *csv = NULL, *dir = NULL, *reference = NULL;
 	char names[AE_MAX_CHANNELS][AE_NAME_MAX], err[512], path[4096], refpath[4096];
 	const char *chp[AE_MAX_CHANNELS];
-	double minutes, rate;
+	double minutes, rate, timeout_s;
 	long window, hop;
 	int force, dry, has_ref = 0, status = 3, rc;
 	size_t nch = 0;
 
-	memset(&lm, 0, sizeof(lm));
+	memset(&s, 0, sizeof(s));
+	memset(&d, 0, sizeof(d));
 	memset(&m, 0, sizeof(m));
 	memset(&ref, 0, sizeof(ref));
 	learn_defaults(&lp);
@@ -181,7 +102,7 @@ int main(int argc, char **argv)
 	     0, 0},
 	    {"max-val-rate", CONFIG_DBL, &lp.max_val_rate, "0.05", 0, 1,
 	     "most windows of the held-out tail the new model may flag", 0, 0},
-	    {"timeout-s", CONFIG_DBL, &lm.timeout_s, "30", 1, 1e6,
+	    {"timeout-s", CONFIG_DBL, &timeout_s, "30", 1, 1e6,
 	     "live: give up after this long without data", 0, 0},
 	};
 	svc_params p = {.name = "anomesh-learn",
@@ -192,7 +113,7 @@ int main(int argc, char **argv)
 			.opts = opts,
 			.n_opts = sizeof(opts) / sizeof(opts[0]),
 			.defer_mqtt = 1};
-	rc = svc_init(&lm.s, &p, argc, argv);
+	rc = svc_init(&s, &p, argc, argv);
 	if (rc)
 		return svc_exit_code(rc);
 	openblas_set_num_threads(1);
@@ -213,8 +134,7 @@ int main(int argc, char **argv)
 	lp.m.hop = (size_t)hop;
 	lp.force = force;
 	ae_cli_train_get(&tr, &lp.m.train);
-	lm.sensor = sensor;
-	learn_data_init(&lm.d, chp, nch);
+	learn_data_init(&d, chp, nch);
 	status = 3;
 	has_ref = load_reference(dir, sensor, reference, &ref, refpath, sizeof(refpath),
 				 err, sizeof(err));
@@ -222,19 +142,19 @@ int main(int argc, char **argv)
 		log_error("reference: %s", err);
 		goto out;
 	}
-	rc = csv ? learn_data_csv(&lm.d, csv, rate, 0, lm.err, sizeof(lm.err))
-		 : record(&lm, &p, minutes);
+	rc = csv ? learn_data_csv(&d, csv, rate, 0, err, sizeof(err))
+		 : learn_record(&s, &p, sensor, minutes, timeout_s, &d, err, sizeof(err));
 	if (rc) {
-		log_error("%s", lm.err);
+		log_error("%s", err);
 		goto out;
 	}
 	printf(
 	    "anomesh-learn %s\ndata       %.1f s at %g Hz (%zu samples, %zu gaps, %llu "
 	    "lost) from %s\n",
-	    sensor, learn_data_seconds(&lm.d), lm.d.rate_hz, lm.d.n, lm.d.n_gaps,
-	    (unsigned long long)lm.d.lost, csv ? csv : "the live stream");
+	    sensor, learn_data_seconds(&d), d.rate_hz, d.n, d.n_gaps,
+	    (unsigned long long)d.lost, csv ? csv : "the live stream");
 	fflush(stdout);
-	rc = learn_run(&lp, &lm.d, has_ref ? &ref : NULL, sensor, &m, stdout, &res, err,
+	rc = learn_run(&lp, &d, has_ref ? &ref : NULL, sensor, &m, stdout, &res, err,
 		       sizeof(err));
 	if (rc) {
 		log_error("%s", err);
@@ -269,7 +189,7 @@ int main(int argc, char **argv)
 out:
 	ae_model_cleanup(&m);
 	ae_model_cleanup(&ref);
-	learn_data_cleanup(&lm.d);
-	svc_cleanup(&lm.s);
+	learn_data_cleanup(&d);
+	svc_cleanup(&s);
 	return status;
 }
