@@ -445,3 +445,25 @@ out:
 	free(t);
 	return rc;
 }
+
+int ae_eval_lpms_check(const ae_eval_params *p, const char *dir, const char *out_dir,
+		       FILE *report, char *err, size_t errlen)
+{
+	char normal[4096], prefail[4096], why[256];
+	ae_eval_stretch truth[AE_EVAL_MAX_STRETCHES];
+	ae_eval_lpms_result r;
+	size_t n_truth = 0;
+	int rc, ok;
+	snprintf(normal, sizeof normal, "%s/normal_20170202_2229.csv", dir);
+	snprintf(prefail, sizeof prefail, "%s/pre-fail_20170202_2234.csv", dir);
+	rc = ae_eval_lpms(p, normal, prefail, out_dir, report, &r, err, errlen);
+	if (!rc)
+		rc = ae_eval_lpms_truth(prefail, truth, AE_EVAL_MAX_STRETCHES, &n_truth,
+					err, errlen);
+	if (rc)
+		return rc;
+	ok = ae_eval_lpms_verdict(&r, truth, n_truth, why, sizeof why);
+	fprintf(report, "\n%s: %s (the verdict test_ae_lpms asserts)\n",
+		ok ? "PASS" : "FAIL", why);
+	return ok ? 0 : 1;
+}

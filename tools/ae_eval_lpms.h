@@ -96,6 +96,13 @@ int ae_eval_lpms(const ae_eval_params *p, const char *normal_csv, const char *pr
 		 const char *out_dir, FILE *report, ae_eval_lpms_result *res, char *err,
 		 size_t errlen);
 
+/* `ae-eval lpms`: ae_eval_lpms on dir's normal_20170202_2229.csv and
+ * pre-fail_20170202_2234.csv, then ae_eval_lpms_verdict against the
+ * pre-fail recording's truth, printed to report. Returns 0 (PASS), 1
+ * (FAIL: why printed) or a negative code with err filled. */
+int ae_eval_lpms_check(const ae_eval_params *p, const char *dir, const char *out_dir,
+		       FILE *report, char *err, size_t errlen);
+
 /* Score one recording with an already trained model m (a shipped default,
  * say) through p->state: its FAILURE stretches into st (at most
  * AE_EVAL_MAX_STRETCHES; *n_st gets how many) and the window anomaly rate

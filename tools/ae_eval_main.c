@@ -46,45 +46,6 @@ static void fill_defs(defs *d, const ae_eval_params *p)
 	snprintf(d->tail, sizeof d->tail, "%g", p->tail_frac);
 }
 
-static void print_counts(const char *what, const ae_eval_counts *c)
-{
-	printf("%-8s F1 %.3f  FAR %5.2f %%  MAR %5.2f %%   (TP %llu FP %llu TN %llu FN "
-	       "%llu)\n",
-	       what, ae_eval_f1(c), 100 * ae_eval_far(c), 100 * ae_eval_mar(c),
-	       (unsigned long long)c->tp, (unsigned long long)c->fp,
-	       (unsigned long long)c->tn, (unsigned long long)c->fn);
-}
-
-/* SKAB's figures per part, beside the published rows (all 34 files there;
- * here the 19 of ../shared, split into tuning and validation files). */
-static void print_skab(const ae_eval_skab_pool *pools)
-{
-	for (int k = 0; k < SKAB_POOLS; k++) {
-		const ae_eval_skab_pool *q = &pools[k];
-		printf("\n%s files (%zu):\n", ae_eval_skab_pool_name(k), q->files);
-		print_counts("anomaly", &q->anomaly);
-		print_counts("state", &q->state);
-		printf(
-		    "NAB      standard %.2f  LowFP %.2f  LowFN %.2f   (%zu changepoints, "
-		    "%zu hit, %zu transitions)\n",
-		    ae_eval_nab_score(&q->nab, NAB_STANDARD),
-		    ae_eval_nab_score(&q->nab, NAB_LOW_FP),
-		    ae_eval_nab_score(&q->nab, NAB_LOW_FN), q->nab.windows, q->nab.hits,
-		    q->nab.detections);
-		printf(
-		    "verdict  FAILURE in %zu of %zu anomalies, median %.0f s after the "
-		    "onset\n",
-		    q->detected, q->onsets, ae_eval_skab_median_delay(q));
-	}
-	printf("\npublished (SKAB leaderboard, all 34 files):\n"
-	       "  F1 / FAR / MAR:  Conv-AE 0.78 / 13.55 %% / 28.02 %%, MSET 0.78 / 39.73 "
-	       "%% / 14.13 %%,\n"
-	       "                   T2+Q(PCA) 0.76 / 26.62 %% / 24.92 %%, LSTM-AE 0.74 / "
-	       "29.96 %% / 25.92 %%\n"
-	       "  NAB standard:    MSCRED 32.42, Isolation forest 26.16, T2+Q 25.35, "
-	       "Conv-AE 23.61\n");
-}
-
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -238,30 +199,13 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ae-eval: %s\n", err);
 			goto out;
 		}
-		print_skab(pools);
+		ae_eval_skab_print(stdout, pools);
 		status = n > 0 ? 0 : 1;
 	} else {
-		char normal[4096], prefail[4096];
-		snprintf(normal, sizeof normal, "%s/normal_20170202_2229.csv", data);
-		snprintf(prefail, sizeof prefail, "%s/pre-fail_20170202_2234.csv", data);
-		ae_eval_lpms_result r;
-		if (ae_eval_lpms(&p, normal, prefail, outdir, stdout, &r, err,
-				 sizeof err)) {
+		status = ae_eval_lpms_check(&p, data, outdir, stdout, err, sizeof err);
+		if (status < 0)
 			fprintf(stderr, "ae-eval: %s\n", err);
-			goto out;
-		}
-		ae_eval_stretch truth[AE_EVAL_MAX_STRETCHES];
-		size_t n_truth = 0;
-		char why[256];
-		if (ae_eval_lpms_truth(prefail, truth, AE_EVAL_MAX_STRETCHES, &n_truth,
-				       err, sizeof err)) {
-			fprintf(stderr, "ae-eval: %s\n", err);
-			goto out;
-		}
-		int ok = ae_eval_lpms_verdict(&r, truth, n_truth, why, sizeof why);
-		printf("\n%s: %s (the verdict test_ae_lpms asserts)\n",
-		       ok ? "PASS" : "FAIL", why);
-		status = ok ? 0 : 1;
+		status = status < 0 ? 1 : status;
 	}
 out:
 	config_cleanup(&cfg);

@@ -572,3 +572,44 @@ int ae_eval_skab_dir(const ae_eval_params *p, const char *dir, const char *out_d
 	return ae_eval_skab_walk(p, dir, out_dir, ae_eval_skab__dir_visit, &c, err,
 				 errlen);
 }
+static void print_counts(FILE *out, const char *what, const ae_eval_counts *c)
+{
+	fprintf(out,
+		"%-8s F1 %.3f  FAR %5.2f %%  MAR %5.2f %%   (TP %llu FP %llu TN %llu FN "
+		"%llu)\n",
+		what, ae_eval_f1(c), 100 * ae_eval_far(c), 100 * ae_eval_mar(c),
+		(unsigned long long)c->tp, (unsigned long long)c->fp,
+		(unsigned long long)c->tn, (unsigned long long)c->fn);
+}
+
+void ae_eval_skab_print(FILE *out, const ae_eval_skab_pool pools[SKAB_POOLS])
+{
+	for (int k = 0; k < SKAB_POOLS; k++) {
+		const ae_eval_skab_pool *q = &pools[k];
+		fprintf(out, "\n%s files (%zu):\n", ae_eval_skab_pool_name(k), q->files);
+		print_counts(out, "anomaly", &q->anomaly);
+		print_counts(out, "state", &q->state);
+		fprintf(
+		    out,
+		    "NAB      standard %.2f  LowFP %.2f  LowFN %.2f   (%zu changepoints, "
+		    "%zu hit, %zu transitions)\n",
+		    ae_eval_nab_score(&q->nab, NAB_STANDARD),
+		    ae_eval_nab_score(&q->nab, NAB_LOW_FP),
+		    ae_eval_nab_score(&q->nab, NAB_LOW_FN), q->nab.windows, q->nab.hits,
+		    q->nab.detections);
+		fprintf(
+		    out,
+		    "verdict  FAILURE in %zu of %zu anomalies, median %.0f s after the "
+		    "onset\n",
+		    q->detected, q->onsets, ae_eval_skab_median_delay(q));
+	}
+	fprintf(
+	    out,
+	    "\npublished (SKAB leaderboard, all 34 files):\n"
+	    "  F1 / FAR / MAR:  Conv-AE 0.78 / 13.55 %% / 28.02 %%, MSET 0.78 / 39.73 "
+	    "%% / 14.13 %%,\n"
+	    "                   T2+Q(PCA) 0.76 / 26.62 %% / 24.92 %%, LSTM-AE 0.74 / "
+	    "29.96 %% / 25.92 %%\n"
+	    "  NAB standard:    MSCRED 32.42, Isolation forest 26.16, T2+Q 25.35, "
+	    "Conv-AE 23.61\n");
+}

@@ -149,6 +149,11 @@ int ae_eval_skab_dir(const ae_eval_params *p, const char *dir, const char *out_d
 		     FILE *report, ae_eval_skab_pool pools[SKAB_POOLS], char *err,
 		     size_t errlen);
 
+/* The pools' figures (anomaly and state F1/FAR/MAR, NAB, the verdict's
+ * delay), each part beside the published rows (all 34 files there; here
+ * the files given, split into tuning and validation). */
+void ae_eval_skab_print(FILE *out, const ae_eval_skab_pool pools[SKAB_POOLS]);
+
 /* Seconds since the epoch of "YYYY-MM-DD HH:MM:SS" (UTC); -1 on bad text. */
 double ae_eval_parse_datetime(const char *s);
 
