@@ -69,6 +69,109 @@ printf '%-3s %-5s %-8s | %-15s | %-20s | %-13s | %-34s | %-24s | %-10s | %s\n' r
 # real SERVICE: the row's mode runs SERVICE itself (mesh: all three), not
 # its stand-in
 real() { [ "$mode" = mesh ] || [ "$mode" = "$1" ]; }
+
+# start_row N: a fresh broker, then the row's scorer, archiver and alerter
+# (or their stand-ins); sets procs (broker, scorer, archiver, alerter), log
+# (the row's log prefix) and db
+start_row() {
+	local n=$1 s1 s2 s3
+	start_broker
+	log="$dir/$mode-$n"
+	db="$dir/archive-$mode-$round-$n.db"
+	if real scorer; then
+		bin/scorer --instance "s$n" --qos "$pqos" >"$log.scorer" 2>&1 &
+	else
+		bin/mesh-standin --instance "s$n" --role relay --qos "$pqos" >"$log.scorer" 2>&1 &
+	fi
+	s1=$!
+	if real archiver; then
+		bin/archiver --instance "a$n" --db "$db" >"$log.archiver" 2>&1 &
+	else
+		bin/mesh-standin --instance "a$n" --role sink --kinds raw --kinds prediction --kinds alert \
+			--persistent 1 --cpu-class batch >"$log.archiver" 2>&1 &
+	fi
+	s2=$!
+	if real alerter; then
+		bin/alerter --instance "l$n" --max-sensors $((n + 100)) >"$log.alerter" 2>&1 &
+	else
+		bin/mesh-standin --instance "l$n" --role sink --kinds prediction >"$log.alerter" 2>&1 &
+	fi
+	s3=$!
+	pids+=("$s1" "$s2" "$s3")
+	procs=("$broker" "$s1" "$s2" "$s3")
+}
+
+# load_row N: the generator's run, metering the row's processes; sets out
+# (the generator's report) and its fields (sent pred exp p50 p99 pmax
+# behind refused), cpu, rss (per process, the generator's last) and mpct
+# (the machine's idle/steal over the run)
+load_row() {
+	local n=$1 t0=() w0 w1 m0 lp lt=0 lh="" x p i=0
+	for p in "${procs[@]}"; do t0+=("$(cpu_ticks "$p")"); done
+	w0=$(date +%s.%N)
+	m0=$(machine_ticks)
+	bin/scorer-load --mode score --qos "$rqos" --sensors "$n" --duration-s "$dur" \
+		--grace-s 3 --wait-online 3 >"$log.load" 2>"$log.load.err" &
+	lp=$!
+	# the generator's own CPU, read just before it exits
+	while kill -0 "$lp" 2>/dev/null; do
+		x=$(cpu_ticks "$lp")
+		[ "$x" != 0 ] && lt=$x && lh=$(hwm_mib "$lp")
+		sleep 0.2
+	done
+	wait "$lp"
+	w1=$(date +%s.%N)
+	mpct=$(machine_pct "$m0" "$(machine_ticks)")
+	cpu=""
+	rss=""
+	for p in "${procs[@]}"; do
+		cpu="$cpu$(awk -v a="${t0[$i]}" -v b="$(cpu_ticks "$p")" -v s0="$w0" -v s1="$w1" -v hz="$hz" \
+			'BEGIN{printf "%.0f", 100 * (b - a) / hz / (s1 - s0)}')/"
+		rss="$rss$(hwm_mib "$p")/"
+		i=$((i + 1))
+	done
+	cpu="$cpu$(awk -v b="$lt" -v s0="$w0" -v s1="$w1" -v hz="$hz" 'BEGIN{printf "%.0f", 100 * b / hz / (s1 - s0)}')"
+	rss="$rss${lh:-?}"
+	out=$(cat "$log.load")
+	sent=$(echo "$out" | field sent)
+	pred=$(echo "$out" | field predictions)
+	exp=$(echo "$out" | field expected)
+	p50=$(echo "$out" | field lag_p50_ms)
+	p99=$(echo "$out" | field lag_p99_ms)
+	pmax=$(echo "$out" | field lag_max_ms)
+	behind=$(echo "$out" | field behind_max_ms)
+	refused=$(echo "$out" | field pub_failed)
+}
+
+# stop_row: the services (the archiver last: it drains), what was archived
+# (the database after the archiver's clean stop, or its stand-in's count),
+# then the broker; sets archived
+stop_row() {
+	stop "${procs[1]}"
+	stop "${procs[3]}"
+	stop "${procs[2]}"
+	if real archiver; then
+		archived=$(sqlite3 "$db" 'select count(*) from messages' 2>/dev/null || echo 0)
+	else
+		archived=$(field raw <"$log.archiver")
+	fi
+	stop "$broker"
+}
+
+# row_verdict: "ok", or what went wrong, from the generator's fields and
+# the archive count
+row_verdict() {
+	awk -v p="${pred:-0}" -v e="${exp:-1}" -v a="${archived:-0}" -v s="${sent:-1}" \
+		-v l="${p99:-1e9}" -v m="$p99max" -v b="${behind:-1e9}" -v r="${refused:-0}" 'BEGIN{
+		v = "";
+		if (b > 50) v = v " gen-behind";
+		if (r > 0) v = v sprintf(" %d-gen-refused", r);
+		if (p < e) v = v sprintf(" %.1f%%-pred-missing", 100 * (e - p) / e);
+		if (a < s) v = v sprintf(" %d-not-archived", s - a);
+		if (l > m) v = v " p99>" m "ms";
+		print v == "" ? "ok" : substr(v, 2)}'
+}
+
 summary=()
 for round in $(seq "$rounds"); do
 	order=$modes
@@ -76,85 +179,10 @@ for round in $(seq "$rounds"); do
 	declare -A best=() broken=()
 	for n in "${sizes[@]}"; do
 		for mode in $order; do
-			start_broker
-			log="$dir/$mode-$n"
-			db="$dir/archive-$mode-$round-$n.db"
-			if real scorer; then
-				bin/scorer --instance "s$n" --qos "$pqos" >"$log.scorer" 2>&1 &
-			else
-				bin/mesh-standin --instance "s$n" --role relay --qos "$pqos" >"$log.scorer" 2>&1 &
-			fi
-			s1=$!
-			if real archiver; then
-				bin/archiver --instance "a$n" --db "$db" >"$log.archiver" 2>&1 &
-			else
-				bin/mesh-standin --instance "a$n" --role sink --kinds raw --kinds prediction --kinds alert \
-					--persistent 1 --cpu-class batch >"$log.archiver" 2>&1 &
-			fi
-			s2=$!
-			if real alerter; then
-				bin/alerter --instance "l$n" --max-sensors $((n + 100)) >"$log.alerter" 2>&1 &
-			else
-				bin/mesh-standin --instance "l$n" --role sink --kinds prediction >"$log.alerter" 2>&1 &
-			fi
-			s3=$!
-			pids+=("$s1" "$s2" "$s3")
-			procs=("$broker" "$s1" "$s2" "$s3")
-			t0=()
-			for p in "${procs[@]}"; do t0+=("$(cpu_ticks "$p")"); done
-			w0=$(date +%s.%N)
-			m0=$(machine_ticks)
-			bin/scorer-load --mode score --qos "$rqos" --sensors "$n" --duration-s "$dur" \
-				--grace-s 3 --wait-online 3 >"$log.load" 2>"$log.load.err" &
-			lp=$!
-			# the generator's own CPU, read just before it exits
-			lt=0
-			while kill -0 "$lp" 2>/dev/null; do
-				x=$(cpu_ticks "$lp")
-				[ "$x" != 0 ] && lt=$x && lh=$(hwm_mib "$lp")
-				sleep 0.2
-			done
-			wait "$lp"
-			w1=$(date +%s.%N)
-			mpct=$(machine_pct "$m0" "$(machine_ticks)")
-			cpu=""
-			rss=""
-			i=0
-			for p in "${procs[@]}"; do
-				cpu="$cpu$(awk -v a="${t0[$i]}" -v b="$(cpu_ticks "$p")" -v s0="$w0" -v s1="$w1" -v hz="$hz" \
-					'BEGIN{printf "%.0f", 100 * (b - a) / hz / (s1 - s0)}')/"
-				rss="$rss$(hwm_mib "$p")/"
-				i=$((i + 1))
-			done
-			cpu="$cpu$(awk -v b="$lt" -v s0="$w0" -v s1="$w1" -v hz="$hz" 'BEGIN{printf "%.0f", 100 * b / hz / (s1 - s0)}')"
-			rss="$rss${lh:-?}"
-			out=$(cat "$log.load")
-			sent=$(echo "$out" | field sent)
-			stop "$s1"
-			stop "$s3"
-			stop "$s2"
-			if real archiver; then
-				archived=$(sqlite3 "$db" 'select count(*) from messages' 2>/dev/null || echo 0)
-			else
-				archived=$(field raw <"$log.archiver")
-			fi
-			stop "$broker"
-			pred=$(echo "$out" | field predictions)
-			exp=$(echo "$out" | field expected)
-			p50=$(echo "$out" | field lag_p50_ms)
-			p99=$(echo "$out" | field lag_p99_ms)
-			pmax=$(echo "$out" | field lag_max_ms)
-			behind=$(echo "$out" | field behind_max_ms)
-			refused=$(echo "$out" | field pub_failed)
-			verdict=$(awk -v p="${pred:-0}" -v e="${exp:-1}" -v a="${archived:-0}" -v s="${sent:-1}" \
-				-v l="${p99:-1e9}" -v m="$p99max" -v b="${behind:-1e9}" -v r="${refused:-0}" 'BEGIN{
-				v = "";
-				if (b > 50) v = v " gen-behind";
-				if (r > 0) v = v sprintf(" %d-gen-refused", r);
-				if (p < e) v = v sprintf(" %.1f%%-pred-missing", 100 * (e - p) / e);
-				if (a < s) v = v sprintf(" %d-not-archived", s - a);
-				if (l > m) v = v " p99>" m "ms";
-				print v == "" ? "ok" : substr(v, 2)}')
+			start_row "$n"
+			load_row "$n"
+			stop_row
+			verdict=$(row_verdict)
 			printf '%-3s %-5s %-8s | %-15s | %-20s | %-13s | %-34s | %-24s | %-10s | %s\n' "r$round" "$n" \
 				"$mode" "$pred/$exp" "$p50/$p99/$pmax" "$archived/$sent" "$cpu" "$rss" "$mpct" "$verdict"
 			echo "  r$round $mode N=$n: bin/scorer-load ... -> $out" >>"$dir/details.txt"
