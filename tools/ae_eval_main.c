@@ -203,9 +203,10 @@ int main(int argc, char **argv)
 		status = n > 0 ? 0 : 1;
 	} else {
 		status = ae_eval_lpms_check(&p, data, outdir, stdout, err, sizeof err);
-		if (status < 0)
+		if (status < 0) {
 			fprintf(stderr, "ae-eval: %s\n", err);
-		status = status < 0 ? 1 : status;
+			status = 1;
+		}
 	}
 out:
 	config_cleanup(&cfg);

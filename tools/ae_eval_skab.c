@@ -572,6 +572,7 @@ int ae_eval_skab_dir(const ae_eval_params *p, const char *dir, const char *out_d
 	return ae_eval_skab_walk(p, dir, out_dir, ae_eval_skab__dir_visit, &c, err,
 				 errlen);
 }
+
 static void print_counts(FILE *out, const char *what, const ae_eval_counts *c)
 {
 	fprintf(out,
