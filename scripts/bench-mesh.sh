@@ -41,12 +41,17 @@
 # Env: BENCH_DURATION_S (10), BENCH_RAW_QOS (1), BENCH_PRED_QOS (1),
 #      BENCH_P99_MS (10), BENCH_MODES ("ceiling mesh"; also scorer, archiver
 #      or alerter: that service real, the other two stand-ins, to see what
-#      each adds to the ceiling), BENCH_ROUNDS (1),
+#      each adds to the ceiling), BENCH_ROUNDS (1), BENCH_SCORERS (1: in
+#      the rows with the real scorer, that many scorers in one group,
+#      splitting the sensors (services/scorer/SCALING.md); the CPU column
+#      shows each, "a+b"; the ceiling keeps its one stand-in),
 #      BENCH_KEEP=1 keeps the temp dir.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-make --no-print-directory -s bin/scorer bin/archiver bin/alerter bin/scorer-load \
-	bin/mesh-standin >/dev/null || exit 1
+# BENCH_PREBUILT=1: bin/ holds the programs already (another machine's run
+# of scripts/bench-bundle.sh, with no compiler or headers there)
+[ "${BENCH_PREBUILT:-0}" = 1 ] || make --no-print-directory -s bin/scorer bin/archiver bin/alerter \
+	bin/scorer-load bin/mesh-standin >/dev/null || exit 1
 [ -f models/lpms-linacc.aem ] || { echo "models/lpms-linacc.aem missing: make models"; exit 1; }
 
 dur=${BENCH_DURATION_S:-10}
@@ -55,6 +60,7 @@ pqos=${BENCH_PRED_QOS:-1}
 p99max=${BENCH_P99_MS:-10}
 modes=${BENCH_MODES:-ceiling mesh}
 rounds=${BENCH_ROUNDS:-1}
+nscorers=${BENCH_SCORERS:-1}
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(250 400 450 500 550 750 1000 2000 3000)
 . scripts/bench-lib.sh
@@ -63,6 +69,7 @@ hz=$(getconf CLK_TCK)
 export ANOMESH_ROOT=bench ANOMESH_LOG_LEVEL=warn
 
 echo "load: N sensors x 50 Hz, 10 samples/message (raw QoS $rqos), predictions at QoS $pqos, ${dur}s each; mosquitto $(mosquitto -h 2>/dev/null | head -1 | awk '{print $3}') on loopback"
+[ "$nscorers" -gt 1 ] && echo "real scorer: $nscorers scorers in one group"
 echo "machine load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-3s %-5s %-8s | %-15s | %-20s | %-13s | %-34s | %-24s | %-10s | %s\n' rnd N run "predictions" "lag p50/p99/max ms" "archived" \
 	"CPU % broker/scorer/arch/alert/load" "RSS MiB b/s/ar/al/load" "idle/steal" verdict
@@ -71,14 +78,19 @@ printf '%-3s %-5s %-8s | %-15s | %-20s | %-13s | %-34s | %-24s | %-10s | %s\n' r
 real() { [ "$mode" = mesh ] || [ "$mode" = "$1" ]; }
 
 # start_row N: a fresh broker, then the row's scorer, archiver and alerter
-# (or their stand-ins); sets procs (broker, scorer, archiver, alerter), log
-# (the row's log prefix) and db
+# (or their stand-ins); sets procs (broker, scorer, archiver, alerter),
+# more (the group's other scorers), log (the row's log prefix) and db
 start_row() {
-	local n=$1 s1 s2 s3
+	local n=$1 s1 s2 s3 k
 	start_broker
 	log="$dir/$mode-$n"
 	db="$dir/archive-$mode-$round-$n.db"
+	more=()
 	if real scorer; then
+		for k in $(seq 2 "$nscorers"); do
+			bin/scorer --instance "s$n-$k" --qos "$pqos" >"$log.scorer$k" 2>&1 &
+			more+=("$!")
+		done
 		bin/scorer --instance "s$n" --qos "$pqos" >"$log.scorer" 2>&1 &
 	else
 		bin/mesh-standin --instance "s$n" --role relay --qos "$pqos" >"$log.scorer" 2>&1 &
@@ -97,7 +109,7 @@ start_row() {
 		bin/mesh-standin --instance "l$n" --role sink --kinds prediction >"$log.alerter" 2>&1 &
 	fi
 	s3=$!
-	pids+=("$s1" "$s2" "$s3")
+	pids+=("$s1" "$s2" "$s3" "${more[@]+"${more[@]}"}")
 	procs=("$broker" "$s1" "$s2" "$s3")
 }
 
@@ -107,7 +119,7 @@ start_row() {
 # (the machine's idle/steal over the run)
 load_row() {
 	local n=$1 t0=() w0 w1 m0 lp lt=0 lh="" x p i=0
-	for p in "${procs[@]}"; do t0+=("$(cpu_ticks "$p")"); done
+	for p in "${procs[@]}" "${more[@]+"${more[@]}"}"; do t0+=("$(cpu_ticks "$p")"); done
 	w0=$(date +%s.%N)
 	m0=$(machine_ticks)
 	bin/scorer-load --mode score --qos "$rqos" --sensors "$n" --duration-s "$dur" \
@@ -124,10 +136,15 @@ load_row() {
 	mpct=$(machine_pct "$m0" "$(machine_ticks)")
 	cpu=""
 	rss=""
-	for p in "${procs[@]}"; do
-		cpu="$cpu$(awk -v a="${t0[$i]}" -v b="$(cpu_ticks "$p")" -v s0="$w0" -v s1="$w1" -v hz="$hz" \
-			'BEGIN{printf "%.0f", 100 * (b - a) / hz / (s1 - s0)}')/"
-		rss="$rss$(hwm_mib "$p")/"
+	for p in "${procs[@]}" "${more[@]+"${more[@]}"}"; do
+		x=$(awk -v a="${t0[$i]}" -v b="$(cpu_ticks "$p")" -v s0="$w0" -v s1="$w1" -v hz="$hz" \
+			'BEGIN{printf "%.0f", 100 * (b - a) / hz / (s1 - s0)}')
+		if [ $i -lt ${#procs[@]} ]; then
+			cpu="$cpu$x/"
+			rss="$rss$(hwm_mib "$p")/"
+		else # another scorer of the group: beside the first
+			cpu=$(echo "$cpu" | awk -F/ -v x="$x" -v OFS=/ '{$2 = $2 "+" x; print}')
+		fi
 		i=$((i + 1))
 	done
 	cpu="$cpu$(awk -v b="$lt" -v s0="$w0" -v s1="$w1" -v hz="$hz" 'BEGIN{printf "%.0f", 100 * b / hz / (s1 - s0)}')"
@@ -148,6 +165,7 @@ load_row() {
 # then the broker; sets archived
 stop_row() {
 	stop "${procs[1]}"
+	for p in "${more[@]+"${more[@]}"}"; do stop "$p"; done
 	stop "${procs[3]}"
 	stop "${procs[2]}"
 	if real archiver; then
