@@ -20,6 +20,7 @@
 # Time: about a minute with the images cached; from nothing (debootstrap
 # about 75 s, both images about 3 min on 2 cores) about 5 minutes, hence:
 # run.sh: timeout 600
+# run.sh: alone (builds Docker images and runs the stack)
 set -u
 # shellcheck source=tests/scripts/lib.sh
 source "$(dirname "$0")/lib.sh"

@@ -15,6 +15,7 @@
 #
 # Exit 0 pass, 1 fail, 77 SKIP: only when Chromium cannot be started (the
 # reason is printed); a missing build or tool is a failure.
+# run.sh: alone (a browser)
 set -u
 # shellcheck source=tests/scripts/lib.sh
 source "$(dirname "$0")/lib.sh"

@@ -11,6 +11,7 @@
 # mosquitto) and puts each service's password in its env file (0600) and
 # nowhere in its own command lines. The fleet tier's programs, units, env
 # files and generators are in the package too.
+# run.sh: alone (runs make deb in the tree and dpkg)
 set -u
 # shellcheck source=tests/scripts/lib.sh
 source "$(dirname "$0")/lib.sh"

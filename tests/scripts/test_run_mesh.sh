@@ -9,6 +9,7 @@
 # directory that keeps the logs and the archive database. Back to OK after a
 # stretch is test_e2e's (same binaries and model, replayed faster). A port
 # already taken is refused, with the hint the README gives.
+# run.sh: alone (runs make run in the tree)
 set -u
 # shellcheck source=tests/scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
