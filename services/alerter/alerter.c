@@ -122,12 +122,20 @@ static void alerter__emit(void *ud, const msg_state *st, const msg_alert *al)
 	}
 }
 
+/* A message that breaks the contract: malformed_dropped (the mqtt module's,
+ * every kind) and a rate-limited warning. */
 static void alerter__bad(alerter *a, const char *topic, const char *why)
 {
-	metrics_add(a->m_bad, 1);
 	mqtt_count_malformed(a->s->mqtt);
 	log_every_msg(&a->le_bad, ALERTER_LOG_EVERY_MS, LOG_LVL_WARN, "dropped %s: %s",
 		      topic, why);
+}
+
+/* A prediction that breaks it: also predictions_bad. */
+static void alerter__bad_prediction(alerter *a, const char *topic, const char *why)
+{
+	metrics_add(a->m_bad, 1);
+	alerter__bad(a, topic, why);
 }
 
 static void alerter__prediction(alerter *a, const char *sensor, const mqtt_message *m)
@@ -138,11 +146,12 @@ static void alerter__prediction(alerter *a, const char *sensor, const mqtt_messa
 
 	metrics_add(a->m_in, 1);
 	if (msg_prediction_decode(m->payload, m->len, &p, err, sizeof(err))) {
-		alerter__bad(a, m->topic, err);
+		alerter__bad_prediction(a, m->topic, err);
 		return;
 	}
 	if (strcmp(p.sensor, sensor) != 0) {
-		alerter__bad(a, m->topic, "sensor in the payload differs from the topic");
+		alerter__bad_prediction(a, m->topic,
+					"sensor in the payload differs from the topic");
 		return;
 	}
 	rc = tracker_prediction(a->t, &p, clock_mono_ms());

@@ -12,7 +12,9 @@
  *   STATE arm1-lpms OK -> FAILURE (anomaly rate 0.62 over 10 s) alert
  * arm1-lpms-1764151190-1
  *
- * Metrics (besides mqtt's and notify's): predictions_in, predictions_bad,
+ * Metrics (besides mqtt's and notify's): predictions_in, predictions_bad
+ * (malformed predictions; every malformed message, of any kind, is in the
+ * mqtt module's malformed_dropped),
  * predictions_out_of_order, sensors, sensors_refused, transitions, alerts,
  * acks, acks_ignored, states_restored, publish_failed, ready (1 once the
  * retained states are collected and states are being published),

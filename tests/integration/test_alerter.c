@@ -11,7 +11,9 @@
  *  - a restart mid-failure: no duplicate alert, the retained state right,
  *    the old alert still ackable;
  *  - messages the broker drops (a subscriber's queue full) reported as the
- *    broker_dropped metric and a warning.
+ *    broker_dropped metric and a warning;
+ *  - malformed messages counted once each (malformed_dropped; a
+ *    prediction's also in predictions_bad) and logged.
  * Label times are synthetic (0.2 s apart, published in bursts): the state
  * logic runs on label time, staleness on arrival time. Processing is
  * confirmed through the alerter's metrics message, never by sleeping. */
@@ -523,6 +525,43 @@ static void test_broker_drops_reported(void **state)
 	harness_broker_stop(&b);
 }
 
+/* Messages that break the contract are each counted once in
+ * malformed_dropped, a prediction's also in predictions_bad; good
+ * predictions after them are taken in as usual. */
+static void test_malformed_counted(void **state)
+{
+	char topic[64];
+	long long v = -1;
+	FILE *f;
+	ctx c;
+	(void)state;
+
+	ctx_init(&c, "itm", NULL);
+	f = pub_open(&c, "m1", "ack"); /* first: taken in before the predictions */
+	fprintf(f, "{\"v\":1,\"by\":\"no id\"}\n");
+	pub_close(f);
+	f = pub_open(&c, "m1", "prediction");
+	fprintf(f, "not json\n");
+	fprintf(f,
+		"{\"v\":1,\"sensor\":\"m2\",\"t\":%.3f,\"t_start\":%.3f,\"n\":200,"
+		"\"score\":0.01,\"threshold\":0.0158,\"anomaly\":false,"
+		"\"model\":\"itest@1\",\"latency_ms\":0.4}\n",
+		c.t + STEP, c.t + STEP - 4.0);
+	pub_close(f);
+	c.sent += 2;
+	predict(&c, "m1", 5, all_good); /* waits for predictions_in 7 */
+	snprintf(topic, sizeof(topic), "itm/_svc/alerter/itest/metrics");
+	if (harness_sub_wait_metric(c.sub, topic, "malformed_dropped", 3, WAIT_MS, &v))
+		fail_msg("malformed_dropped %lld, want 3; alerter log: %s", v, c.log);
+	assert_int_equal(v, 3);
+	if (harness_sub_wait_metric(c.sub, topic, "predictions_bad", 2, WAIT_MS, &v))
+		fail_msg("predictions_bad %lld, want 2; alerter log: %s", v, c.log);
+	assert_int_equal(v, 2);
+	if (harness_wait_file_count(c.log, "dropped itm/m1/", 1, WAIT_MS))
+		fail_msg("no warning on the malformed messages; log %s", c.log);
+	ctx_cleanup(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -531,6 +570,7 @@ int main(void)
 	    cmocka_unit_test(test_stale_and_recovery),
 	    cmocka_unit_test(test_restart_mid_failure),
 	    cmocka_unit_test(test_broker_drops_reported),
+	    cmocka_unit_test(test_malformed_counted),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
