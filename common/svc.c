@@ -10,6 +10,7 @@
 #include "secret.h"
 #include "signals.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -83,21 +84,47 @@ int svc_wait_connected(svc *s, int timeout_ms)
 	return mqtt_is_connected(s->mqtt) ? 0 : AM_ETIMEOUT;
 }
 
-/* --cpu-class, set before any thread exists (Paho's start in mqtt_new) so
- * that every thread inherits it. A refusal (a seccomp profile, say) is
- * logged and the service runs on at the normal class. Returns -1 only for
- * a value that is not a class. */
-static int svc__cpu_class(const svc *s)
+/* SCHED_BATCH for every thread of the process. Linux keeps a policy per
+ * thread: those a library's constructor started before main (OpenBLAS's
+ * pool, in the scorer) are set one by one; threads started later inherit
+ * it. Returns 0, or -1 with errno from the first refusal. */
+static int svc__batch_all_threads(void)
 {
 	struct sched_param sp = {.sched_priority = 0};
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int rc = 0, err = 0;
 
+	if (!d)
+		return sched_setscheduler(0, SCHED_BATCH, &sp);
+	while ((e = readdir(d))) {
+		char *end;
+		long tid = strtol(e->d_name, &end, 10);
+		if (*end || tid <= 0)
+			continue;
+		if (sched_setscheduler((pid_t)tid, SCHED_BATCH, &sp) && !err) {
+			err = errno;
+			rc = -1;
+		}
+	}
+	closedir(d);
+	errno = err;
+	return rc;
+}
+
+/* --cpu-class, set before the service starts threads of its own (Paho's
+ * start in mqtt_new) so that every later thread inherits it. A refusal (a
+ * seccomp profile, say) is logged and the service runs on at the normal
+ * class. Returns -1 only for a value that is not a class. */
+static int svc__cpu_class(const svc *s)
+{
 	if (strcmp(s->cpu_class, "normal") == 0)
 		return 0;
 	if (strcmp(s->cpu_class, "batch") != 0) {
 		log_error("--cpu-class: '%s' is not one of normal, batch", s->cpu_class);
 		return -1;
 	}
-	if (sched_setscheduler(0, SCHED_BATCH, &sp))
+	if (svc__batch_all_threads())
 		log_warn("--cpu-class batch: cannot set SCHED_BATCH (%s); running at the "
 			 "normal class",
 			 strerror(errno));

@@ -16,7 +16,9 @@
  *   --cafile F  --capath D  --certfile F  --keyfile F   (TLS: ssl:// URIs;
  *                  the broker's certificate and name are always verified)
  *   --metrics-interval MS (10000)  --offline-buffer N (10000 messages)
- *   --cpu-class normal|batch (the service's default: svc_params.cpu_class)
+ *   --cpu-class normal|batch (the service's default: svc_params.cpu_class;
+ *                  batch: SCHED_BATCH for every thread, those a library
+ *                  started before main too)
  *   --shutdown-deadline S (10)     --config FILE
  * Tools and the emulator (no_mqtt) get only --log-level and
  * --shutdown-deadline.

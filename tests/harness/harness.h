@@ -69,6 +69,10 @@ int harness_wait_exit(pid_t pid, int timeout_ms);
 /* Nonzero when a status from the calls above is a clean exit (exit 0; under
  * SAN=1 that also means no leak or sanitizer report). */
 int harness_exited_ok(int status);
+/* The scheduling policy (SCHED_OTHER, SCHED_BATCH, ...) of every thread of
+ * pid: the same for all, or -1 when they differ or cannot be read.
+ * *threads: how many were read. */
+int harness_thread_policy(pid_t pid, int *threads);
 
 /* ---- paths ------------------------------------------------------------------ */
 

@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "harness_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -204,4 +205,43 @@ int harness_kill9(pid_t pid)
 int harness_exited_ok(int status)
 {
 	return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* Field 41 of /proc/pid/task/tid/stat, after the ")" that ends the name. */
+int harness_thread_policy(pid_t pid, int *threads)
+{
+	char path[64], line[1024];
+	int policy = -2;
+	DIR *d;
+	struct dirent *e;
+
+	*threads = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if (!(d = opendir(path)))
+		return -1;
+	while ((e = readdir(d))) {
+		char tp[352], *p;
+		FILE *f;
+		int v = -1;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(tp, sizeof(tp), "%s/%s/stat", path, e->d_name);
+		if (!(f = fopen(tp, "r")))
+			continue;
+		if (fgets(line, sizeof(line), f) && (p = strrchr(line, ')'))) {
+			/* after ")": field 3 on; the policy is field 41 */
+			int field = 2;
+			for (char *t = strtok(p + 1, " "); t; t = strtok(NULL, " "))
+				if (++field == 41)
+					v = atoi(t);
+		}
+		fclose(f);
+		if (policy != -2 && v != policy)
+			policy = -1;
+		else if (policy == -2)
+			policy = v;
+		++*threads;
+	}
+	closedir(d);
+	return policy == -2 ? -1 : policy;
 }

@@ -17,7 +17,6 @@
  * -> archiver): test_archiver_chain.c. */
 #include "test_archiver_pub.h"
 
-#include <dirent.h>
 #include <sched.h>
 
 #define T_PER 10        /* samples per message, as ingest-bt sends at 100 Hz */
@@ -225,47 +224,6 @@ static void test_predictions_alerts_and_csv(void **state)
 	harness_broker_stop(&b);
 }
 
-/* The scheduling policy of every thread of pid (field 41 of
- * /proc/pid/task/tid/stat): the same for all, or -1 when they differ or
- * cannot be read. *threads: how many were read. */
-static int thread_policy(pid_t pid, int *threads)
-{
-	char path[64], line[1024];
-	int policy = -2;
-	DIR *d;
-	struct dirent *e;
-
-	*threads = 0;
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	if (!(d = opendir(path)))
-		return -1;
-	while ((e = readdir(d))) {
-		char tp[352], *p;
-		FILE *f;
-		int v = -1;
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(tp, sizeof(tp), "%s/%s/stat", path, e->d_name);
-		if (!(f = fopen(tp, "r")))
-			continue;
-		if (fgets(line, sizeof(line), f) && (p = strrchr(line, ')'))) {
-			/* after ")": field 3 on; the policy is field 41 */
-			int field = 2;
-			for (char *t = strtok(p + 1, " "); t; t = strtok(NULL, " "))
-				if (++field == 41)
-					v = atoi(t);
-		}
-		fclose(f);
-		if (policy != -2 && v != policy)
-			policy = -1;
-		else if (policy == -2)
-			policy = v;
-		++*threads;
-	}
-	closedir(d);
-	return policy == -2 ? -1 : policy;
-}
-
 /* The archiver runs at SCHED_BATCH by default, every thread (Paho's too):
  * waking, it does not preempt the prediction path; --cpu-class normal
  * keeps the normal class. */
@@ -282,12 +240,12 @@ static void test_cpu_class(void **state)
 	snprintf(db, sizeof(db), "%s/cpu-class.db", harness_tmpdir());
 	arch_init(&a, &b, db);
 	arch_start(&a);
-	assert_int_equal(thread_policy(a.pid, &threads), SCHED_BATCH);
+	assert_int_equal(harness_thread_policy(a.pid, &threads), SCHED_BATCH);
 	assert_true(threads >= 3); /* the loop and Paho's send and receive threads */
 	arch_stop(&a);
 	a.extra = normal;
 	arch_start(&a);
-	assert_int_equal(thread_policy(a.pid, &threads), SCHED_OTHER);
+	assert_int_equal(harness_thread_policy(a.pid, &threads), SCHED_OTHER);
 	assert_true(threads >= 3);
 	arch_stop(&a);
 	harness_sub_free(a.status);

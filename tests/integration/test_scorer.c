@@ -42,6 +42,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -65,8 +66,9 @@ typedef struct fixture {
 	harness_sub *pred, *svc;
 	pid_t scorer[2];
 	char log[2][PATH_MAX];
-	const char *max_age; /* --max-age-s for the scorers, NULL: default */
-	struct source *src;  /* the case's recording (its initial state), or NULL */
+	const char *max_age;      /* --max-age-s for the scorers, NULL: default */
+	const char *const *extra; /* more options for the scorers, NULL-ended */
+	struct source *src;       /* the case's recording (its initial state), or NULL */
 } fixture;
 
 static int setup(void **state)
@@ -144,6 +146,8 @@ static void start_scorer(fixture *f, int k, const char *inst, const char *model,
 		argv[n++] = "--max-age-s";
 		argv[n++] = f->max_age;
 	}
+	for (size_t i = 0; f->extra && f->extra[i] && n < 22; i++)
+		argv[n++] = f->extra[i];
 	argv[n] = NULL;
 	f->scorer[k] = harness_spawn(argv, NULL, f->log[k], sizeof(f->log[k]));
 	assert_true(f->scorer[k] > 0);
@@ -645,6 +649,22 @@ static void test_sighup_refuses_bad_model(void **state)
 	free(rows);
 }
 
+/* ---- CPU class ---------------------------------------------------------------- */
+
+/* --cpu-class batch: every thread at SCHED_BATCH, those a library started
+ * before main too (OpenBLAS's pool, on a machine of more than one core). */
+static void test_cpu_class_batch(void **state)
+{
+	static const char *const batch[] = {"--cpu-class", "batch", NULL};
+	fixture *f = *state;
+	int threads;
+
+	f->extra = batch;
+	start_scorer(f, 0, "batch", "*=" MODEL, NULL);
+	assert_int_equal(harness_thread_policy(f->scorer[0], &threads), SCHED_BATCH);
+	assert_true(threads >= 3); /* the loop and Paho's send and receive threads */
+}
+
 /* ---- restart ------------------------------------------------------------------ */
 
 static void test_restart_skips_stale_backlog(void **state)
@@ -745,6 +765,7 @@ int main(void)
 	    CASE(test_two_scorers_exactly_once),
 	    CASE(test_sighup_refuses_bad_model),
 	    CASE(test_restart_skips_stale_backlog),
+	    CASE(test_cpu_class_batch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
