@@ -32,8 +32,8 @@ trap 'rm -rf "$outs"' EXIT
 declare -A running=() # pid -> index into tests
 tests=("$@")
 
-# own_line I KEY: the value of the line "# run.sh: KEY VALUE" in test I
-own_line() { sed -n "s/^# run\.sh: $2\( \(.*\)\)\{0,1\}\$/x\2/p" "${tests[$1]}" 2>/dev/null | head -n 1; }
+# alone I: test I has the line "# run.sh: alone" (a reason may follow)
+alone() { grep -q '^# run\.sh: alone\( \|$\)' "${tests[$1]}" 2>/dev/null; }
 
 # start I: run test I in the background, its output in $outs/I, its exit
 # status in $outs/I.rc and its duration in $outs/I.dur
@@ -41,8 +41,7 @@ start() {
 	local i=$1 t=${tests[$1]} own
 	# A script may ask for a longer limit with a line "# run.sh: timeout N"
 	# (the compose stack test, which may build its images from scratch).
-	own=$(own_line "$i" timeout)
-	own=${own#x}
+	own=$(sed -n 's/^# run\.sh: timeout \([0-9][0-9]*\)$/\1/p' "$t" 2>/dev/null | head -n 1)
 	[ "$jobs" = 1 ] && echo "=== $t"
 	(
 		s=$(date +%s)
@@ -115,7 +114,7 @@ reap() {
 }
 
 for i in "${!tests[@]}"; do
-	if [ -n "$(own_line "$i" alone)" ]; then
+	if alone "$i"; then
 		reap 0
 		start "$i"
 		reap 0
