@@ -113,13 +113,22 @@ start_row() {
 	procs=("$broker" "$s1" "$s2" "$s3")
 }
 
+# cpu_pct T0 T1 S0 S1: CPU ticks T0 -> T1 over the seconds S0 -> S1, as
+# % of one core
+cpu_pct() {
+	awk -v a="$1" -v b="$2" -v s0="$3" -v s1="$4" -v hz="$hz" \
+		'BEGIN{printf "%.0f", 100 * (b - a) / hz / (s1 - s0)}'
+}
+
 # load_row N: the generator's run, metering the row's processes; sets out
 # (the generator's report) and its fields (sent pred exp p50 p99 pmax
-# behind refused), cpu, rss (per process, the generator's last) and mpct
-# (the machine's idle/steal over the run)
+# behind refused), cpu (per process, the group's other scorers after the
+# first, "a+b"), rss (per process, the generator's last) and mpct (the
+# machine's idle/steal over the run)
 load_row() {
-	local n=$1 t0=() w0 w1 m0 lp lt=0 lh="" x p i=0
-	for p in "${procs[@]}" "${more[@]+"${more[@]}"}"; do t0+=("$(cpu_ticks "$p")"); done
+	local n=$1 w0 w1 m0 lp lt=0 lh="" x p q
+	local -A t0=()
+	for p in "${procs[@]}" "${more[@]+"${more[@]}"}"; do t0[$p]=$(cpu_ticks "$p"); done
 	w0=$(date +%s.%N)
 	m0=$(machine_ticks)
 	bin/scorer-load --mode score --qos "$rqos" --sensors "$n" --duration-s "$dur" \
@@ -136,18 +145,17 @@ load_row() {
 	mpct=$(machine_pct "$m0" "$(machine_ticks)")
 	cpu=""
 	rss=""
-	for p in "${procs[@]}" "${more[@]+"${more[@]}"}"; do
-		x=$(awk -v a="${t0[$i]}" -v b="$(cpu_ticks "$p")" -v s0="$w0" -v s1="$w1" -v hz="$hz" \
-			'BEGIN{printf "%.0f", 100 * (b - a) / hz / (s1 - s0)}')
-		if [ $i -lt ${#procs[@]} ]; then
-			cpu="$cpu$x/"
-			rss="$rss$(hwm_mib "$p")/"
-		else # another scorer of the group: beside the first
-			cpu=$(echo "$cpu" | awk -F/ -v x="$x" -v OFS=/ '{$2 = $2 "+" x; print}')
+	for p in "${procs[@]}"; do
+		cpu="$cpu$(cpu_pct "${t0[$p]}" "$(cpu_ticks "$p")" "$w0" "$w1")"
+		if [ "$p" = "${procs[1]}" ]; then
+			for q in "${more[@]+"${more[@]}"}"; do
+				cpu="$cpu+$(cpu_pct "${t0[$q]}" "$(cpu_ticks "$q")" "$w0" "$w1")"
+			done
 		fi
-		i=$((i + 1))
+		cpu="$cpu/"
+		rss="$rss$(hwm_mib "$p")/"
 	done
-	cpu="$cpu$(awk -v b="$lt" -v s0="$w0" -v s1="$w1" -v hz="$hz" 'BEGIN{printf "%.0f", 100 * b / hz / (s1 - s0)}')"
+	cpu="$cpu$(cpu_pct 0 "$lt" "$w0" "$w1")"
 	rss="$rss${lh:-?}"
 	out=$(cat "$log.load")
 	sent=$(echo "$out" | field sent)
