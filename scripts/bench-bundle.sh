@@ -44,8 +44,9 @@ wrap() {
 }
 cd "$here/.." || exit 1
 mkdir -p bin "$B/path"
-for p in scorer archiver alerter scorer-load mesh-standin; do wrap "$p" bin; done
-for p in mosquitto sqlite3; do wrap "$p" "$B/path"; done
+for f in "$B"/real/*; do # ours in bin/, as bench-mesh calls them; the rest on PATH
+	case ${f##*/} in mosquitto | sqlite3) wrap "${f##*/}" "$B/path" ;; *) wrap "${f##*/}" bin ;; esac
+done
 export PATH=$B/path:$PATH
 {
 	echo "cores $(nproc), kernel $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
