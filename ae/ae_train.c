@@ -188,7 +188,18 @@ static int ae_train__weights(ae_model *m, const float *x, size_t n, ae_work *w, 
 	return 0;
 }
 
-static void ae_train__init_weights(ae_model *m, ae_rng *r)
+/* Give each tied group the sum of its members' gradients (ae_train.h);
+ * zero where the structure holds a parameter at zero. */
+static void ae_train__tie_grad(const int32_t *tie, float *grad, size_t n)
+{
+	for (size_t p = 0; p < n; p++)
+		if (tie[p] >= 0 && (size_t)tie[p] != p)
+			grad[tie[p]] += grad[p];
+	for (size_t p = 0; p < n; p++)
+		grad[p] = tie[p] < 0 ? 0.0f : grad[tie[p]];
+}
+
+static void ae_train__init_weights(ae_model *m, const int32_t *tie, ae_rng *r)
 {
 	for (size_t l = 0; l < m->n_layers; l++) {
 		size_t k = m->sizes[l], o = m->sizes[l + 1];
@@ -198,6 +209,8 @@ static void ae_train__init_weights(ae_model *m, ae_rng *r)
 		for (size_t j = 0; j < o; j++)
 			m->b[l][j] = 0.0f;
 	}
+	for (size_t p = 0; tie && p < m->n_params; p++)
+		m->params[p] = tie[p] < 0 ? 0.0f : m->params[tie[p]];
 }
 
 int ae_train(ae_model *m, const float *windows, size_t n_windows, const ae_train_opts *o,
@@ -243,7 +256,7 @@ int ae_train(ae_model *m, const float *windows, size_t n_windows, const ae_train
 
 	ae_rng rng;
 	ae_rng_seed(&rng, o->seed);
-	ae_train__init_weights(m, &rng);
+	ae_train__init_weights(m, o->tie, &rng);
 	for (size_t i = 0; i < n_train; i++)
 		order[i] = i;
 
@@ -265,6 +278,8 @@ int ae_train(ae_model *m, const float *windows, size_t n_windows, const ae_train
 				memcpy(xb + i * in, windows + order[s + i] * in,
 				       in * sizeof *xb);
 			tl += ae_loss_grad(m, xb, nb, grad, &w) * (double)nb;
+			if (o->tie)
+				ae_train__tie_grad(o->tie, grad, m->n_params);
 			b1t *= b1;
 			b2t *= b2;
 			double a = o->lr * sqrt(1.0 - b2t) / (1.0 - b1t);

@@ -10,6 +10,10 @@
  * Deterministic for a given seed, data and OpenBLAS thread count (the
  * tools set 1 thread).
  *
+ * Tied parameters (tie, e.g. a convolutional network, ae_conv.h): each
+ * starts equal to the first of its group (or zero), and every step gives
+ * the whole group the sum of its gradients, so they stay equal.
+ *
  * Channel weights (channel_weights 1): once trained, each channel's part
  * of the score is weighted by the inverse of its mean part over the
  * held-out windows (normalised so the weights average 1), so every channel
@@ -66,6 +70,10 @@ typedef struct ae_train_opts {
 	double thr_evt_risk; /* > 0: the EVT threshold at this risk */
 	int channel_weights; /* 1: weigh channels by their held-out error */
 	int scaler;          /* AE_SCALER_* (ae_fit) */
+	/* NULL, or n_params entries: the parameter each one must equal, a
+	 * group's lowest index (which maps to itself), or -1: held at zero.
+	 * Ties a convolution's weights (ae_conv.h). */
+	const int32_t *tie;
 } ae_train_opts;
 
 enum { AE_SCALER_MEAN_STD = 0, AE_SCALER_MEDIAN_IQR = 1 };

@@ -11,9 +11,34 @@
 int ae_eval_model(ae_model *m, const ae_eval_params *p, const char *const *channels,
 		  size_t n_channels, char *err, size_t errlen)
 {
-	ae_spec s = {channels,  n_channels,  p->window, p->hop,
-		     p->hidden, p->n_hidden, p->act,    AE_ACT_LINEAR};
+	size_t hidden[AE_MAX_LAYERS], n_hidden = p->n_hidden;
+	memcpy(hidden, p->hidden, p->n_hidden * sizeof *hidden);
+	if (p->conv.n_enc) {
+		int rc =
+		    ae_conv_hidden(&p->conv, p->window, hidden, &n_hidden, err, errlen);
+		if (rc)
+			return rc;
+	}
+	ae_spec s = {channels, n_channels, p->window, p->hop,
+		     hidden,   n_hidden,   p->act,    AE_ACT_LINEAR};
 	return ae_model_init(m, &s, err, errlen);
+}
+
+int ae_eval_fit(ae_model *m, const ae_eval_params *p, const float *rows, size_t n_rows,
+		ae_progress_fn progress, void *ud, char *err, size_t errlen)
+{
+	ae_train_opts o = p->train;
+	int32_t *tie = NULL;
+	int rc;
+	if (p->conv.n_enc) {
+		rc = ae_conv_ties(m, &p->conv, &tie, err, errlen);
+		if (rc)
+			return rc;
+		o.tie = tie;
+	}
+	rc = ae_fit(m, rows, n_rows, &o, progress, ud, err, errlen);
+	free(tie);
+	return rc;
 }
 
 void ae_eval_scored_cleanup(ae_eval_scored *s)

@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "ae.h"
+#include "ae_conv.h"
 #include "ae_eval_baseline.h"
 #include "ae_train.h"
 #include "error.h"
@@ -36,6 +37,7 @@ typedef struct ae_eval_params {
 	size_t window, hop;
 	size_t hidden[AE_EVAL_MAX_HIDDEN];
 	size_t n_hidden;
+	ae_conv_spec conv; /* n_enc > 0: a convolutional network (replaces hidden) */
 	enum ae_act act;
 	ae_train_opts train;
 	state_params state;
@@ -50,11 +52,17 @@ typedef struct ae_eval_params {
 	double bin_s;                     /* LPMS: report bin width, seconds */
 } ae_eval_params;
 
-/* A fresh, untrained model of p's shape (window, hop, hidden layers and
- * activation, linear output) over the given channels. Returns 0 or
- * ae_model_init's code (err filled); m is the caller's to clean up. */
+/* A fresh, untrained model of p's shape (window, hop, hidden layers or
+ * convolution, activation, linear output) over the given channels.
+ * Returns 0 or ae_model_init's or ae_conv_hidden's code (err filled); m is
+ * the caller's to clean up. */
 int ae_eval_model(ae_model *m, const ae_eval_params *p, const char *const *channels,
 		  size_t n_channels, char *err, size_t errlen);
+
+/* ae_fit (ae_train.h) of m (from ae_eval_model) with p->train, its weights
+ * tied when p is convolutional. Returns ae_fit's or ae_conv_ties' codes. */
+int ae_eval_fit(ae_model *m, const ae_eval_params *p, const float *rows, size_t n_rows,
+		ae_progress_fn progress, void *ud, char *err, size_t errlen);
 
 /* What both evaluations start from: every window of a recording scored
  * once, each window's end time (the time of its last row, held at the

@@ -352,8 +352,7 @@ int ae_eval_lpms(const ae_eval_params *p, const char *normal_csv, const char *pr
 		fprintf(report,
 			"training on %s rows 1..%zu (%.1f s), holding out %zu rows\n",
 			normal_csv, head, nt[head - 1] - nt[0], tail);
-	rc = ae_fit(&m, nrows, head, &p->train, ae_eval_lpms__progress, report, err,
-		    errlen);
+	rc = ae_eval_fit(&m, p, nrows, head, ae_eval_lpms__progress, report, err, errlen);
 	if (rc)
 		goto out;
 	res->threshold = m.threshold;

@@ -69,7 +69,8 @@ int main(int argc, char **argv)
 	defs d;
 	memset(&d, 0, sizeof d);
 	fill_defs(&d, &p);
-	char *data = NULL, *outdir = NULL, *act = NULL, *files = NULL, *base = NULL;
+	char *data = NULL, *outdir = NULL, *act = NULL, *files = NULL, *base = NULL,
+	     *conv = NULL;
 	int sweep = 0;
 	config_list hidden, channels;
 	long window, hop, minw, rows, base_rows;
@@ -92,6 +93,10 @@ int main(int argc, char **argv)
 	     0, 0},
 	    {"hidden", CONFIG_LIST, &hidden, d.hidden, 0, 0, "hidden layer sizes", 0, 0},
 	    {"activation", CONFIG_STR, &act, "tanh", 0, 0, "hidden activation", 0, 0},
+	    {"conv", CONFIG_STR, &conv, "", 0, 0,
+	     "a convolutional network instead of --hidden: KERNEL:STRIDE:FILTERS per "
+	     "encoder layer, e.g. 3:2:8,3:2:4 (ae/ae_conv.h)",
+	     0, 0},
 	    AE_CLI_TRAIN_OPTS(tr),
 	    {"state-window", CONFIG_DBL, &sw, d.sw, 0.001, 1e6,
 	     "state: sliding window, s", 0, 0},
@@ -143,6 +148,10 @@ int main(int argc, char **argv)
 			ae_act_parse(act, &p.act) ? "bad activation" : err);
 		goto out;
 	}
+	if (*conv && ae_conv_parse(conv, &p.conv, err, sizeof err)) {
+		fprintf(stderr, "ae-eval: --conv: %s\n", err);
+		goto out;
+	}
 	p.n_channels = 0;
 	if (!(channels.n == 1 && strcmp(channels.items[0], "all") == 0) &&
 	    ae_cli_names(&channels, p.channels, AE_MAX_CHANNELS, &p.n_channels, err,
@@ -183,13 +192,14 @@ int main(int argc, char **argv)
 		ae_eval_skab_pool pools[SKAB_POOLS];
 		memset(pools, 0, sizeof pools);
 		printf("SKAB protocol on %s -> %s\nchannels %s\nwindow %zu hop %zu "
-		       "hidden %s %s, %zu "
+		       "hidden %s%s%s %s, %zu "
 		       "training "
 		       "rows per file; threshold q%g x %g + %g sd; state %g s, enter %g, "
 		       "exit "
 		       "%g, min %zu windows\n",
 		       data, outdir, p.n_channels ? d.channels : "all", p.window, p.hop,
-		       d.hidden, ae_act_name(p.act), p.train_rows, p.train.thr_quantile,
+		       *conv ? "" : d.hidden, *conv ? "conv " : "", conv,
+		       ae_act_name(p.act), p.train_rows, p.train.thr_quantile,
 		       p.train.thr_margin, p.train.thr_k, sw, enter, exit_,
 		       p.state.min_windows);
 		fflush(stdout);

@@ -240,7 +240,7 @@ int ae_eval_skab_prepare(const ae_eval_params *p, const char *in_path,
 	rc = ae_eval_baseline(&p->baseline, rows, n, nch, p->train_rows, err, errlen);
 	if (rc)
 		goto out;
-	rc = ae_fit(&f->m, rows, p->train_rows, &p->train, NULL, NULL, err, errlen);
+	rc = ae_eval_fit(&f->m, p, rows, p->train_rows, NULL, NULL, err, errlen);
 	if (rc)
 		goto out;
 	f->n_test = n - p->train_rows;

@@ -191,8 +191,8 @@ int learn_run(const learn_params *p, const learn_data *d, const ae_model *ref,
 			"training   on the first %zu rows (%.1f s), holding out %zu\n",
 			res->head_rows, (double)res->head_rows / d->rate_hz,
 			res->tail_rows);
-	rc = ae_fit(m, d->rows, res->head_rows, &p->m.train, learn__progress, report, err,
-		    errlen);
+	rc = ae_eval_fit(m, &p->m, d->rows, res->head_rows, learn__progress, report, err,
+			 errlen);
 	if (rc)
 		return rc;
 	m->rate_hz = d->rate_hz;
