@@ -20,7 +20,8 @@
 # The settings shipped (ae_eval_skab_defaults) are printed alongside.
 #
 # usage: scripts/skab-tune.sh [SKAB_DIR]   (default ../shared/data/skab)
-# ~1-2 min on one core; nice'd, OpenBLAS on one thread.
+# ~10 min on one core (conv60-skab, SKAB's Conv-AE shape, 7 of them);
+# nice'd, OpenBLAS on one thread.
 set -eu
 cd "$(dirname "$0")/.."
 data=${1:-../shared/data/skab}
@@ -46,6 +47,11 @@ designs=(
 	"median600|--baseline median --baseline-rows 600"
 	"median900|--baseline median --baseline-rows 900"
 	"median1200|--baseline median --baseline-rows 1200"
+	"conv10-8-3|--window 10 --conv 3:2:8,3:1:3"
+	"conv20-8-4|--window 20 --conv 3:2:8,3:2:4"
+	"conv20-k5|--window 20 --conv 5:2:8,5:2:4"
+	"conv40|--window 40 --conv 5:2:8,5:2:8,3:2:4"
+	"conv60-skab|--window 60 --conv 7:2:32,7:2:16"
 )
 for d in "${designs[@]}"; do
 	name=${d%%|*}
