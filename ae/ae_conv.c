@@ -25,6 +25,7 @@ int ae_conv_parse(const char *spec, ae_conv_spec *c, char *err, size_t errlen)
 		if (*end != '\0' && *end != ',')
 			goto bad;
 		if (c->n_enc == AE_CONV_MAX_LAYERS) {
+			memset(c, 0, sizeof *c);
 			snprintf(err, errlen, "convolution '%s': at most %d layers", spec,
 				 AE_CONV_MAX_LAYERS);
 			return AM_EINVAL;
@@ -37,6 +38,7 @@ int ae_conv_parse(const char *spec, ae_conv_spec *c, char *err, size_t errlen)
 	if (c->n_enc)
 		return 0;
 bad:
+	memset(c, 0, sizeof *c);
 	snprintf(err, errlen,
 		 "convolution '%s': want KERNEL:STRIDE:FILTERS[,...], each at least 1",
 		 spec);
@@ -65,11 +67,18 @@ int ae_conv_hidden(const ae_conv_spec *c, size_t window, size_t *hidden, size_t 
 	}
 	for (size_t i = 0; i < n; i++) {
 		const ae_conv_layer *l = &c->enc[i];
-		if (l->kernel % 2 == 0 || l->stride == 0 || len % l->stride) {
+		if (l->kernel % 2 == 0) {
 			snprintf(err, errlen,
-				 "convolution layer %zu: kernel %zu must be odd and "
-				 "stride %zu divide the length %zu",
-				 i + 1, l->kernel, l->stride, len);
+				 "convolution layer %zu: kernel %zu is even (an odd one "
+				 "centres on its step)",
+				 i + 1, l->kernel);
+			return AM_EINVAL;
+		}
+		if (l->stride == 0 || len % l->stride) {
+			snprintf(err, errlen,
+				 "convolution layer %zu: stride %zu does not divide the "
+				 "length %zu it gets",
+				 i + 1, l->stride, len);
 			return AM_EINVAL;
 		}
 		len /= l->stride;

@@ -50,8 +50,8 @@ typedef struct ae_conv_spec {
 	size_t n_enc; /* 0: not convolutional */
 } ae_conv_spec;
 
-/* Parse "K:S:F[,K:S:F...]" (e.g. "3:2:8,3:2:4") into c. Returns 0 or
- * AM_EINVAL with err filled. */
+/* Parse "K:S:F[,K:S:F...]" (e.g. "3:2:8,3:2:4") into c. Returns 0, or
+ * AM_EINVAL with err filled and c left empty (n_enc 0). */
 int ae_conv_parse(const char *spec, ae_conv_spec *c, char *err, size_t errlen);
 
 /* The hidden layer sizes (ae_spec.hidden: 2 * n_enc - 1 of them) of c's

@@ -148,9 +148,13 @@ int main(int argc, char **argv)
 			ae_act_parse(act, &p.act) ? "bad activation" : err);
 		goto out;
 	}
-	if (*conv && ae_conv_parse(conv, &p.conv, err, sizeof err)) {
-		fprintf(stderr, "ae-eval: --conv: %s\n", err);
-		goto out;
+	if (*conv) {
+		size_t h[AE_MAX_LAYERS], nh;
+		if (ae_conv_parse(conv, &p.conv, err, sizeof err) ||
+		    ae_conv_hidden(&p.conv, p.window, h, &nh, err, sizeof err)) {
+			fprintf(stderr, "ae-eval: --conv: %s\n", err);
+			goto out;
+		}
 	}
 	p.n_channels = 0;
 	if (!(channels.n == 1 && strcmp(channels.items[0], "all") == 0) &&

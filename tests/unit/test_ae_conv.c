@@ -51,6 +51,7 @@ static void test_parse_and_sizes(void **state)
 		if (ae_conv_parse(bad[i], &c, err, sizeof err) != AM_EINVAL)
 			fail_msg("'%s' was accepted", bad[i]);
 		assert_non_null(strstr(err, "convolution"));
+		assert_int_equal(c.n_enc, 0);
 	}
 	/* a stride that does not divide the length, an even kernel */
 	assert_int_equal(ae_conv_parse("3:3:4", &c, err, sizeof err), 0);
@@ -58,6 +59,7 @@ static void test_parse_and_sizes(void **state)
 	assert_non_null(strstr(err, "divide"));
 	assert_int_equal(ae_conv_parse("4:1:4", &c, err, sizeof err), 0);
 	assert_int_equal(ae_conv_hidden(&c, 20, h, &nh, err, sizeof err), AM_EINVAL);
+	assert_non_null(strstr(err, "even"));
 }
 
 /* A model of c's shape over `window` samples of 3 channels. */
