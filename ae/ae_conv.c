@@ -45,18 +45,6 @@ bad:
 	return AM_EINVAL;
 }
 
-/* Length and channels entering encoder layer i (i == n_enc: the code). */
-static void ae_conv__dims(const ae_conv_spec *c, size_t window, size_t n_channels,
-			  size_t i, size_t *len, size_t *ch)
-{
-	*len = window;
-	*ch = n_channels;
-	for (size_t k = 0; k < i; k++) {
-		*len /= c->enc[k].stride;
-		*ch = c->enc[k].filters;
-	}
-}
-
 int ae_conv_hidden(const ae_conv_spec *c, size_t window, size_t *hidden, size_t *n_hidden,
 		   char *err, size_t errlen)
 {
@@ -134,6 +122,7 @@ int ae_conv_ties(const ae_model *m, const ae_conv_spec *c, int32_t **tie, char *
 		 size_t errlen)
 {
 	size_t hidden[AE_MAX_LAYERS], nh = 0, n = c->n_enc, maxg = 0;
+	size_t len[AE_CONV_MAX_LAYERS + 1], ch[AE_CONV_MAX_LAYERS + 1];
 	*tie = NULL;
 	int rc = ae_conv_hidden(c, m->window, hidden, &nh, err, errlen);
 	if (rc)
@@ -145,11 +134,14 @@ int ae_conv_ties(const ae_model *m, const ae_conv_spec *c, int32_t **tie, char *
 		snprintf(err, errlen, "the model's layers are not the convolution's");
 		return AM_EINVAL;
 	}
+	/* length and channels entering encoder layer i (i == n: the code) */
+	len[0] = m->window;
+	ch[0] = m->n_channels;
 	for (size_t i = 0; i < n; i++) {
-		size_t len, ch;
-		ae_conv__dims(c, m->window, m->n_channels, i, &len, &ch);
-		size_t g = c->enc[i].kernel * ch * c->enc[i].filters;
+		size_t g = c->enc[i].kernel * ch[i] * c->enc[i].filters;
 		maxg = g > maxg ? g : maxg;
+		len[i + 1] = len[i] / c->enc[i].stride;
+		ch[i + 1] = c->enc[i].filters;
 	}
 	int32_t *t = malloc(m->n_params * sizeof *t);
 	int32_t *grp = malloc(maxg * sizeof *grp);
@@ -162,13 +154,11 @@ int ae_conv_ties(const ae_model *m, const ae_conv_spec *c, int32_t **tie, char *
 	for (size_t p = 0; p < m->n_params; p++)
 		t[p] = -1;
 	for (size_t i = 0; i < n; i++) {
-		size_t li, ci, lo, co;
-		ae_conv__dims(c, m->window, m->n_channels, i, &li, &ci);
-		ae_conv__dims(c, m->window, m->n_channels, i + 1, &lo, &co);
 		/* encoder layer i, and the decoder layer that undoes it */
-		ae_conv__tie_layer(m, i, &c->enc[i], 0, li, ci, lo, co, t, grp);
-		ae_conv__tie_layer(m, 2 * n - 1 - i, &c->enc[i], 1, lo, co, li, ci, t,
-				   grp);
+		ae_conv__tie_layer(m, i, &c->enc[i], 0, len[i], ch[i], len[i + 1],
+				   ch[i + 1], t, grp);
+		ae_conv__tie_layer(m, 2 * n - 1 - i, &c->enc[i], 1, len[i + 1], ch[i + 1],
+				   len[i], ch[i], t, grp);
 	}
 	free(grp);
 	*tie = t;
